@@ -1,0 +1,152 @@
+//! Databases behind one small trait. A driver supplies primitives (run a statement,
+//! transactions, a lock, history rows); the engine in `migrator` owns the algorithm, so a new
+//! backend is a few dozen lines and behaves like the others.
+
+mod postgres;
+mod sqlite;
+mod tls;
+
+use crate::error::Error;
+use crate::history::{AppliedMigration, NewRecord};
+use crate::migration::Key;
+use std::fmt;
+use std::time::Duration;
+
+pub use self::postgres::PostgresDriver;
+pub use self::sqlite::SqliteDriver;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// An error reported by the database, with its code (SQLSTATE on PostgreSQL, the extended
+/// result code name on SQLite) and, when the database gives one, the 1-based character
+/// position in the statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbError {
+    pub message: String,
+    pub code: Option<String>,
+    pub position: Option<usize>,
+}
+
+impl DbError {
+    pub fn new(message: impl Into<String>) -> DbError {
+        DbError { message: message.into(), code: None, position: None }
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} ({code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+/// The primitives a database provides to the engine. Every method runs on one connection.
+pub trait Driver {
+    fn dialect(&self) -> Dialect;
+    /// The database, for messages (passwords removed).
+    fn target(&self) -> &str;
+    /// Takes the migration lock without waiting; `Ok(false)` when another process holds it.
+    fn try_lock(&mut self) -> Result<bool, DbError>;
+    fn unlock(&mut self) -> Result<(), DbError>;
+    /// Creates the history table if it does not exist.
+    fn ensure_history(&mut self) -> Result<(), DbError>;
+    /// Every history row; empty when the table does not exist yet (nothing is created).
+    fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError>;
+    /// Runs one statement of a migration.
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    fn begin(&mut self) -> Result<(), DbError>;
+    fn commit(&mut self) -> Result<(), DbError>;
+    fn rollback(&mut self) -> Result<(), DbError>;
+    fn insert_record(&mut self, record: &NewRecord<'_>) -> Result<(), DbError>;
+    fn delete_record(&mut self, key: &Key) -> Result<(), DbError>;
+    fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError>;
+}
+
+/// How to connect, beyond the URL.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// PostgreSQL schema of the history table; the connection's current schema if `None`.
+    pub schema: Option<String>,
+    /// How long SQLite waits on a database another connection is writing.
+    pub busy_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> ConnectOptions {
+        ConnectOptions {
+            schema: None,
+            busy_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens the database named by `url`: `sqlite:PATH`, `sqlite://PATH`, `sqlite::memory:`,
+/// `postgres://...` or `postgresql://...`.
+pub fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>, Error> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err(Error::InvalidUrl {
+                url: url.to_owned(),
+                reason: "no database file after `sqlite:`".to_owned(),
+            });
+        }
+        return Ok(Box::new(SqliteDriver::open(path, options)?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(PostgresDriver::connect(url, options)?));
+    }
+    Err(Error::InvalidUrl {
+        url: redact(url),
+        reason: "unknown scheme".to_owned(),
+    })
+}
+
+/// The URL with any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact("postgres://bob:s3cret@db:5432/app?sslmode=require"),
+            "postgres://bob:***@db:5432/app?sslmode=require"
+        );
+        assert_eq!(redact("postgres://bob@db/app"), "postgres://bob@db/app");
+        assert_eq!(redact("sqlite:app.db"), "sqlite:app.db");
+    }
+
+    #[test]
+    fn unknown_schemes_and_empty_paths_are_rejected() {
+        let options = ConnectOptions::default();
+        assert!(matches!(connect("mysql://x/y", &options), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(connect("sqlite:", &options), Err(Error::InvalidUrl { .. })));
+    }
+}

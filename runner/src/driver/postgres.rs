@@ -1,0 +1,306 @@
+//! PostgreSQL through the synchronous `postgres` crate. DDL is transactional, so every
+//! migration and its history row commit together; the migration lock is a session-level
+//! advisory lock, which the server releases when the connection ends, however it ends.
+
+use super::sqlite::RawRow;
+use super::tls::{self, SslMode};
+use super::{ConnectOptions, DbError, Dialect, Driver, redact};
+use crate::error::Error;
+use crate::history::{AppliedMigration, NewRecord};
+use crate::migration::Key;
+use crate::version::Version;
+use postgres::error::ErrorPosition;
+use postgres::{Client, NoTls, Statement};
+use sha2::{Digest, Sha256};
+
+pub struct PostgresDriver {
+    client: Client,
+    target: String,
+    schema: String,
+    /// The history table, schema-qualified and quoted.
+    table: String,
+    /// Whether the schema was named by the user (and so is created if missing).
+    explicit_schema: bool,
+    lock_key: i64,
+    insert: Option<Statement>,
+}
+
+impl std::fmt::Debug for PostgresDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresDriver").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+impl PostgresDriver {
+    pub fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresDriver, Error> {
+        let target = redact(url);
+        let invalid = |reason: String| Error::InvalidUrl { url: target.clone(), reason };
+        let (stripped, tls_params) = tls::split_url(url).map_err(invalid)?;
+        let mut config: postgres::Config =
+            stripped.parse().map_err(|e: postgres::Error| invalid(e.to_string()))?;
+        config.connect_timeout(options.connect_timeout);
+        config.application_name("godwit");
+        let connected = match tls_params.mode {
+            SslMode::Disable => {
+                config.ssl_mode(postgres::config::SslMode::Disable);
+                config.connect(NoTls)
+            }
+            mode => {
+                config.ssl_mode(match mode {
+                    SslMode::Prefer => postgres::config::SslMode::Prefer,
+                    _ => postgres::config::SslMode::Require,
+                });
+                let tls_config = tls::client_config(&tls_params).map_err(invalid)?;
+                config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config))
+            }
+        };
+        let connect_error = |source| Error::Connect { target: target.clone(), source };
+        let mut client = connected.map_err(|e| connect_error(db_error(&e)))?;
+        let (schema, explicit_schema) = match &options.schema {
+            Some(schema) => (schema.clone(), true),
+            None => {
+                let row = client
+                    .query_one("SELECT current_schema()", &[])
+                    .map_err(|e| connect_error(db_error(&e)))?;
+                let schema: Option<String> = row.get(0);
+                let schema = schema.ok_or_else(|| {
+                    connect_error(DbError::new(
+                        "the connection has no current schema (empty search_path); pass --schema",
+                    ))
+                })?;
+                (schema, false)
+            }
+        };
+        let table = format!("{}.godwit_history", quote_ident(&schema));
+        Ok(PostgresDriver {
+            client,
+            target,
+            lock_key: lock_key(&schema),
+            schema,
+            table,
+            explicit_schema,
+            insert: None,
+        })
+    }
+
+    fn history_exists(&mut self) -> Result<bool, DbError> {
+        let row = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
+            .map_err(|e| db_error(&e))?;
+        Ok(row.get(0))
+    }
+
+    fn run(&mut self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<(), DbError> {
+        self.client.execute(sql, params).map(drop).map_err(|e| db_error(&e))
+    }
+}
+
+/// The advisory lock key: one per history table, so projects sharing a database in
+/// different schemas do not wait for each other.
+fn lock_key(schema: &str) -> i64 {
+    let digest = Sha256::digest(format!("godwit:{schema}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Driver for PostgresDriver {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.lock_key])
+            .map_err(|e| db_error(&e))?;
+        Ok(row.get(0))
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        self.client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&self.lock_key])
+            .map(drop)
+            .map_err(|e| db_error(&e))
+    }
+
+    fn ensure_history(&mut self) -> Result<(), DbError> {
+        if self.history_exists()? {
+            return Ok(());
+        }
+        if self.explicit_schema {
+            let exists = self
+                .client
+                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&self.schema])
+                .map_err(|e| db_error(&e))?
+                .is_some();
+            if !exists {
+                self.execute(&format!("CREATE SCHEMA {}", quote_ident(&self.schema)))?;
+            }
+        }
+        self.execute(&format!(
+            "CREATE TABLE {table} (
+                version        BIGINT UNIQUE,
+                name           TEXT        NOT NULL,
+                kind           TEXT        NOT NULL,
+                checksum       TEXT        NOT NULL,
+                applied_at     TIMESTAMPTZ NOT NULL,
+                execution_ms   BIGINT      NOT NULL,
+                state          TEXT        NOT NULL,
+                godwit_version TEXT        NOT NULL,
+                \"cursor\"     TEXT,
+                rows_done      BIGINT      NOT NULL DEFAULT 0
+            );
+            CREATE UNIQUE INDEX godwit_history_repeatable
+                ON {table} (name) WHERE version IS NULL;",
+            table = self.table
+        ))
+    }
+
+    fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError> {
+        if !self.history_exists()? {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT version, name, kind, checksum, \
+             to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             execution_ms, state, godwit_version, \"cursor\", rows_done \
+             FROM {} ORDER BY version NULLS LAST, name",
+            self.table
+        );
+        let rows = self.client.query(&sql, &[]).map_err(|e| db_error(&e))?;
+        rows.iter()
+            .map(|row| {
+                RawRow {
+                    version: row.try_get(0).map_err(|e| db_error(&e))?,
+                    name: row.try_get(1).map_err(|e| db_error(&e))?,
+                    kind: row.try_get(2).map_err(|e| db_error(&e))?,
+                    checksum: row.try_get(3).map_err(|e| db_error(&e))?,
+                    applied_at: row.try_get(4).map_err(|e| db_error(&e))?,
+                    execution_ms: row.try_get(5).map_err(|e| db_error(&e))?,
+                    state: row.try_get(6).map_err(|e| db_error(&e))?,
+                    godwit_version: row.try_get(7).map_err(|e| db_error(&e))?,
+                    cursor: row.try_get(8).map_err(|e| db_error(&e))?,
+                    rows_done: row.try_get(9).map_err(|e| db_error(&e))?,
+                }
+                .into_applied()
+            })
+            .collect()
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).map_err(|e| db_error(&e))
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.execute("BEGIN")
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.execute("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.execute("ROLLBACK")
+    }
+
+    fn insert_record(&mut self, r: &NewRecord<'_>) -> Result<(), DbError> {
+        let statement = match &self.insert {
+            Some(statement) => statement.clone(),
+            None => {
+                let sql = format!(
+                    "INSERT INTO {} (version, name, kind, checksum, applied_at, execution_ms, \
+                     state, godwit_version) VALUES ($1, $2, $3, $4, now(), $5, $6, $7)",
+                    self.table
+                );
+                let statement = self.client.prepare(&sql).map_err(|e| db_error(&e))?;
+                self.insert = Some(statement.clone());
+                statement
+            }
+        };
+        let version = r.version.map(Version::get);
+        self.client
+            .execute(
+                &statement,
+                &[
+                    &version,
+                    &r.name,
+                    &r.kind,
+                    &r.checksum,
+                    &r.execution_ms,
+                    &r.state.as_str(),
+                    &crate::GODWIT_VERSION,
+                ],
+            )
+            .map(drop)
+            .map_err(|e| db_error(&e))
+    }
+
+    fn delete_record(&mut self, key: &Key) -> Result<(), DbError> {
+        match key {
+            Key::Versioned(v) => {
+                let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
+                self.run(&sql, &[&v.get()])
+            }
+            Key::Repeatable(name) => {
+                let sql = format!("DELETE FROM {} WHERE version IS NULL AND name = $1", self.table);
+                self.run(&sql, &[name])
+            }
+        }
+    }
+
+    fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError> {
+        match key {
+            Key::Versioned(v) => {
+                let sql = format!("UPDATE {} SET checksum = $2 WHERE version = $1", self.table);
+                self.run(&sql, &[&v.get(), &checksum])
+            }
+            Key::Repeatable(name) => {
+                let sql = format!(
+                    "UPDATE {} SET checksum = $2 WHERE version IS NULL AND name = $1",
+                    self.table
+                );
+                self.run(&sql, &[name, &checksum])
+            }
+        }
+    }
+}
+
+/// The server's message (with its detail and hint) and SQLSTATE, or the client-side cause
+/// chain for connection and protocol errors.
+fn db_error(error: &postgres::Error) -> DbError {
+    if let Some(db) = error.as_db_error() {
+        let mut message = db.message().to_owned();
+        if let Some(detail) = db.detail() {
+            message.push_str(&format!("\nDETAIL: {detail}"));
+        }
+        if let Some(hint) = db.hint() {
+            message.push_str(&format!("\nHINT: {hint}"));
+        }
+        let position = match db.position() {
+            Some(ErrorPosition::Original(at)) => usize::try_from(*at).ok(),
+            _ => None,
+        };
+        return DbError { message, code: Some(db.code().code().to_owned()), position };
+    }
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    DbError::new(message)
+}

@@ -1,0 +1,218 @@
+//! The engine's errors. Each variant carries what a user needs to act: the file, the
+//! migration, the statement, and a hint; the binary prints them as `error:`, `Caused by:` and
+//! `hint:`, and maps them to exit codes with [`Error::exit_code`].
+
+use crate::driver::DbError;
+use crate::source::NameProblem;
+use crate::sql_file::SqlFileError;
+use crate::status::Problem;
+use crate::version::Version;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read the migrations directory {}", path.display())]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", list("invalid migration file", problems))]
+    InvalidMigrations { problems: Vec<SourceProblem> },
+    #[error("invalid database URL `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("cannot connect to {target}")]
+    Connect {
+        target: String,
+        #[source]
+        source: DbError,
+    },
+    #[error("{context}")]
+    Database {
+        context: String,
+        #[source]
+        source: DbError,
+    },
+    #[error(
+        "another godwit still holds the migration lock on {target} after {}",
+        humantime::format_duration(*waited)
+    )]
+    LockTimeout { target: String, waited: Duration },
+    #[error("{0}")]
+    MigrationFailed(Box<MigrationFailure>),
+    #[error("{}", list("problem with applied migrations", problems))]
+    Inconsistent { problems: Vec<Problem> },
+    #[error(
+        "{} older than the newest applied migration {newest}: {}",
+        plural(pending.len(), "pending migration is", "pending migrations are"),
+        pending.join(", ")
+    )]
+    OutOfOrder { pending: Vec<String>, newest: String },
+    #[error("cannot revert irreversible {}: {}", plural(labels.len(), "migration", "migrations"), labels.join(", "))]
+    Irreversible { labels: Vec<String> },
+    #[error("no migration has version {version}")]
+    UnknownVersion { version: Version },
+    #[error("the history already has {applied} applied {}; baseline only marks an unmigrated database", plural(*applied, "migration", "migrations"))]
+    BaselineOnMigrated { applied: usize },
+}
+
+/// Where a migration failed, what ran, and whether the history now records it as failed.
+#[derive(Debug)]
+pub struct MigrationFailure {
+    pub label: String,
+    pub path: PathBuf,
+    pub line: usize,
+    pub statement: String,
+    pub reverting: bool,
+    /// True when the migration ran outside a transaction and is now recorded as failed.
+    pub recorded_failed: bool,
+    pub source: DbError,
+}
+
+impl fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.reverting { "reverting" } else { "applying" };
+        writeln!(f, "{verb} {} failed at {}:{}", self.label, self.path.display(), self.line)?;
+        for line in self.statement.lines() {
+            write!(f, "\n    {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// 1 when a migration or a check failed; 2 when the input (configuration, URL, migration
+    /// files, arguments) must be fixed before anything can run.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::ReadDir { .. }
+            | Error::InvalidMigrations { .. }
+            | Error::InvalidUrl { .. }
+            | Error::Connect { .. }
+            | Error::UnknownVersion { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Error::ReadDir { .. } => {
+                "run `godwit init` to create it, or point `--dir` at your migrations".to_owned()
+            }
+            Error::InvalidMigrations { problems } => {
+                let mut hints: Vec<&str> = problems.iter().map(SourceProblem::hint).collect();
+                hints.dedup();
+                hints.join("\n")
+            }
+            Error::InvalidUrl { .. } => {
+                "use `sqlite:PATH`, `sqlite::memory:` or `postgres://user:password@host:port/db`"
+                    .to_owned()
+            }
+            Error::Connect { .. } => {
+                "check the URL given by --database, DATABASE_URL or godwit.toml, and that the server is running".to_owned()
+            }
+            Error::Database { .. } => return None,
+            Error::LockTimeout { .. } => {
+                "wait for the other run to finish, or raise --lock-timeout".to_owned()
+            }
+            Error::MigrationFailed(failure) if failure.recorded_failed => format!(
+                "{} ran outside a transaction, so statements before line {} stay applied and it is recorded as failed; \
+                 fix the database by hand, then run `godwit repair` and `godwit up`",
+                failure.label, failure.line
+            ),
+            Error::MigrationFailed(failure) => format!(
+                "{} was rolled back and the database is as it was before it; fix {} and run godwit again",
+                failure.label,
+                failure.path.display()
+            ),
+            Error::Inconsistent { .. } => {
+                "restore the applied files, or run `godwit repair` to accept the current files as applied".to_owned()
+            }
+            Error::OutOfOrder { .. } => {
+                "give the pending migrations a newer version, or pass --allow-out-of-order to apply them anyway".to_owned()
+            }
+            Error::Irreversible { .. } => {
+                "add a `-- godwit:down` section to them, or revert to a later version with --to".to_owned()
+            }
+            Error::UnknownVersion { .. } => "`godwit status` lists the versions".to_owned(),
+            Error::BaselineOnMigrated { .. } => {
+                "`godwit status` shows what is applied; baseline is for databases godwit has not migrated yet".to_owned()
+            }
+        })
+    }
+}
+
+/// One problem with one file of a migration source.
+#[derive(Debug)]
+pub struct SourceProblem {
+    pub path: PathBuf,
+    pub kind: ProblemKind,
+}
+
+#[derive(Debug)]
+pub enum ProblemKind {
+    Name(NameProblem),
+    NotUtf8Name,
+    NotUtf8 { line: usize },
+    Empty,
+    Content(SqlFileError),
+    Duplicate { first: PathBuf },
+    Io(String),
+}
+
+impl SourceProblem {
+    pub(crate) fn new(path: &Path, kind: ProblemKind) -> SourceProblem {
+        SourceProblem { path: path.to_owned(), kind }
+    }
+
+    pub fn hint(&self) -> &'static str {
+        match &self.kind {
+            ProblemKind::Name(problem) => problem.hint(),
+            ProblemKind::NotUtf8Name | ProblemKind::NotUtf8 { .. } => {
+                "save migration files as UTF-8"
+            }
+            ProblemKind::Empty => "write the migration, or delete the file",
+            ProblemKind::Content(problem) => problem.hint(),
+            ProblemKind::Duplicate { .. } => "give each migration its own version; `godwit new` picks the next one",
+            ProblemKind::Io(_) => "check the file's permissions",
+        }
+    }
+}
+
+impl fmt::Display for SourceProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match &self.kind {
+            ProblemKind::Name(problem) => write!(f, "{path}: {problem}"),
+            ProblemKind::NotUtf8Name => write!(f, "{path}: the file name is not valid UTF-8"),
+            ProblemKind::NotUtf8 { line } => write!(f, "{path}: invalid UTF-8 on line {line}"),
+            ProblemKind::Empty => write!(f, "{path}: the file is empty"),
+            ProblemKind::Content(problem) => write!(f, "{path}: {problem}"),
+            ProblemKind::Duplicate { first } => {
+                write!(f, "{path}: same version as {}", first.display())
+            }
+            ProblemKind::Io(message) => write!(f, "{path}: {message}"),
+        }
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// A one-line summary, or a count followed by one indented line per item.
+fn list<T: fmt::Display>(what: &str, items: &[T]) -> String {
+    match items {
+        [one] => one.to_string(),
+        _ => {
+            let mut text = plural(items.len(), what, &format!("{what}s"));
+            for item in items {
+                text.push_str(&format!("\n  {item}"));
+            }
+            text
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! godwit's engine: resolves migrations from a source, compares them with the history table,
+//! plans what to run and runs it through a database driver.
+//!
+//! The `godwit` binary is a thin layer over this crate; applications that want to migrate on
+//! start-up embed [`Migrator`] directly:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), godwit::Error> {
+//! let migrator = godwit::Migrator::load("migrations")?;
+//! let mut db = godwit::connect("sqlite:app.db", &godwit::ConnectOptions::default())?;
+//! migrator.run(db.as_mut(), &godwit::Request::up(), &mut godwit::NoReport)?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod checksum;
+pub mod driver;
+mod error;
+mod history;
+mod migration;
+mod migrator;
+mod plan;
+mod report;
+mod source;
+mod split;
+mod sql_file;
+mod status;
+mod version;
+
+pub use checksum::Checksum;
+pub use driver::{ConnectOptions, DbError, Dialect, Driver, connect};
+pub use error::{Error, SourceProblem};
+pub use history::{AppliedMigration, NewRecord, RecordState};
+pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement};
+pub use migrator::{Migrator, RepairAction, Report, Request};
+pub use plan::{Action, DownTarget, Plan, Step, Target, plan};
+pub use report::{Event, NoReport, Reporter};
+pub use source::{DirSource, MigrationSource};
+pub use status::{Entry, EntryState, Problem, problems, status};
+pub use version::Version;
+
+/// The version of godwit recorded in every history row it writes.
+pub const GODWIT_VERSION: &str = env!("CARGO_PKG_VERSION");

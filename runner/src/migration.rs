@@ -1,0 +1,103 @@
+//! The resolved migration: what a source produced from one file, whatever its kind, with the
+//! identity, checksum and runnable script the plan and the drivers work with.
+
+use crate::checksum::Checksum;
+use crate::version::Version;
+use std::fmt;
+use std::path::PathBuf;
+
+/// How a migration is identified in the history: by version, or by name for repeatables.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Versioned(Version),
+    Repeatable(String),
+}
+
+impl Key {
+    pub fn version(&self) -> Option<Version> {
+        match self {
+            Key::Versioned(v) => Some(*v),
+            Key::Repeatable(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Versioned(v) => write!(f, "{v}"),
+            Key::Repeatable(name) => write!(f, "R_{name}"),
+        }
+    }
+}
+
+/// The kind of a migration, as recorded in the history's `kind` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Sql,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Sql => "sql",
+        }
+    }
+}
+
+/// One statement of a script and the line of the file it starts on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub sql: String,
+    pub line: usize,
+}
+
+/// A SQL file's runnable parts.
+#[derive(Clone, Debug)]
+pub struct SqlScript {
+    pub up: Vec<Statement>,
+    /// `None` when the file has no down section: the migration cannot be reverted.
+    pub down: Option<Vec<Statement>>,
+    /// False for `-- godwit:no-transaction` files, whose statements run one by one outside any
+    /// transaction.
+    pub transaction: bool,
+}
+
+/// What runs when a migration is applied or reverted.
+#[derive(Clone, Debug)]
+pub enum Script {
+    Sql(SqlScript),
+}
+
+/// A migration resolved from a source.
+#[derive(Clone, Debug)]
+pub struct Migration {
+    pub key: Key,
+    /// The descriptive part of the file name (`add_email` in `0003_add_email.sql`).
+    pub name: String,
+    /// The file name without its extension, how messages refer to the migration.
+    pub label: String,
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub checksum: Checksum,
+    pub script: Script,
+}
+
+impl Migration {
+    pub fn version(&self) -> Option<Version> {
+        self.key.version()
+    }
+
+    pub fn is_reversible(&self) -> bool {
+        match &self.script {
+            Script::Sql(sql) => sql.down.is_some(),
+        }
+    }
+
+    pub fn runs_in_transaction(&self) -> bool {
+        match &self.script {
+            Script::Sql(sql) => sql.transaction,
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The engine: resolve → lock → read history → plan → run each step → unlock. Dry runs,
+//! `--to` and `--steps` are properties of the request and the plan, not separate loops.
+
+use crate::driver::{DbError, Driver};
+use crate::error::{Error, MigrationFailure};
+use crate::history::{AppliedMigration, NewRecord, RecordState};
+use crate::migration::{Key, Migration, Script, Statement};
+use crate::plan::{Action, DownTarget, Step, Target, plan};
+use crate::report::{Event, Reporter};
+use crate::source::{DirSource, MigrationSource};
+use crate::status::{EntryState, status};
+use crate::version::Version;
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What to do: where to migrate to, and whether only to show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub target: Target,
+    pub dry_run: bool,
+}
+
+impl Request {
+    /// Apply every pending migration.
+    pub fn up() -> Request {
+        Request { target: Target::Up { to: None, allow_out_of_order: false }, dry_run: false }
+    }
+
+    /// Revert as `down` describes.
+    pub fn down(down: DownTarget) -> Request {
+        Request { target: Target::Down(down), dry_run: false }
+    }
+}
+
+/// What a run did (or, for a dry run, would do).
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub steps: Vec<(Action, String, Duration)>,
+    pub dry_run: bool,
+}
+
+/// A change `godwit repair` makes to the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RepairAction {
+    /// Record the file's current checksum for an applied migration that was edited.
+    AcceptChecksum { key: Key, label: String, from: String, to: String },
+    /// Delete the row of a migration that failed part-way, so that `up` runs it again.
+    ClearFailed { key: Key, label: String },
+    /// Delete the row of an applied migration whose file is gone.
+    ForgetMissing { key: Key, label: String },
+}
+
+/// Resolved migrations and how to run them.
+#[derive(Debug, Clone)]
+pub struct Migrator {
+    migrations: Vec<Migration>,
+    lock_timeout: Duration,
+}
+
+impl Migrator {
+    /// Resolves the migrations in `dir`.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Migrator, Error> {
+        Migrator::from_source(&DirSource::new(dir.as_ref()))
+    }
+
+    pub fn from_source(source: &dyn MigrationSource) -> Result<Migrator, Error> {
+        Ok(Migrator::new(source.resolve()?))
+    }
+
+    pub fn new(migrations: Vec<Migration>) -> Migrator {
+        Migrator { migrations, lock_timeout: Duration::from_secs(60) }
+    }
+
+    /// How long to wait for another process's migration lock before giving up.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    pub fn migrations(&self) -> &[Migration] {
+        &self.migrations
+    }
+
+    /// The history rows, without locking or creating anything.
+    pub fn history(&self, driver: &mut dyn Driver) -> Result<Vec<AppliedMigration>, Error> {
+        driver.history().map_err(|source| Error::Database {
+            context: format!("cannot read the history of {}", driver.target()),
+            source,
+        })
+    }
+
+    /// Plans the request and runs it (or reports it, for a dry run) under the migration lock.
+    pub fn run(
+        &self,
+        driver: &mut dyn Driver,
+        request: &Request,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Report, Error> {
+        let mut db = self.lock(driver, reporter)?;
+        if !request.dry_run {
+            ensure_history(&mut *db)?;
+        }
+        let applied = self.history(&mut *db)?;
+        let plan = plan(&self.migrations, &applied, &request.target)?;
+        let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
+        for step in &plan.steps {
+            reporter.report(Event::StepStarted { step, dry_run: request.dry_run });
+            let elapsed = match request.dry_run {
+                true => {
+                    for statement in statements(step)? {
+                        let Statement { sql, line } = statement;
+                        reporter.report(Event::Statement { sql, line: *line, dry_run: true });
+                    }
+                    Duration::ZERO
+                }
+                false => {
+                    let elapsed = execute_step(&mut *db, step, reporter)?;
+                    reporter.report(Event::StepFinished { step, elapsed });
+                    elapsed
+                }
+            };
+            report.steps.push((step.action, step.migration.label.clone(), elapsed));
+        }
+        Ok(report)
+    }
+
+    /// What `repair` would change, given the current history.
+    pub fn repair_actions(&self, applied: &[AppliedMigration]) -> Vec<RepairAction> {
+        status(&self.migrations, applied)
+            .into_iter()
+            .filter_map(|entry| {
+                let (key, label) = (entry.key.clone(), entry.label.clone());
+                match (entry.state, entry.migration, entry.record) {
+                    (EntryState::Modified, Some(m), Some(row)) => Some(RepairAction::AcceptChecksum {
+                        key,
+                        label,
+                        from: row.checksum.to_string(),
+                        to: m.checksum.to_string(),
+                    }),
+                    (EntryState::Failed, _, _) => Some(RepairAction::ClearFailed { key, label }),
+                    (EntryState::Missing, _, _) => Some(RepairAction::ForgetMissing { key, label }),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Under the lock, computes the repair, asks `confirm` and applies it in one transaction.
+    /// Returns the actions taken (none when there was nothing to do or it was declined).
+    pub fn repair(
+        &self,
+        driver: &mut dyn Driver,
+        reporter: &mut dyn Reporter,
+        confirm: &mut dyn FnMut(&[RepairAction]) -> bool,
+    ) -> Result<Vec<RepairAction>, Error> {
+        let mut db = self.lock(driver, reporter)?;
+        let applied = self.history(&mut *db)?;
+        let actions = self.repair_actions(&applied);
+        if actions.is_empty() || !confirm(&actions) {
+            return Ok(Vec::new());
+        }
+        in_transaction(&mut *db, "cannot repair the history", |db| {
+            for action in &actions {
+                match action {
+                    RepairAction::AcceptChecksum { key, to, .. } => db.update_checksum(key, to)?,
+                    RepairAction::ClearFailed { key, .. }
+                    | RepairAction::ForgetMissing { key, .. } => db.delete_record(key)?,
+                }
+            }
+            Ok(())
+        })?;
+        Ok(actions)
+    }
+
+    /// Marks every migration up to `version` as applied without running it, for a database
+    /// that already has that schema. Returns the labels it marked.
+    pub fn baseline(
+        &self,
+        driver: &mut dyn Driver,
+        version: Version,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Vec<String>, Error> {
+        if !self.migrations.iter().any(|m| m.version() == Some(version)) {
+            return Err(Error::UnknownVersion { version });
+        }
+        let mut db = self.lock(driver, reporter)?;
+        ensure_history(&mut *db)?;
+        let applied = self.history(&mut *db)?;
+        let already = applied.iter().filter(|row| row.version.is_some()).count();
+        if already > 0 {
+            return Err(Error::BaselineOnMigrated { applied: already });
+        }
+        let marked: Vec<&Migration> = self
+            .migrations
+            .iter()
+            .filter(|m| m.version().is_some_and(|v| v <= version))
+            .collect();
+        in_transaction(&mut *db, "cannot record the baseline", |db| {
+            for migration in &marked {
+                db.insert_record(&NewRecord::of(migration, RecordState::Applied, 0))?;
+            }
+            Ok(())
+        })?;
+        Ok(marked.iter().map(|m| m.label.clone()).collect())
+    }
+
+    /// Takes the migration lock, polling until the lock timeout.
+    fn lock<'d>(
+        &self,
+        driver: &'d mut dyn Driver,
+        reporter: &mut dyn Reporter,
+    ) -> Result<LockGuard<'d>, Error> {
+        let started = Instant::now();
+        let mut announced = false;
+        loop {
+            let locked = driver.try_lock().map_err(|source| Error::Database {
+                context: format!("cannot take the migration lock on {}", driver.target()),
+                source,
+            })?;
+            if locked {
+                return Ok(LockGuard { driver });
+            }
+            if started.elapsed() >= self.lock_timeout {
+                return Err(Error::LockTimeout {
+                    target: driver.target().to_owned(),
+                    waited: self.lock_timeout,
+                });
+            }
+            if !announced {
+                let timeout = self.lock_timeout;
+                reporter.report(Event::WaitingForLock { target: driver.target(), timeout });
+                announced = true;
+            }
+            std::thread::sleep(Duration::from_millis(50).min(self.lock_timeout));
+        }
+    }
+}
+
+/// Holds the migration lock; releasing it on drop covers every early return and panic.
+struct LockGuard<'d> {
+    driver: &'d mut dyn Driver,
+}
+
+impl<'d> Deref for LockGuard<'d> {
+    type Target = dyn Driver + 'd;
+    fn deref(&self) -> &Self::Target {
+        self.driver
+    }
+}
+
+impl DerefMut for LockGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.driver
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        // Nothing better can be done with a failure here: the lock also ends with the
+        // connection (PostgreSQL) or the process (SQLite).
+        let _ = self.driver.unlock();
+    }
+}
+
+fn ensure_history(db: &mut dyn Driver) -> Result<(), Error> {
+    db.ensure_history().map_err(|source| Error::Database {
+        context: format!("cannot create the history table in {}", db.target()),
+        source,
+    })
+}
+
+/// Runs `body` in a transaction, rolling back if it fails.
+fn in_transaction(
+    db: &mut dyn Driver,
+    context: &str,
+    body: impl FnOnce(&mut dyn Driver) -> Result<(), DbError>,
+) -> Result<(), Error> {
+    let result = db.begin().and_then(|()| body(&mut *db)).and_then(|()| db.commit());
+    result.map_err(|source| {
+        let _ = db.rollback();
+        Error::Database { context: context.to_owned(), source }
+    })
+}
+
+fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
+    let Script::Sql(script) = &step.migration.script;
+    match step.action {
+        Action::Apply | Action::Reapply => Ok(&script.up),
+        Action::Revert => script
+            .down
+            .as_deref()
+            .ok_or_else(|| Error::Irreversible { labels: vec![step.migration.label.clone()] }),
+    }
+}
+
+/// Runs one step and records it. In a transaction, a failure rolls back both; outside one
+/// (`no-transaction`), the migration is recorded as failed so that `up` stops until repaired.
+fn execute_step(
+    db: &mut dyn Driver,
+    step: &Step<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<Duration, Error> {
+    let migration = step.migration;
+    let transactional = migration.runs_in_transaction();
+    let started = Instant::now();
+    let record_context = format!("cannot record {} in the history", migration.label);
+    if transactional {
+        db.begin().map_err(|source| Error::Database { context: record_context.clone(), source })?;
+    }
+    for statement in statements(step)? {
+        reporter.report(Event::Statement { sql: &statement.sql, line: statement.line, dry_run: false });
+        if let Err(source) = db.execute(&statement.sql) {
+            if transactional {
+                let _ = db.rollback();
+            } else {
+                let ms = elapsed_ms(started);
+                in_transaction(db, &record_context, |db| {
+                    db.delete_record(&migration.key)?;
+                    db.insert_record(&NewRecord::of(migration, RecordState::Failed, ms))
+                })?;
+            }
+            return Err(failure(step, statement, source, !transactional));
+        }
+    }
+    let elapsed = started.elapsed();
+    let ms = elapsed_ms(started);
+    let record = |db: &mut dyn Driver| match step.action {
+        Action::Apply => db.insert_record(&NewRecord::of(migration, RecordState::Applied, ms)),
+        Action::Reapply => db
+            .delete_record(&migration.key)
+            .and_then(|()| db.insert_record(&NewRecord::of(migration, RecordState::Applied, ms))),
+        Action::Revert => db.delete_record(&migration.key),
+    };
+    if transactional {
+        let result = record(&mut *db).and_then(|()| db.commit());
+        result.map_err(|source| {
+            let _ = db.rollback();
+            Error::Database { context: record_context, source }
+        })?;
+    } else {
+        in_transaction(db, &record_context, record)?;
+    }
+    Ok(elapsed)
+}
+
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+fn failure(step: &Step<'_>, statement: &Statement, source: DbError, recorded_failed: bool) -> Error {
+    // PostgreSQL points at a character of the statement; count the lines before it.
+    let line = statement.line
+        + source.position.map_or(0, |at| {
+            statement.sql.chars().take(at.saturating_sub(1)).filter(|c| *c == '\n').count()
+        });
+    Error::MigrationFailed(Box::new(MigrationFailure {
+        label: step.migration.label.clone(),
+        path: step.migration.path.clone(),
+        line,
+        statement: statement.sql.clone(),
+        reverting: step.action == Action::Revert,
+        recorded_failed,
+        source,
+    }))
+}

@@ -1,0 +1,181 @@
+//! The plan's cases, without a database: migrations and history rows are built in memory.
+
+use super::*;
+use crate::checksum::Checksum;
+use crate::history::RecordState;
+use crate::migration::{Key, Kind, Script, SqlScript, Statement};
+
+fn migration(key: Key, body: &str, reversible: bool) -> Migration {
+    let name = match &key {
+        Key::Versioned(v) => format!("m{v}"),
+        Key::Repeatable(n) => n.clone(),
+    };
+    let label = match &key {
+        Key::Versioned(v) => format!("{v:04}_{name}", v = v.get()),
+        Key::Repeatable(n) => format!("R_{n}"),
+    };
+    let statement = Statement { sql: body.to_owned(), line: 2 };
+    Migration {
+        path: format!("migrations/{label}.sql").into(),
+        key,
+        name,
+        label,
+        kind: Kind::Sql,
+        checksum: Checksum::of_text(body),
+        script: Script::Sql(SqlScript {
+            up: vec![statement],
+            down: reversible.then(Vec::new),
+            transaction: true,
+        }),
+    }
+}
+
+fn v(n: i64) -> Version {
+    Version::new(n).unwrap()
+}
+
+fn versioned(n: i64) -> Migration {
+    migration(Key::Versioned(v(n)), &format!("select {n}"), true)
+}
+
+fn row(m: &Migration, state: RecordState) -> AppliedMigration {
+    AppliedMigration {
+        version: m.version(),
+        name: m.name.clone(),
+        kind: "sql".into(),
+        checksum: m.checksum.clone(),
+        applied_at: "2026-11-23T00:00:00Z".into(),
+        execution_ms: 1,
+        state,
+        godwit_version: "0.1.0".into(),
+        cursor: None,
+        rows_done: 0,
+    }
+}
+
+fn up() -> Target {
+    Target::Up { to: None, allow_out_of_order: false }
+}
+
+fn labels(plan: &Plan<'_>) -> Vec<(Action, String)> {
+    plan.steps.iter().map(|s| (s.action, s.migration.label.clone())).collect()
+}
+
+#[test]
+fn applies_pending_in_version_order_then_repeatables() {
+    let ms = vec![
+        versioned(1),
+        versioned(2),
+        versioned(10),
+        migration(Key::Repeatable("views".into()), "create view v as select 1", true),
+    ];
+    let applied = vec![row(&ms[0], RecordState::Applied)];
+    let plan = plan(&ms, &applied, &up()).unwrap();
+    assert_eq!(
+        labels(&plan),
+        vec![
+            (Action::Apply, "0002_m2".into()),
+            (Action::Apply, "0010_m10".into()),
+            (Action::Apply, "R_views".into())
+        ]
+    );
+}
+
+#[test]
+fn up_to_stops_at_the_target_and_holds_repeatables_back() {
+    let ms = vec![
+        versioned(1),
+        versioned(2),
+        versioned(3),
+        migration(Key::Repeatable("views".into()), "x", true),
+    ];
+    let plan = plan(&ms, &[], &Target::Up { to: Some(v(2)), allow_out_of_order: false }).unwrap();
+    assert_eq!(labels(&plan), vec![(Action::Apply, "0001_m1".into()), (Action::Apply, "0002_m2".into())]);
+    let unknown = super::plan(&ms, &[], &Target::Up { to: Some(v(7)), allow_out_of_order: false });
+    assert!(matches!(unknown, Err(Error::UnknownVersion { .. })));
+}
+
+#[test]
+fn changed_repeatables_are_reapplied_and_unchanged_ones_skipped() {
+    let old = migration(Key::Repeatable("views".into()), "old", true);
+    let same = migration(Key::Repeatable("funcs".into()), "same", true);
+    let ms = vec![migration(Key::Repeatable("views".into()), "new", true), same.clone()];
+    let applied = vec![row(&old, RecordState::Applied), row(&same, RecordState::Applied)];
+    let plan = plan(&ms, &applied, &up()).unwrap();
+    assert_eq!(labels(&plan), vec![(Action::Reapply, "R_views".into())]);
+}
+
+#[test]
+fn modified_missing_and_failed_block_up_and_down() {
+    let ms = vec![versioned(1), versioned(2), versioned(3)];
+    let edited = migration(Key::Versioned(v(1)), "edited", true);
+    let gone = versioned(9);
+    let applied = vec![
+        row(&edited, RecordState::Applied),
+        row(&ms[1], RecordState::Failed),
+        row(&gone, RecordState::Applied),
+    ];
+    for target in [up(), Target::Down(DownTarget::Steps(1))] {
+        match plan(&ms, &applied, &target) {
+            Err(Error::Inconsistent { problems }) => {
+                assert_eq!(problems.len(), 3, "{problems:?}");
+                assert!(matches!(problems[0], Problem::Modified { .. }));
+                assert!(matches!(problems[1], Problem::Failed { .. }));
+                assert!(matches!(problems[2], Problem::Missing { .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn out_of_order_pending_needs_permission() {
+    let ms = vec![versioned(1), versioned(2), versioned(3)];
+    let applied = vec![row(&ms[0], RecordState::Applied), row(&ms[2], RecordState::Applied)];
+    match plan(&ms, &applied, &up()) {
+        Err(Error::OutOfOrder { pending, newest }) => {
+            assert_eq!(pending, vec!["0002_m2".to_owned()]);
+            assert_eq!(newest, "0003_m3");
+        }
+        other => panic!("{other:?}"),
+    }
+    let allowed = plan(&ms, &applied, &Target::Up { to: None, allow_out_of_order: true }).unwrap();
+    assert_eq!(labels(&allowed), vec![(Action::Apply, "0002_m2".into())]);
+}
+
+#[test]
+fn down_reverts_newest_first_by_steps_or_target() {
+    let ms = vec![versioned(1), versioned(2), versioned(3), versioned(4)];
+    let applied: Vec<_> = ms[..3].iter().map(|m| row(m, RecordState::Applied)).collect();
+    let one = plan(&ms, &applied, &Target::Down(DownTarget::Steps(1))).unwrap();
+    assert_eq!(labels(&one), vec![(Action::Revert, "0003_m3".into())]);
+    let to = plan(&ms, &applied, &Target::Down(DownTarget::To(v(1)))).unwrap();
+    assert_eq!(
+        labels(&to),
+        vec![(Action::Revert, "0003_m3".into()), (Action::Revert, "0002_m2".into())]
+    );
+    let all = plan(&ms, &applied, &Target::Down(DownTarget::To(v(0)))).unwrap();
+    assert_eq!(all.steps.len(), 3);
+    let many = plan(&ms, &applied, &Target::Down(DownTarget::Steps(99))).unwrap();
+    assert_eq!(many.steps.len(), 3);
+}
+
+#[test]
+fn down_refuses_before_running_anything_when_a_step_is_irreversible() {
+    let ms = vec![versioned(1), migration(Key::Versioned(v(2)), "select 2", false), versioned(3)];
+    let applied: Vec<_> = ms.iter().map(|m| row(m, RecordState::Applied)).collect();
+    let one = plan(&ms, &applied, &Target::Down(DownTarget::Steps(1))).unwrap();
+    assert_eq!(one.steps.len(), 1);
+    match plan(&ms, &applied, &Target::Down(DownTarget::Steps(2))) {
+        Err(Error::Irreversible { labels }) => assert_eq!(labels, vec!["0002_m2".to_owned()]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn nothing_to_do_is_an_empty_plan() {
+    let ms = vec![versioned(1)];
+    let applied = vec![row(&ms[0], RecordState::Applied)];
+    assert!(plan(&ms, &applied, &up()).unwrap().is_empty());
+    assert!(plan(&ms, &[], &Target::Down(DownTarget::Steps(1))).unwrap().is_empty());
+}

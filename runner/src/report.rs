@@ -1,0 +1,28 @@
+//! How the engine tells its caller what is happening. The engine never prints; the CLI turns
+//! events into status lines and progress, and an embedding application may log them.
+
+use crate::plan::Step;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Another process holds the migration lock; the engine polls until `--lock-timeout`.
+    WaitingForLock { target: &'a str, timeout: Duration },
+    /// A step is about to run (or, in a dry run, would run).
+    StepStarted { step: &'a Step<'a>, dry_run: bool },
+    /// A statement of the running step (or, in a dry run, one it would run).
+    Statement { sql: &'a str, line: usize, dry_run: bool },
+    StepFinished { step: &'a Step<'a>, elapsed: Duration },
+}
+
+pub trait Reporter {
+    fn report(&mut self, event: Event<'_>);
+}
+
+/// A reporter that drops every event.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoReport;
+
+impl Reporter for NoReport {
+    fn report(&mut self, _event: Event<'_>) {}
+}

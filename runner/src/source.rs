@@ -1,0 +1,257 @@
+//! Where migrations come from. A [`MigrationSource`] resolves a set of migrations; the one
+//! godwit ships reads a directory. File naming rules live here: a file that looks like a
+//! migration but is malformed is an error naming the file, never silently skipped.
+
+use crate::checksum::Checksum;
+use crate::error::{Error, ProblemKind, SourceProblem};
+use crate::migration::{Key, Kind, Migration, Script};
+use crate::sql_file;
+use crate::version::{Version, VersionError};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Anything that can produce the ordered list of migrations to consider.
+pub trait MigrationSource {
+    /// Every migration, versioned ones in version order followed by repeatables by name.
+    fn resolve(&self) -> Result<Vec<Migration>, Error>;
+}
+
+/// Migrations read from the files of one directory (not its subdirectories).
+#[derive(Debug, Clone)]
+pub struct DirSource {
+    dir: PathBuf,
+}
+
+impl DirSource {
+    pub fn new(dir: impl Into<PathBuf>) -> DirSource {
+        DirSource { dir: dir.into() }
+    }
+}
+
+/// What a directory entry's name says it is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FileName {
+    Versioned { version: Version, name: String },
+    Repeatable { name: String },
+    Ignored,
+    Invalid(NameProblem),
+}
+
+/// Why a name that looks like a migration's is not a valid one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    #[error("the file name has no version")]
+    NoVersion,
+    #[error("the file name has a version but no name after it")]
+    NoName,
+    #[error("the version must be followed by `_`")]
+    BadSeparator,
+    #[error("{0}")]
+    Version(VersionError),
+    #[error("`.{0}` files are not a migration kind godwit runs")]
+    UnsupportedKind(String),
+    #[error("migration directories are not a migration kind godwit runs")]
+    Directory,
+}
+
+impl NameProblem {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            NameProblem::NoVersion | NameProblem::NoName | NameProblem::BadSeparator => {
+                "name versioned migrations `<version>_<name>.sql` (like `0001_create_users.sql`) and repeatable ones `R_<name>.sql`"
+            }
+            NameProblem::Version(_) => "use at most 18 digits, like `0001` or `20261122093000`",
+            NameProblem::UnsupportedKind(_) | NameProblem::Directory => {
+                "migrations are `.sql` files; move other files out of the migrations directory"
+            }
+        }
+    }
+}
+
+const BACKUP_SUFFIXES: &[&str] = &["~", ".bak", ".swp", ".swo", ".orig", ".tmp", ".rej"];
+
+pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
+    if file_name.starts_with('.')
+        || file_name.starts_with('#')
+        || BACKUP_SUFFIXES.iter().any(|s| file_name.ends_with(s))
+    {
+        return FileName::Ignored;
+    }
+    let looks_versioned = |stem: &str| {
+        let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && matches!(stem.as_bytes().get(digits), Some(b'_' | b'-') | None)
+    };
+    if is_dir {
+        return match looks_versioned(file_name) {
+            true => FileName::Invalid(NameProblem::Directory),
+            false => FileName::Ignored,
+        };
+    }
+    let (stem, ext) = file_name.rsplit_once('.').unwrap_or((file_name, ""));
+    if !ext.eq_ignore_ascii_case("sql") {
+        return match looks_versioned(stem) {
+            true => FileName::Invalid(NameProblem::UnsupportedKind(ext.to_owned())),
+            false => FileName::Ignored,
+        };
+    }
+    if let Some(name) = stem.strip_prefix("R_") {
+        let name = name.trim_start_matches('_');
+        return match name.is_empty() {
+            true => FileName::Invalid(NameProblem::NoName),
+            false => FileName::Repeatable { name: name.to_owned() },
+        };
+    }
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return FileName::Invalid(NameProblem::NoVersion);
+    }
+    let version = match stem[..digits].parse::<Version>() {
+        Ok(version) => version,
+        Err(e) => return FileName::Invalid(NameProblem::Version(e)),
+    };
+    match stem[digits..].strip_prefix('_') {
+        Some(name) if !name.is_empty() => {
+            FileName::Versioned { version, name: name.to_owned() }
+        }
+        Some(_) => FileName::Invalid(NameProblem::NoName),
+        None if digits == stem.len() => FileName::Invalid(NameProblem::NoName),
+        None => FileName::Invalid(NameProblem::BadSeparator),
+    }
+}
+
+impl MigrationSource for DirSource {
+    fn resolve(&self) -> Result<Vec<Migration>, Error> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|source| Error::ReadDir {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut problems = Vec::new();
+        let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
+        let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
+        let mut paths = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::ReadDir { path: self.dir.clone(), source })?;
+            paths.push(entry.path());
+        }
+        // Sorted, so that messages about duplicates name the files in a stable order.
+        paths.sort();
+        for path in paths {
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned)
+            else {
+                problems.push(SourceProblem::new(&path, ProblemKind::NotUtf8Name));
+                continue;
+            };
+            let kind = classify(&file_name, path.is_dir());
+            let (key, name) = match kind {
+                FileName::Ignored => continue,
+                FileName::Invalid(problem) => {
+                    problems.push(SourceProblem::new(&path, ProblemKind::Name(problem)));
+                    continue;
+                }
+                FileName::Versioned { version, name } => (Key::Versioned(version), name),
+                FileName::Repeatable { name } => (Key::Repeatable(name.clone()), name),
+            };
+            let migration = match load_sql(&path, key, name) {
+                Ok(migration) => migration,
+                Err(problem) => {
+                    problems.push(problem);
+                    continue;
+                }
+            };
+            let slot = match &migration.key {
+                Key::Versioned(v) => versioned.get(v),
+                Key::Repeatable(n) => repeatable.get(n),
+            };
+            if let Some(first) = slot {
+                let duplicate = ProblemKind::Duplicate { first: first.path.clone() };
+                problems.push(SourceProblem::new(&path, duplicate));
+                continue;
+            }
+            match migration.key.clone() {
+                Key::Versioned(v) => versioned.insert(v, migration),
+                Key::Repeatable(n) => repeatable.insert(n, migration),
+            };
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidMigrations { problems });
+        }
+        Ok(versioned.into_values().chain(repeatable.into_values()).collect())
+    }
+}
+
+fn load_sql(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| SourceProblem::new(path, ProblemKind::Io(e.to_string())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        SourceProblem::new(path, ProblemKind::NotUtf8 { line })
+    })?;
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(SourceProblem::new(path, ProblemKind::Empty));
+    }
+    let script = sql_file::parse(&text)
+        .map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
+    let label = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(&name)
+        .to_owned();
+    Ok(Migration {
+        key,
+        name,
+        label,
+        path: path.to_owned(),
+        kind: Kind::Sql,
+        checksum: Checksum::of_text(&text),
+        script: Script::Sql(script),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(n: i64) -> Version {
+        Version::new(n).unwrap()
+    }
+
+    #[test]
+    fn versioned_and_repeatable_names() {
+        assert_eq!(
+            classify("0003_add_email.sql", false),
+            FileName::Versioned { version: v(3), name: "add_email".into() }
+        );
+        assert_eq!(
+            classify("20261122093000_backfill.SQL", false),
+            FileName::Versioned { version: v(20261122093000), name: "backfill".into() }
+        );
+        assert_eq!(classify("R_views.sql", false), FileName::Repeatable { name: "views".into() });
+        assert_eq!(classify("R__views.sql", false), FileName::Repeatable { name: "views".into() });
+    }
+
+    #[test]
+    fn obvious_non_migrations_are_ignored() {
+        for name in ["README.md", ".gitkeep", "0001_x.sql~", "0001_x.sql.bak", ".0001_x.sql.swp", "#0001_x.sql#", "notes.txt", "schema.json"] {
+            assert_eq!(classify(name, false), FileName::Ignored, "{name}");
+        }
+        assert_eq!(classify("fixtures", true), FileName::Ignored);
+    }
+
+    #[test]
+    fn malformed_names_are_errors() {
+        let invalid = |name, dir| match classify(name, dir) {
+            FileName::Invalid(p) => p,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(invalid("add_users.sql", false), NameProblem::NoVersion);
+        assert_eq!(invalid("V1__add_users.sql", false), NameProblem::NoVersion);
+        assert_eq!(invalid("0001.sql", false), NameProblem::NoName);
+        assert_eq!(invalid("0001_.sql", false), NameProblem::NoName);
+        assert_eq!(invalid("0001-add.sql", false), NameProblem::BadSeparator);
+        assert_eq!(invalid("R_.sql", false), NameProblem::NoName);
+        assert!(matches!(invalid("99999999999999999999_x.sql", false), NameProblem::Version(_)));
+        assert_eq!(invalid("0001_x.py", false), NameProblem::UnsupportedKind("py".into()));
+        assert_eq!(invalid("0002_backfill", true), NameProblem::Directory);
+    }
+}

@@ -1,0 +1,165 @@
+//! The SQL migration file format: `-- godwit:up` and `-- godwit:down` sections and the
+//! `-- godwit:no-transaction` directive. Anything that looks like a directive but is not one
+//! is an error, so a typo never silently changes what runs.
+
+use crate::migration::{SqlScript, Statement};
+use crate::split::split;
+
+/// Why a SQL file's contents are not a migration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SqlFileError {
+    #[error("no `-- godwit:up` section")]
+    NoUpSection,
+    #[error("the up section (line {line}) has no statements")]
+    EmptyUp { line: usize },
+    #[error("unknown directive `{text}` on line {line}")]
+    UnknownDirective { line: usize, text: String },
+    #[error("a second `-- godwit:{section}` section on line {line}")]
+    DuplicateSection { line: usize, section: &'static str },
+    #[error("SQL on line {line} is outside the up and down sections")]
+    OutsideSection { line: usize },
+}
+
+impl SqlFileError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            SqlFileError::NoUpSection | SqlFileError::EmptyUp { .. } => {
+                "put the statements under a `-- godwit:up` line (and the reverse under `-- godwit:down`)"
+            }
+            SqlFileError::UnknownDirective { .. } => {
+                "the directives are `-- godwit:up`, `-- godwit:down` and `-- godwit:no-transaction`"
+            }
+            SqlFileError::DuplicateSection { .. } => "merge the two sections into one",
+            SqlFileError::OutsideSection { .. } => {
+                "move the SQL below `-- godwit:up`, or comment it out"
+            }
+        }
+    }
+}
+
+enum Directive {
+    Up,
+    Down,
+    NoTransaction,
+}
+
+/// Recognises `-- godwit:<word>` lines; `Err` carries a `godwit:` line that is not a directive.
+fn directive(line: &str) -> Option<Result<Directive, String>> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    let word = rest.strip_prefix("godwit:")?.trim();
+    Some(match word {
+        "up" => Ok(Directive::Up),
+        "down" => Ok(Directive::Down),
+        "no-transaction" => Ok(Directive::NoTransaction),
+        _ => Err(line.trim().to_owned()),
+    })
+}
+
+struct Section {
+    marker_line: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Parses a migration file's text (already known to be valid UTF-8).
+pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
+    // sections[0] is up, sections[1] is down; `open` is the one lines currently belong to.
+    let mut sections: [Option<Section>; 2] = [None, None];
+    let mut open: Option<usize> = None;
+    let mut transaction = true;
+    let mut offset = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let number = index + 1;
+        let next = offset + line.len();
+        match directive(line) {
+            Some(Ok(Directive::NoTransaction)) => transaction = false,
+            Some(Ok(kind @ (Directive::Up | Directive::Down))) => {
+                let (slot, section) = match kind {
+                    Directive::Up => (0, "up"),
+                    _ => (1, "down"),
+                };
+                if sections[slot].is_some() {
+                    return Err(SqlFileError::DuplicateSection { line: number, section });
+                }
+                sections[slot] = Some(Section { marker_line: number, start: next, end: next });
+                open = Some(slot);
+            }
+            Some(Err(text)) => return Err(SqlFileError::UnknownDirective { line: number, text }),
+            None => match open.and_then(|slot| sections[slot].as_mut()) {
+                Some(section) => section.end = next,
+                None if !is_blank_or_comment(line) => {
+                    return Err(SqlFileError::OutsideSection { line: number });
+                }
+                None => {}
+            },
+        }
+        offset = next;
+    }
+    let [up, down] = sections;
+    let up = up.ok_or(SqlFileError::NoUpSection)?;
+    let up_statements = statements(text, &up);
+    if up_statements.is_empty() {
+        return Err(SqlFileError::EmptyUp { line: up.marker_line });
+    }
+    Ok(SqlScript {
+        up: up_statements,
+        down: down.map(|section| statements(text, &section)),
+        transaction,
+    })
+}
+
+fn statements(text: &str, section: &Section) -> Vec<Statement> {
+    split(&text[section.start..section.end], section.marker_line + 1)
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let line = line.trim();
+    line.is_empty() || line.starts_with("--")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_and_down_sections() {
+        let text = "-- adds users\n-- godwit:up\ncreate table users (id int);\n\n-- godwit:down\ndrop table users;\n";
+        let script = parse(text).unwrap();
+        assert!(script.transaction);
+        assert_eq!(script.up.len(), 1);
+        assert_eq!(script.up[0].line, 3);
+        let down = script.down.unwrap();
+        assert_eq!(down[0].sql, "drop table users");
+        assert_eq!(down[0].line, 6);
+    }
+
+    #[test]
+    fn no_down_means_irreversible_and_empty_down_is_a_no_op() {
+        assert!(parse("-- godwit:up\nselect 1;").unwrap().down.is_none());
+        let empty = parse("-- godwit:up\nselect 1;\n-- godwit:down\n-- nothing to undo\n");
+        assert_eq!(empty.unwrap().down, Some(vec![]));
+    }
+
+    #[test]
+    fn no_transaction_directive() {
+        let text = "-- godwit:no-transaction\n-- godwit:up\ncreate index concurrently i on t (x);\n";
+        assert!(!parse(text).unwrap().transaction);
+        let spaced = "--   godwit:no-transaction  \r\n--godwit:up\r\nselect 1;\r\n";
+        assert!(!parse(spaced).unwrap().transaction);
+    }
+
+    #[test]
+    fn malformed_files_are_errors() {
+        assert_eq!(parse("create table t (x int);").unwrap_err(), SqlFileError::OutsideSection { line: 1 });
+        assert_eq!(parse("-- just a comment\n").unwrap_err(), SqlFileError::NoUpSection);
+        assert_eq!(parse("-- godwit:up\n-- later\n").unwrap_err(), SqlFileError::EmptyUp { line: 1 });
+        assert!(matches!(
+            parse("-- godwit:up\nselect 1;\n-- godwit:donw\n"),
+            Err(SqlFileError::UnknownDirective { line: 3, .. })
+        ));
+        assert!(matches!(
+            parse("-- godwit:up\nselect 1;\n-- godwit:up\nselect 2;"),
+            Err(SqlFileError::DuplicateSection { line: 3, section: "up" })
+        ));
+    }
+}

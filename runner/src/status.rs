@@ -1,0 +1,143 @@
+//! The status of every migration: resolved files matched with history rows. This is a pure
+//! function, shared by `status`, `validate` and the plan, so the three never disagree.
+
+use crate::checksum::Checksum;
+use crate::history::{AppliedMigration, RecordState};
+use crate::migration::{Key, Migration};
+use crate::version::Version;
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryState {
+    /// Applied, and the file is unchanged.
+    Applied,
+    /// Not applied yet (for a repeatable: never run).
+    Pending,
+    /// A repeatable whose file changed since it last ran; `up` runs it again.
+    Changed,
+    /// Applied, but the file was edited since.
+    Modified,
+    /// Applied, but the file is gone.
+    Missing,
+    /// Recorded as failed part-way (a `no-transaction` migration).
+    Failed,
+}
+
+/// One line of `godwit status`.
+#[derive(Clone, Debug)]
+pub struct Entry<'a> {
+    pub key: Key,
+    pub label: String,
+    pub migration: Option<&'a Migration>,
+    pub record: Option<&'a AppliedMigration>,
+    pub state: EntryState,
+    /// A pending versioned migration older than the newest applied one.
+    pub out_of_order: bool,
+}
+
+/// Matches migrations with history rows: versioned ones by version, then repeatables by name.
+pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) -> Vec<Entry<'a>> {
+    let mut merged: BTreeMap<(bool, Key), (Option<&Migration>, Option<&AppliedMigration>)> =
+        BTreeMap::new();
+    for m in migrations {
+        merged.entry(sort_key(&m.key)).or_default().0 = Some(m);
+    }
+    for row in applied {
+        merged.entry(sort_key(&row.key())).or_default().1 = Some(row);
+    }
+    let newest = newest_applied(applied);
+    merged
+        .into_iter()
+        .map(|((_, key), (migration, record))| {
+            let state = match (migration, record) {
+                (_, Some(row)) if row.state == RecordState::Failed => EntryState::Failed,
+                (Some(m), Some(row)) if m.checksum == row.checksum => EntryState::Applied,
+                (Some(_), Some(_)) if key.version().is_none() => EntryState::Changed,
+                (Some(_), Some(_)) => EntryState::Modified,
+                (None, Some(_)) => EntryState::Missing,
+                (Some(_), None) | (None, None) => EntryState::Pending,
+            };
+            let out_of_order = state == EntryState::Pending
+                && matches!((key.version(), newest), (Some(v), Some(n)) if v < n);
+            let label = match (migration, record) {
+                (Some(m), _) => m.label.clone(),
+                (None, Some(row)) => row.label(),
+                (None, None) => key.to_string(),
+            };
+            Entry { key, label, migration, record, state, out_of_order }
+        })
+        .collect()
+}
+
+/// Versioned migrations sort before repeatables.
+fn sort_key(key: &Key) -> (bool, Key) {
+    (key.version().is_none(), key.clone())
+}
+
+pub(crate) fn newest_applied(applied: &[AppliedMigration]) -> Option<Version> {
+    applied.iter().filter_map(|row| row.version).max()
+}
+
+/// Something about the applied migrations that must be settled before migrating further.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    Modified { label: String, path: String, recorded: Checksum, found: Checksum },
+    Missing { label: String },
+    Failed { label: String },
+    OutOfOrder { label: String, newest: String },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Modified { label, path, recorded, found } => write!(
+                f,
+                "{label} was modified after it was applied ({path}: applied {}, now {})",
+                recorded.short(),
+                found.short()
+            ),
+            Problem::Missing { label } => write!(f, "{label} is applied but its file is missing"),
+            Problem::Failed { label } => {
+                write!(f, "{label} failed part-way and is recorded as failed")
+            }
+            Problem::OutOfOrder { label, newest } => {
+                write!(f, "{label} is pending but older than the applied {newest}")
+            }
+        }
+    }
+}
+
+/// Every problem in a status, in the order of the entries.
+pub fn problems(entries: &[Entry<'_>]) -> Vec<Problem> {
+    let newest = entries
+        .iter()
+        .filter(|e| e.record.is_some() && e.key.version().is_some())
+        .map(|e| e.label.clone())
+        .next_back();
+    entries
+        .iter()
+        .filter_map(|entry| {
+            let label = entry.label.clone();
+            match (entry.state, entry.migration, entry.record) {
+                (EntryState::Modified, Some(m), Some(row)) => Some(Problem::Modified {
+                    label,
+                    path: m.path.display().to_string(),
+                    recorded: row.checksum.clone(),
+                    found: m.checksum.clone(),
+                }),
+                (EntryState::Missing, _, _) if entry.key.version().is_some() => {
+                    Some(Problem::Missing { label })
+                }
+                (EntryState::Failed, _, _) => Some(Problem::Failed { label }),
+                (EntryState::Pending, _, _) if entry.out_of_order => Some(Problem::OutOfOrder {
+                    label,
+                    newest: newest.clone().unwrap_or_default(),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
