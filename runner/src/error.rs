@@ -40,7 +40,7 @@ pub enum Error {
         humantime::format_duration(*waited)
     )]
     LockTimeout { target: String, waited: Duration },
-    #[error("{0}")]
+    #[error(transparent)]
     MigrationFailed(Box<MigrationFailure>),
     #[error("{}", list("problem with applied migrations", problems))]
     Inconsistent { problems: Vec<Problem> },
@@ -49,7 +49,10 @@ pub enum Error {
         plural(pending.len(), "pending migration is", "pending migrations are"),
         pending.join(", ")
     )]
-    OutOfOrder { pending: Vec<String>, newest: String },
+    OutOfOrder {
+        pending: Vec<String>,
+        newest: String,
+    },
     #[error("cannot revert irreversible {}: {}", plural(labels.len(), "migration", "migrations"), labels.join(", "))]
     Irreversible { labels: Vec<String> },
     #[error("no migration has version {version}")]
@@ -73,12 +76,28 @@ pub struct MigrationFailure {
 
 impl fmt::Display for MigrationFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.reverting { "reverting" } else { "applying" };
-        writeln!(f, "{verb} {} failed at {}:{}", self.label, self.path.display(), self.line)?;
+        let verb = if self.reverting {
+            "reverting"
+        } else {
+            "applying"
+        };
+        writeln!(
+            f,
+            "{verb} {} failed at {}:{}",
+            self.label,
+            self.path.display(),
+            self.line
+        )?;
         for line in self.statement.lines() {
             write!(f, "\n    {line}")?;
         }
         Ok(())
+    }
+}
+
+impl std::error::Error for MigrationFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 
@@ -165,7 +184,10 @@ pub enum ProblemKind {
 
 impl SourceProblem {
     pub(crate) fn new(path: &Path, kind: ProblemKind) -> SourceProblem {
-        SourceProblem { path: path.to_owned(), kind }
+        SourceProblem {
+            path: path.to_owned(),
+            kind,
+        }
     }
 
     pub fn hint(&self) -> &'static str {
@@ -176,7 +198,9 @@ impl SourceProblem {
             }
             ProblemKind::Empty => "write the migration, or delete the file",
             ProblemKind::Content(problem) => problem.hint(),
-            ProblemKind::Duplicate { .. } => "give each migration its own version; `godwit new` picks the next one",
+            ProblemKind::Duplicate { .. } => {
+                "give each migration its own version; `godwit new` picks the next one"
+            }
             ProblemKind::Io(_) => "check the file's permissions",
         }
     }
@@ -200,7 +224,11 @@ impl fmt::Display for SourceProblem {
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// A one-line summary, or a count followed by one indented line per item.

@@ -24,12 +24,21 @@ pub struct Request {
 impl Request {
     /// Apply every pending migration.
     pub fn up() -> Request {
-        Request { target: Target::Up { to: None, allow_out_of_order: false }, dry_run: false }
+        Request {
+            target: Target::Up {
+                to: None,
+                allow_out_of_order: false,
+            },
+            dry_run: false,
+        }
     }
 
     /// Revert as `down` describes.
     pub fn down(down: DownTarget) -> Request {
-        Request { target: Target::Down(down), dry_run: false }
+        Request {
+            target: Target::Down(down),
+            dry_run: false,
+        }
     }
 }
 
@@ -44,7 +53,12 @@ pub struct Report {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RepairAction {
     /// Record the file's current checksum for an applied migration that was edited.
-    AcceptChecksum { key: Key, label: String, from: String, to: String },
+    AcceptChecksum {
+        key: Key,
+        label: String,
+        from: String,
+        to: String,
+    },
     /// Delete the row of a migration that failed part-way, so that `up` runs it again.
     ClearFailed { key: Key, label: String },
     /// Delete the row of an applied migration whose file is gone.
@@ -69,7 +83,10 @@ impl Migrator {
     }
 
     pub fn new(migrations: Vec<Migration>) -> Migrator {
-        Migrator { migrations, lock_timeout: Duration::from_secs(60) }
+        Migrator {
+            migrations,
+            lock_timeout: Duration::from_secs(60),
+        }
     }
 
     /// How long to wait for another process's migration lock before giving up.
@@ -103,14 +120,24 @@ impl Migrator {
         }
         let applied = self.history(&mut *db)?;
         let plan = plan(&self.migrations, &applied, &request.target)?;
-        let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
+        let mut report = Report {
+            steps: Vec::new(),
+            dry_run: request.dry_run,
+        };
         for step in &plan.steps {
-            reporter.report(Event::StepStarted { step, dry_run: request.dry_run });
+            reporter.report(Event::StepStarted {
+                step,
+                dry_run: request.dry_run,
+            });
             let elapsed = match request.dry_run {
                 true => {
                     for statement in statements(step)? {
                         let Statement { sql, line } = statement;
-                        reporter.report(Event::Statement { sql, line: *line, dry_run: true });
+                        reporter.report(Event::Statement {
+                            sql,
+                            line: *line,
+                            dry_run: true,
+                        });
                     }
                     Duration::ZERO
                 }
@@ -120,7 +147,9 @@ impl Migrator {
                     elapsed
                 }
             };
-            report.steps.push((step.action, step.migration.label.clone(), elapsed));
+            report
+                .steps
+                .push((step.action, step.migration.label.clone(), elapsed));
         }
         Ok(report)
     }
@@ -132,12 +161,14 @@ impl Migrator {
             .filter_map(|entry| {
                 let (key, label) = (entry.key.clone(), entry.label.clone());
                 match (entry.state, entry.migration, entry.record) {
-                    (EntryState::Modified, Some(m), Some(row)) => Some(RepairAction::AcceptChecksum {
-                        key,
-                        label,
-                        from: row.checksum.to_string(),
-                        to: m.checksum.to_string(),
-                    }),
+                    (EntryState::Modified, Some(m), Some(row)) => {
+                        Some(RepairAction::AcceptChecksum {
+                            key,
+                            label,
+                            from: row.checksum.to_string(),
+                            to: m.checksum.to_string(),
+                        })
+                    }
                     (EntryState::Failed, _, _) => Some(RepairAction::ClearFailed { key, label }),
                     (EntryState::Missing, _, _) => Some(RepairAction::ForgetMissing { key, label }),
                     _ => None,
@@ -229,7 +260,10 @@ impl Migrator {
             }
             if !announced {
                 let timeout = self.lock_timeout;
-                reporter.report(Event::WaitingForLock { target: driver.target(), timeout });
+                reporter.report(Event::WaitingForLock {
+                    target: driver.target(),
+                    timeout,
+                });
                 announced = true;
             }
             std::thread::sleep(Duration::from_millis(50).min(self.lock_timeout));
@@ -276,10 +310,16 @@ fn in_transaction(
     context: &str,
     body: impl FnOnce(&mut dyn Driver) -> Result<(), DbError>,
 ) -> Result<(), Error> {
-    let result = db.begin().and_then(|()| body(&mut *db)).and_then(|()| db.commit());
+    let result = db
+        .begin()
+        .and_then(|()| body(&mut *db))
+        .and_then(|()| db.commit());
     result.map_err(|source| {
         let _ = db.rollback();
-        Error::Database { context: context.to_owned(), source }
+        Error::Database {
+            context: context.to_owned(),
+            source,
+        }
     })
 }
 
@@ -287,10 +327,9 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
     let Script::Sql(script) = &step.migration.script;
     match step.action {
         Action::Apply | Action::Reapply => Ok(&script.up),
-        Action::Revert => script
-            .down
-            .as_deref()
-            .ok_or_else(|| Error::Irreversible { labels: vec![step.migration.label.clone()] }),
+        Action::Revert => script.down.as_deref().ok_or_else(|| Error::Irreversible {
+            labels: vec![step.migration.label.clone()],
+        }),
     }
 }
 
@@ -306,10 +345,17 @@ fn execute_step(
     let started = Instant::now();
     let record_context = format!("cannot record {} in the history", migration.label);
     if transactional {
-        db.begin().map_err(|source| Error::Database { context: record_context.clone(), source })?;
+        db.begin().map_err(|source| Error::Database {
+            context: record_context.clone(),
+            source,
+        })?;
     }
     for statement in statements(step)? {
-        reporter.report(Event::Statement { sql: &statement.sql, line: statement.line, dry_run: false });
+        reporter.report(Event::Statement {
+            sql: &statement.sql,
+            line: statement.line,
+            dry_run: false,
+        });
         if let Err(source) = db.execute(&statement.sql) {
             if transactional {
                 let _ = db.rollback();
@@ -336,7 +382,10 @@ fn execute_step(
         let result = record(&mut *db).and_then(|()| db.commit());
         result.map_err(|source| {
             let _ = db.rollback();
-            Error::Database { context: record_context, source }
+            Error::Database {
+                context: record_context,
+                source,
+            }
         })?;
     } else {
         in_transaction(db, &record_context, record)?;
@@ -348,11 +397,21 @@ fn elapsed_ms(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-fn failure(step: &Step<'_>, statement: &Statement, source: DbError, recorded_failed: bool) -> Error {
+fn failure(
+    step: &Step<'_>,
+    statement: &Statement,
+    source: DbError,
+    recorded_failed: bool,
+) -> Error {
     // PostgreSQL points at a character of the statement; count the lines before it.
     let line = statement.line
         + source.position.map_or(0, |at| {
-            statement.sql.chars().take(at.saturating_sub(1)).filter(|c| *c == '\n').count()
+            statement
+                .sql
+                .chars()
+                .take(at.saturating_sub(1))
+                .filter(|c| *c == '\n')
+                .count()
         });
     Error::MigrationFailed(Box::new(MigrationFailure {
         label: step.migration.label.clone(),

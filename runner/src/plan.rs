@@ -11,7 +11,10 @@ use crate::version::Version;
 /// Where to migrate to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    Up { to: Option<Version>, allow_out_of_order: bool },
+    Up {
+        to: Option<Version>,
+        allow_out_of_order: bool,
+    },
     Down(DownTarget),
 }
 
@@ -64,7 +67,10 @@ pub fn plan<'a>(
     }
     let known = |version: Version| entries.iter().any(|e| e.key.version() == Some(version));
     match *target {
-        Target::Up { to, allow_out_of_order } => {
+        Target::Up {
+            to,
+            allow_out_of_order,
+        } => {
             if let Some(version) = to.filter(|v| !known(*v)) {
                 return Err(Error::UnknownVersion { version });
             }
@@ -93,7 +99,10 @@ pub fn plan<'a>(
                     if to.is_some_and(|to| version > to) {
                         held_back = true;
                     } else {
-                        steps.push(Step { action: Action::Apply, migration });
+                        steps.push(Step {
+                            action: Action::Apply,
+                            migration,
+                        });
                     }
                 }
             }
@@ -138,11 +147,16 @@ pub fn plan<'a>(
                 .map(|m| m.label.clone())
                 .collect();
             if !irreversible.is_empty() {
-                return Err(Error::Irreversible { labels: irreversible });
+                return Err(Error::Irreversible {
+                    labels: irreversible,
+                });
             }
             let steps = chosen
                 .into_iter()
-                .map(|migration| Step { action: Action::Revert, migration })
+                .map(|migration| Step {
+                    action: Action::Revert,
+                    migration,
+                })
                 .collect();
             Ok(Plan { steps })
         }

@@ -11,8 +11,15 @@ pub enum Event<'a> {
     /// A step is about to run (or, in a dry run, would run).
     StepStarted { step: &'a Step<'a>, dry_run: bool },
     /// A statement of the running step (or, in a dry run, one it would run).
-    Statement { sql: &'a str, line: usize, dry_run: bool },
-    StepFinished { step: &'a Step<'a>, elapsed: Duration },
+    Statement {
+        sql: &'a str,
+        line: usize,
+        dry_run: bool,
+    },
+    StepFinished {
+        step: &'a Step<'a>,
+        elapsed: Duration,
+    },
 }
 
 pub trait Reporter {

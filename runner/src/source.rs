@@ -98,7 +98,9 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
         let name = name.trim_start_matches('_');
         return match name.is_empty() {
             true => FileName::Invalid(NameProblem::NoName),
-            false => FileName::Repeatable { name: name.to_owned() },
+            false => FileName::Repeatable {
+                name: name.to_owned(),
+            },
         };
     }
     let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
@@ -110,9 +112,10 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
         Err(e) => return FileName::Invalid(NameProblem::Version(e)),
     };
     match stem[digits..].strip_prefix('_') {
-        Some(name) if !name.is_empty() => {
-            FileName::Versioned { version, name: name.to_owned() }
-        }
+        Some(name) if !name.is_empty() => FileName::Versioned {
+            version,
+            name: name.to_owned(),
+        },
         Some(_) => FileName::Invalid(NameProblem::NoName),
         None if digits == stem.len() => FileName::Invalid(NameProblem::NoName),
         None => FileName::Invalid(NameProblem::BadSeparator),
@@ -130,7 +133,10 @@ impl MigrationSource for DirSource {
         let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
         let mut paths = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| Error::ReadDir { path: self.dir.clone(), source })?;
+            let entry = entry.map_err(|source| Error::ReadDir {
+                path: self.dir.clone(),
+                source,
+            })?;
             paths.push(entry.path());
         }
         // Sorted, so that messages about duplicates name the files in a stable order.
@@ -163,7 +169,9 @@ impl MigrationSource for DirSource {
                 Key::Repeatable(n) => repeatable.get(n),
             };
             if let Some(first) = slot {
-                let duplicate = ProblemKind::Duplicate { first: first.path.clone() };
+                let duplicate = ProblemKind::Duplicate {
+                    first: first.path.clone(),
+                };
                 problems.push(SourceProblem::new(&path, duplicate));
                 continue;
             }
@@ -175,7 +183,10 @@ impl MigrationSource for DirSource {
         if !problems.is_empty() {
             return Err(Error::InvalidMigrations { problems });
         }
-        Ok(versioned.into_values().chain(repeatable.into_values()).collect())
+        Ok(versioned
+            .into_values()
+            .chain(repeatable.into_values())
+            .collect())
     }
 }
 
@@ -190,8 +201,8 @@ fn load_sql(path: &Path, key: Key, name: String) -> Result<Migration, SourceProb
     if text.trim_start_matches('\u{feff}').trim().is_empty() {
         return Err(SourceProblem::new(path, ProblemKind::Empty));
     }
-    let script = sql_file::parse(&text)
-        .map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
+    let script =
+        sql_file::parse(&text).map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
     let label = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -220,19 +231,44 @@ mod tests {
     fn versioned_and_repeatable_names() {
         assert_eq!(
             classify("0003_add_email.sql", false),
-            FileName::Versioned { version: v(3), name: "add_email".into() }
+            FileName::Versioned {
+                version: v(3),
+                name: "add_email".into()
+            }
         );
         assert_eq!(
             classify("20261122093000_backfill.SQL", false),
-            FileName::Versioned { version: v(20261122093000), name: "backfill".into() }
+            FileName::Versioned {
+                version: v(20261122093000),
+                name: "backfill".into()
+            }
         );
-        assert_eq!(classify("R_views.sql", false), FileName::Repeatable { name: "views".into() });
-        assert_eq!(classify("R__views.sql", false), FileName::Repeatable { name: "views".into() });
+        assert_eq!(
+            classify("R_views.sql", false),
+            FileName::Repeatable {
+                name: "views".into()
+            }
+        );
+        assert_eq!(
+            classify("R__views.sql", false),
+            FileName::Repeatable {
+                name: "views".into()
+            }
+        );
     }
 
     #[test]
     fn obvious_non_migrations_are_ignored() {
-        for name in ["README.md", ".gitkeep", "0001_x.sql~", "0001_x.sql.bak", ".0001_x.sql.swp", "#0001_x.sql#", "notes.txt", "schema.json"] {
+        for name in [
+            "README.md",
+            ".gitkeep",
+            "0001_x.sql~",
+            "0001_x.sql.bak",
+            ".0001_x.sql.swp",
+            "#0001_x.sql#",
+            "notes.txt",
+            "schema.json",
+        ] {
             assert_eq!(classify(name, false), FileName::Ignored, "{name}");
         }
         assert_eq!(classify("fixtures", true), FileName::Ignored);
@@ -250,8 +286,14 @@ mod tests {
         assert_eq!(invalid("0001_.sql", false), NameProblem::NoName);
         assert_eq!(invalid("0001-add.sql", false), NameProblem::BadSeparator);
         assert_eq!(invalid("R_.sql", false), NameProblem::NoName);
-        assert!(matches!(invalid("99999999999999999999_x.sql", false), NameProblem::Version(_)));
-        assert_eq!(invalid("0001_x.py", false), NameProblem::UnsupportedKind("py".into()));
+        assert!(matches!(
+            invalid("99999999999999999999_x.sql", false),
+            NameProblem::Version(_)
+        ));
+        assert_eq!(
+            invalid("0001_x.py", false),
+            NameProblem::UnsupportedKind("py".into())
+        );
         assert_eq!(invalid("0002_backfill", true), NameProblem::Directory);
     }
 }

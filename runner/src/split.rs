@@ -147,7 +147,10 @@ impl Splitter<'_> {
     }
 
     fn char_len(&self) -> usize {
-        self.text[self.pos..].chars().next().map_or(1, char::len_utf8)
+        self.text[self.pos..]
+            .chars()
+            .next()
+            .map_or(1, char::len_utf8)
     }
 
     fn skip_line_comment(&mut self) {
@@ -228,7 +231,10 @@ mod tests {
     use super::*;
 
     fn sqls(text: &str) -> Vec<(String, usize)> {
-        split(text, 1).into_iter().map(|s| (s.sql, s.line)).collect()
+        split(text, 1)
+            .into_iter()
+            .map(|s| (s.sql, s.line))
+            .collect()
     }
 
     #[test]
@@ -282,7 +288,8 @@ mod tests {
 
     #[test]
     fn parenthesised_rule_actions_stay_whole() {
-        let text = "create rule r as on insert to t do also (insert into u values (1); delete from v);";
+        let text =
+            "create rule r as on insert to t do also (insert into u values (1); delete from v);";
         assert_eq!(sqls(text).len(), 1);
     }
 

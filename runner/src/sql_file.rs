@@ -79,9 +79,16 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
                     _ => (1, "down"),
                 };
                 if sections[slot].is_some() {
-                    return Err(SqlFileError::DuplicateSection { line: number, section });
+                    return Err(SqlFileError::DuplicateSection {
+                        line: number,
+                        section,
+                    });
                 }
-                sections[slot] = Some(Section { marker_line: number, start: next, end: next });
+                sections[slot] = Some(Section {
+                    marker_line: number,
+                    start: next,
+                    end: next,
+                });
                 open = Some(slot);
             }
             Some(Err(text)) => return Err(SqlFileError::UnknownDirective { line: number, text }),
@@ -99,7 +106,9 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
     let up = up.ok_or(SqlFileError::NoUpSection)?;
     let up_statements = statements(text, &up);
     if up_statements.is_empty() {
-        return Err(SqlFileError::EmptyUp { line: up.marker_line });
+        return Err(SqlFileError::EmptyUp {
+            line: up.marker_line,
+        });
     }
     Ok(SqlScript {
         up: up_statements,
@@ -142,7 +151,8 @@ mod tests {
 
     #[test]
     fn no_transaction_directive() {
-        let text = "-- godwit:no-transaction\n-- godwit:up\ncreate index concurrently i on t (x);\n";
+        let text =
+            "-- godwit:no-transaction\n-- godwit:up\ncreate index concurrently i on t (x);\n";
         assert!(!parse(text).unwrap().transaction);
         let spaced = "--   godwit:no-transaction  \r\n--godwit:up\r\nselect 1;\r\n";
         assert!(!parse(spaced).unwrap().transaction);
@@ -150,16 +160,28 @@ mod tests {
 
     #[test]
     fn malformed_files_are_errors() {
-        assert_eq!(parse("create table t (x int);").unwrap_err(), SqlFileError::OutsideSection { line: 1 });
-        assert_eq!(parse("-- just a comment\n").unwrap_err(), SqlFileError::NoUpSection);
-        assert_eq!(parse("-- godwit:up\n-- later\n").unwrap_err(), SqlFileError::EmptyUp { line: 1 });
+        assert_eq!(
+            parse("create table t (x int);").unwrap_err(),
+            SqlFileError::OutsideSection { line: 1 }
+        );
+        assert_eq!(
+            parse("-- just a comment\n").unwrap_err(),
+            SqlFileError::NoUpSection
+        );
+        assert_eq!(
+            parse("-- godwit:up\n-- later\n").unwrap_err(),
+            SqlFileError::EmptyUp { line: 1 }
+        );
         assert!(matches!(
             parse("-- godwit:up\nselect 1;\n-- godwit:donw\n"),
             Err(SqlFileError::UnknownDirective { line: 3, .. })
         ));
         assert!(matches!(
             parse("-- godwit:up\nselect 1;\n-- godwit:up\nselect 2;"),
-            Err(SqlFileError::DuplicateSection { line: 3, section: "up" })
+            Err(SqlFileError::DuplicateSection {
+                line: 3,
+                section: "up"
+            })
         ));
     }
 }

@@ -37,10 +37,12 @@ pub struct Entry<'a> {
     pub out_of_order: bool,
 }
 
+/// A file and its history row, either of which may be absent.
+type Pair<'a> = (Option<&'a Migration>, Option<&'a AppliedMigration>);
+
 /// Matches migrations with history rows: versioned ones by version, then repeatables by name.
 pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) -> Vec<Entry<'a>> {
-    let mut merged: BTreeMap<(bool, Key), (Option<&Migration>, Option<&AppliedMigration>)> =
-        BTreeMap::new();
+    let mut merged: BTreeMap<(bool, Key), Pair<'a>> = BTreeMap::new();
     for m in migrations {
         merged.entry(sort_key(&m.key)).or_default().0 = Some(m);
     }
@@ -66,7 +68,14 @@ pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) 
                 (None, Some(row)) => row.label(),
                 (None, None) => key.to_string(),
             };
-            Entry { key, label, migration, record, state, out_of_order }
+            Entry {
+                key,
+                label,
+                migration,
+                record,
+                state,
+                out_of_order,
+            }
         })
         .collect()
 }
@@ -84,16 +93,33 @@ pub(crate) fn newest_applied(applied: &[AppliedMigration]) -> Option<Version> {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum Problem {
-    Modified { label: String, path: String, recorded: Checksum, found: Checksum },
-    Missing { label: String },
-    Failed { label: String },
-    OutOfOrder { label: String, newest: String },
+    Modified {
+        label: String,
+        path: String,
+        recorded: Checksum,
+        found: Checksum,
+    },
+    Missing {
+        label: String,
+    },
+    Failed {
+        label: String,
+    },
+    OutOfOrder {
+        label: String,
+        newest: String,
+    },
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Modified { label, path, recorded, found } => write!(
+            Problem::Modified {
+                label,
+                path,
+                recorded,
+                found,
+            } => write!(
                 f,
                 "{label} was modified after it was applied ({path}: applied {}, now {})",
                 recorded.short(),

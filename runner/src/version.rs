@@ -65,9 +65,18 @@ mod tests {
 
     #[test]
     fn rejects_non_digits_and_overflow() {
-        assert!(matches!("1a".parse::<Version>(), Err(VersionError::NotDigits(_))));
-        assert!(matches!("".parse::<Version>(), Err(VersionError::NotDigits(_))));
-        assert!(matches!("-1".parse::<Version>(), Err(VersionError::NotDigits(_))));
+        assert!(matches!(
+            "1a".parse::<Version>(),
+            Err(VersionError::NotDigits(_))
+        ));
+        assert!(matches!(
+            "".parse::<Version>(),
+            Err(VersionError::NotDigits(_))
+        ));
+        assert!(matches!(
+            "-1".parse::<Version>(),
+            Err(VersionError::NotDigits(_))
+        ));
         assert!(matches!(
             "99999999999999999999".parse::<Version>(),
             Err(VersionError::TooLarge(_))

@@ -34,7 +34,11 @@ pub struct DbError {
 
 impl DbError {
     pub fn new(message: impl Into<String>) -> DbError {
-        DbError { message: message.into(), code: None, position: None }
+        DbError {
+            message: message.into(),
+            code: None,
+            position: None,
+        }
     }
 }
 
@@ -146,7 +150,13 @@ mod tests {
     #[test]
     fn unknown_schemes_and_empty_paths_are_rejected() {
         let options = ConnectOptions::default();
-        assert!(matches!(connect("mysql://x/y", &options), Err(Error::InvalidUrl { .. })));
-        assert!(matches!(connect("sqlite:", &options), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(
+            connect("mysql://x/y", &options),
+            Err(Error::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            connect("sqlite:", &options),
+            Err(Error::InvalidUrl { .. })
+        ));
     }
 }

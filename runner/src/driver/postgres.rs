@@ -27,17 +27,23 @@ pub struct PostgresDriver {
 
 impl std::fmt::Debug for PostgresDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresDriver").field("target", &self.target).finish_non_exhaustive()
+        f.debug_struct("PostgresDriver")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
     }
 }
 
 impl PostgresDriver {
     pub fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresDriver, Error> {
         let target = redact(url);
-        let invalid = |reason: String| Error::InvalidUrl { url: target.clone(), reason };
+        let invalid = |reason: String| Error::InvalidUrl {
+            url: target.clone(),
+            reason,
+        };
         let (stripped, tls_params) = tls::split_url(url).map_err(invalid)?;
-        let mut config: postgres::Config =
-            stripped.parse().map_err(|e: postgres::Error| invalid(e.to_string()))?;
+        let mut config: postgres::Config = stripped
+            .parse()
+            .map_err(|e: postgres::Error| invalid(e.to_string()))?;
         config.connect_timeout(options.connect_timeout);
         config.application_name("godwit");
         let connected = match tls_params.mode {
@@ -54,7 +60,10 @@ impl PostgresDriver {
                 config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config))
             }
         };
-        let connect_error = |source| Error::Connect { target: target.clone(), source };
+        let connect_error = |source| Error::Connect {
+            target: target.clone(),
+            source,
+        };
         let mut client = connected.map_err(|e| connect_error(db_error(&e)))?;
         let (schema, explicit_schema) = match &options.schema {
             Some(schema) => (schema.clone(), true),
@@ -91,8 +100,15 @@ impl PostgresDriver {
         Ok(row.get(0))
     }
 
-    fn run(&mut self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<(), DbError> {
-        self.client.execute(sql, params).map(drop).map_err(|e| db_error(&e))
+    fn run(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<(), DbError> {
+        self.client
+            .execute(sql, params)
+            .map(drop)
+            .map_err(|e| db_error(&e))
     }
 }
 
@@ -140,7 +156,10 @@ impl Driver for PostgresDriver {
         if self.explicit_schema {
             let exists = self
                 .client
-                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&self.schema])
+                .query_opt(
+                    "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                    &[&self.schema],
+                )
                 .map_err(|e| db_error(&e))?
                 .is_some();
             if !exists {
@@ -252,7 +271,10 @@ impl Driver for PostgresDriver {
                 self.run(&sql, &[&v.get()])
             }
             Key::Repeatable(name) => {
-                let sql = format!("DELETE FROM {} WHERE version IS NULL AND name = $1", self.table);
+                let sql = format!(
+                    "DELETE FROM {} WHERE version IS NULL AND name = $1",
+                    self.table
+                );
                 self.run(&sql, &[name])
             }
         }
@@ -290,7 +312,11 @@ fn db_error(error: &postgres::Error) -> DbError {
             Some(ErrorPosition::Original(at)) => usize::try_from(*at).ok(),
             _ => None,
         };
-        return DbError { message, code: Some(db.code().code().to_owned()), position };
+        return DbError {
+            message,
+            code: Some(db.code().code().to_owned()),
+            position,
+        };
     }
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);

@@ -46,7 +46,10 @@ pub struct SqliteDriver {
 impl SqliteDriver {
     pub fn open(path: &str, options: &ConnectOptions) -> Result<SqliteDriver, Error> {
         let target = format!("sqlite:{path}");
-        let connect_error = |source: DbError| Error::Connect { target: target.clone(), source };
+        let connect_error = |source: DbError| Error::Connect {
+            target: target.clone(),
+            source,
+        };
         let conn = Connection::open(path).map_err(|e| connect_error(db_error(e)))?;
         conn.busy_timeout(options.busy_timeout)
             .map_err(|e| connect_error(db_error(e)))?;
@@ -58,7 +61,12 @@ impl SqliteDriver {
             ":memory:" => None,
             _ => Some(File::open(path).map_err(|e| connect_error(DbError::new(e.to_string())))?),
         };
-        Ok(SqliteDriver { conn, target, lock_file, locked: false })
+        Ok(SqliteDriver {
+            conn,
+            target,
+            lock_file,
+            locked: false,
+        })
     }
 
     fn history_exists(&self) -> Result<bool, DbError> {
@@ -93,7 +101,9 @@ impl Driver for SqliteDriver {
                 Ok(true)
             }
             Err(TryLockError::WouldBlock) => Ok(false),
-            Err(TryLockError::Error(e)) => Err(DbError::new(format!("cannot lock the database file: {e}"))),
+            Err(TryLockError::Error(e)) => {
+                Err(DbError::new(format!("cannot lock the database file: {e}")))
+            }
         }
     }
 
@@ -251,6 +261,20 @@ fn db_error(error: rusqlite::Error) -> DbError {
             message: message.clone().unwrap_or_else(|| failure.to_string()),
             code: Some(code_name(failure.extended_code)),
             position: None,
+        },
+        rusqlite::Error::SqlInputError {
+            error,
+            msg,
+            sql,
+            offset,
+        } => DbError {
+            message: msg.clone(),
+            code: Some(code_name(error.extended_code)),
+            // SQLite gives a byte offset into the statement; positions count characters from 1.
+            position: usize::try_from(*offset)
+                .ok()
+                .and_then(|at| sql.get(..at))
+                .map(|before| before.chars().count() + 1),
         },
         _ => DbError::new(error.to_string()),
     }

@@ -4,12 +4,14 @@
 //! `verify-ca` also checks the chain, and `verify-full` the chain and the host name. The roots
 //! come from `sslrootcert=PATH`, or the system's store when it is not given.
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +32,10 @@ pub(super) struct TlsParams {
 /// Takes `sslmode` and `sslrootcert` out of a URL's query, which the `postgres` crate would
 /// otherwise interpret (or reject) itself.
 pub(super) fn split_url(url: &str) -> Result<(String, TlsParams), String> {
-    let mut params = TlsParams { mode: SslMode::Prefer, root_cert: None };
+    let mut params = TlsParams {
+        mode: SslMode::Prefer,
+        root_cert: None,
+    };
     let Some((base, query)) = url.split_once('?') else {
         return Ok((url.to_owned(), params));
     };
@@ -164,7 +169,9 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
@@ -202,15 +209,22 @@ mod tests {
 
     #[test]
     fn takes_tls_parameters_out_of_the_url() {
-        let (url, params) =
-            split_url("postgres://u@h/db?sslmode=verify-full&application_name=x&sslrootcert=/ca.pem")
-                .unwrap();
+        let (url, params) = split_url(
+            "postgres://u@h/db?sslmode=verify-full&application_name=x&sslrootcert=/ca.pem",
+        )
+        .unwrap();
         assert_eq!(url, "postgres://u@h/db?application_name=x");
         assert_eq!(params.mode, SslMode::VerifyFull);
         assert_eq!(params.root_cert.as_deref(), Some("/ca.pem"));
         let (url, params) = split_url("postgres://u@h/db?sslmode=require").unwrap();
-        assert_eq!((url.as_str(), params.mode), ("postgres://u@h/db", SslMode::Require));
-        assert_eq!(split_url("postgres://u@h/db").unwrap().1.mode, SslMode::Prefer);
+        assert_eq!(
+            (url.as_str(), params.mode),
+            ("postgres://u@h/db", SslMode::Require)
+        );
+        assert_eq!(
+            split_url("postgres://u@h/db").unwrap().1.mode,
+            SslMode::Prefer
+        );
         assert!(split_url("postgres://u@h/db?sslmode=sometimes").is_err());
     }
 }

@@ -1,0 +1,158 @@
+//! The command line, declared with clap. Every environment variable godwit reads is declared
+//! here, once.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "godwit",
+    version,
+    about = "Database migrations for SQLite and PostgreSQL, in one ordered, checksummed history",
+    propagate_version = false,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database URL: sqlite:PATH, sqlite::memory: or postgres://user:pass@host:port/db
+    /// [default: DATABASE_URL, then godwit.toml, then sqlite:godwit.db]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database: Option<String>,
+    /// Directory of migration files [default: from godwit.toml, then migrations]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Configuration file [default: godwit.toml, if present]
+    #[arg(long, global = true, env = "GODWIT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// PostgreSQL schema of the godwit_history table [default: the current schema]
+    #[arg(long, global = true, value_name = "SCHEMA")]
+    pub schema: Option<String>,
+    /// How long to wait for another godwit's migration lock, like 30s or 2m [default: 60s]
+    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
+    pub lock_timeout: Option<Duration>,
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Show each statement as it runs
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the migrations directory and a commented godwit.toml
+    Init,
+    /// Create a new migration file with the next version
+    New {
+        /// What the migration does, like add_email_to_users
+        name: String,
+        /// Number it with a UTC timestamp instead of the next sequential version
+        #[arg(long)]
+        timestamp: bool,
+    },
+    /// Show every migration: applied, pending, modified, missing or failed
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Apply pending migrations in order
+    Up {
+        /// Apply up to and including this version
+        #[arg(long, value_name = "VERSION")]
+        to: Option<godwit::Version>,
+        /// Print the plan and its SQL on stdout; change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply pending migrations older than the newest applied one
+        #[arg(long)]
+        allow_out_of_order: bool,
+    },
+    /// Revert applied migrations, newest first (one by default)
+    Down {
+        /// Revert every migration newer than this version (0 reverts all)
+        #[arg(long, value_name = "VERSION", conflicts_with = "steps")]
+        to: Option<godwit::Version>,
+        /// Revert this many migrations
+        #[arg(long, value_name = "N")]
+        steps: Option<usize>,
+        /// Print the plan and its SQL on stdout; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check applied migrations against the files; exit 1 on any problem
+    Validate,
+    /// Accept edited files' checksums and forget failed or missing migrations in the history
+    Repair {
+        /// Do it without asking
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Mark every migration up to VERSION as applied without running it
+    Baseline {
+        /// The last version the existing database already has
+        #[arg(long, value_name = "VERSION")]
+        version: godwit::Version,
+    },
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `30s`, `2m`, `1h 30m`, `500ms`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{e} (try 30s, 2m or 500ms)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! One function per subcommand: resolve settings, call the engine, print the outcome.
+
+use crate::cli::{Cli, Command, Format};
+use crate::config::{self, Settings, Versioning};
+use crate::failure::Failure;
+use crate::printer::{CYAN, GREEN, Printer};
+use crate::report::{CliReporter, duration};
+use anyhow::Context;
+use godwit::{
+    ConnectOptions, DownTarget, Driver, Migrator, RepairAction, Request, Target, Version,
+};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
+    if let Command::Completions { shell } = &cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            *shell,
+            &mut Cli::command(),
+            "godwit",
+            &mut std::io::stdout(),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = Settings::resolve(&cli.global)?;
+    match &cli.command {
+        Command::Init => init(cli, &settings, printer),
+        Command::New { name, timestamp } => new(&settings, printer, name, *timestamp),
+        Command::Status { format } => status(&settings, printer, *format),
+        Command::Up {
+            to,
+            dry_run,
+            allow_out_of_order,
+        } => {
+            let target = Target::Up {
+                to: *to,
+                allow_out_of_order: *allow_out_of_order,
+            };
+            migrate(
+                &settings,
+                printer,
+                Request {
+                    target,
+                    dry_run: *dry_run,
+                },
+            )
+        }
+        Command::Down { to, steps, dry_run } => {
+            let down = match (to, steps) {
+                (Some(version), _) => DownTarget::To(*version),
+                (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
+            };
+            migrate(
+                &settings,
+                printer,
+                Request {
+                    target: Target::Down(down),
+                    dry_run: *dry_run,
+                },
+            )
+        }
+        Command::Validate => validate(&settings, printer),
+        Command::Repair { yes } => repair(&settings, printer, *yes),
+        Command::Baseline { version } => baseline(&settings, printer, *version),
+        Command::Completions { .. } => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn load(settings: &Settings) -> anyhow::Result<Migrator> {
+    Ok(Migrator::load(&settings.dir)?.with_lock_timeout(settings.lock_timeout))
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<Box<dyn Driver>> {
+    let options = ConnectOptions {
+        schema: settings.schema.clone(),
+        busy_timeout: settings.lock_timeout,
+        ..ConnectOptions::default()
+    };
+    Ok(godwit::connect(&settings.database, &options)?)
+}
+
+fn init(cli: &Cli, settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
+    let config_path = cli
+        .global
+        .config
+        .as_deref()
+        .unwrap_or(Path::new(config::CONFIG_FILE));
+    if config_path.exists() {
+        return Err(
+            Failure::config(format!("{} already exists", config_path.display()))
+                .hint("edit it, or remove it to start over")
+                .into(),
+        );
+    }
+    if settings.dir.is_dir() {
+        printer.status("Found", CYAN, format!("{}/", settings.dir.display()));
+    } else {
+        std::fs::create_dir_all(&settings.dir)
+            .with_context(|| format!("cannot create {}", settings.dir.display()))?;
+        printer.status("Created", GREEN, format!("{}/", settings.dir.display()));
+    }
+    let dir_line = format!("dir = {}", toml_string(&settings.dir.display().to_string()));
+    let text = config::TEMPLATE.replacen("dir = \"migrations\"", &dir_line, 1);
+    std::fs::write(config_path, text)
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    printer.status("Created", GREEN, config_path.display());
+    printer.status(
+        "Next",
+        CYAN,
+        "`godwit new <name>` creates your first migration",
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+/// Lowercase words joined by `_`: `Add Email to Users!` becomes `add_email_to_users`.
+fn slug(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            slug.extend(c.to_lowercase());
+        } else if !slug.ends_with('_') && !slug.is_empty() {
+            slug.push('_');
+        }
+    }
+    slug.trim_end_matches('_').to_owned()
+}
+
+fn new(
+    settings: &Settings,
+    printer: &mut Printer,
+    name: &str,
+    timestamp: bool,
+) -> anyhow::Result<ExitCode> {
+    let slug = slug(name);
+    if slug.is_empty() {
+        return Err(Failure::config(format!(
+            "`{name}` has no letters or digits to name a migration"
+        ))
+        .hint("describe the change, like `godwit new add_email_to_users`")
+        .into());
+    }
+    let migrator = load(settings)?;
+    let newest = migrator
+        .migrations()
+        .iter()
+        .filter_map(|m| m.version())
+        .max();
+    let file_name = match timestamp || settings.versioning == Versioning::Timestamp {
+        true => {
+            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let mut version: i64 = now
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .context("cannot read the clock")?;
+            if let Some(newest) = newest.filter(|n| n.get() >= version) {
+                version = newest.get() + 1;
+            }
+            format!("{version}_{slug}.sql")
+        }
+        false => {
+            let width = migrator
+                .migrations()
+                .iter()
+                .filter(|m| m.version() == newest)
+                .map(|m| m.label.bytes().take_while(u8::is_ascii_digit).count())
+                .next()
+                .unwrap_or(4);
+            let next = newest.map_or(1, |n| n.get() + 1);
+            format!("{next:0width$}_{slug}.sql")
+        }
+    };
+    let path = settings.dir.join(&file_name);
+    let template = format!(
+        "-- {name}\n\n-- godwit:up\n\n\n-- godwit:down\n-- Undo the up section here. Delete this section if the change cannot be undone;\n-- an empty one reverts as a no-op.\n"
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, template.as_bytes()))
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    printer.status("Created", GREEN, path.display());
+    printer.data(path.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(settings: &Settings, printer: &mut Printer, format: Format) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings)?;
+    let mut db = connect(settings)?;
+    let applied = migrator.history(db.as_mut())?;
+    let entries = godwit::status(migrator.migrations(), &applied);
+    match format {
+        Format::Json => crate::status::json(printer, db.target(), &entries)?,
+        Format::Text => {
+            crate::status::table(printer, &entries)?;
+            printer.status(
+                "Status",
+                CYAN,
+                format!("{}: {}", db.target(), crate::status::summary(&entries)),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn migrate(
+    settings: &Settings,
+    printer: &mut Printer,
+    request: Request,
+) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings)?;
+    let mut db = connect(settings)?;
+    let target = db.target().to_owned();
+    let started = std::time::Instant::now();
+    let mut reporter = CliReporter::new(printer);
+    let report = migrator.run(db.as_mut(), &request, &mut reporter)?;
+    if let Some(e) = reporter.stdout_error.take() {
+        return Err(e.into());
+    }
+    let reverting = matches!(request.target, Target::Down(_));
+    let n = report.steps.len();
+    let noun = if n == 1 { "migration" } else { "migrations" };
+    match (n, report.dry_run) {
+        (0, _) if reverting => {
+            printer.status("Finished", GREEN, format!("nothing to revert in {target}"))
+        }
+        (0, _) => printer.status("Finished", GREEN, format!("{target} is up to date")),
+        (_, true) => {
+            let what = if reverting { "reverted" } else { "applied" };
+            printer.status(
+                "Dry run",
+                CYAN,
+                format!("{n} {noun} would be {what}; nothing was changed"),
+            )
+        }
+        (_, false) => {
+            let what = if reverting { "reverted" } else { "applied" };
+            let elapsed = duration(started.elapsed());
+            printer.status("Finished", GREEN, format!("{what} {n} {noun} in {elapsed}"))
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings)?;
+    let mut db = connect(settings)?;
+    let applied = migrator.history(db.as_mut())?;
+    let entries = godwit::status(migrator.migrations(), &applied);
+    let problems = godwit::problems(&entries);
+    if problems.is_empty() {
+        let n = migrator.migrations().len();
+        printer.status(
+            "Validated",
+            GREEN,
+            format!("{n} migration files against {}", db.target()),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &problems {
+        printer.data(problem)?;
+    }
+    let n = problems.len();
+    let noun = if n == 1 { "problem" } else { "problems" };
+    Err(Failure::check(format!("validation found {n} {noun} in {}", db.target()))
+        .hint("restore edited or missing files, or run `godwit repair` to accept them; out-of-order migrations need `godwit up --allow-out-of-order`")
+        .into())
+}
+
+fn describe(action: &RepairAction) -> (&'static str, String) {
+    match action {
+        RepairAction::AcceptChecksum {
+            label, from, to, ..
+        } => (
+            "Accept",
+            format!(
+                "edited {label} (checksum {} becomes {})",
+                &from[..12.min(from.len())],
+                &to[..12.min(to.len())]
+            ),
+        ),
+        RepairAction::ClearFailed { label, .. } => (
+            "Clear",
+            format!("failed {label} (`godwit up` runs it again)"),
+        ),
+        RepairAction::ForgetMissing { label, .. } => ("Forget", format!("missing {label}")),
+    }
+}
+
+fn repair(settings: &Settings, printer: &mut Printer, yes: bool) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings)?;
+    let mut db = connect(settings)?;
+    let target = db.target().to_owned();
+    let mut prompt_printer = printer.duplicate();
+    let mut needs_yes = false;
+    let mut confirm = |actions: &[RepairAction]| {
+        for action in actions {
+            let (verb, message) = describe(action);
+            prompt_printer.status(verb, CYAN, message);
+        }
+        if yes {
+            return true;
+        }
+        if !std::io::stdin().is_terminal() {
+            needs_yes = true;
+            return false;
+        }
+        prompt_printer
+            .confirm("Change the history as shown?")
+            .unwrap_or(false)
+    };
+    let mut reporter = CliReporter::new(printer);
+    let actions = migrator.repair(db.as_mut(), &mut reporter, &mut confirm)?;
+    if needs_yes {
+        return Err(
+            Failure::config("repair changes the history and needs confirmation")
+                .hint("review the changes above, then run `godwit repair --yes`")
+                .into(),
+        );
+    }
+    let n = actions.len();
+    if n == 0 {
+        let applied = migrator.history(db.as_mut())?;
+        if migrator.repair_actions(&applied).is_empty() {
+            printer.status("Finished", GREEN, format!("nothing to repair in {target}"));
+        } else {
+            printer.status("Cancelled", CYAN, "the history is unchanged");
+        }
+    } else {
+        let noun = if n == 1 { "entry" } else { "entries" };
+        printer.status("Repaired", GREEN, format!("{n} history {noun} in {target}"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn baseline(
+    settings: &Settings,
+    printer: &mut Printer,
+    version: Version,
+) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings)?;
+    let mut db = connect(settings)?;
+    let mut reporter = CliReporter::new(printer);
+    let marked = migrator.baseline(db.as_mut(), version, &mut reporter)?;
+    for label in &marked {
+        printer.status("Baselined", GREEN, label);
+    }
+    let n = marked.len();
+    let noun = if n == 1 { "migration" } else { "migrations" };
+    printer.status(
+        "Finished",
+        GREEN,
+        format!(
+            "marked {n} {noun} up to {version} as applied in {}; nothing was run",
+            db.target()
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Add Email to Users!"), "add_email_to_users");
+        assert_eq!(slug("  --backfill--names "), "backfill_names");
+        assert_eq!(slug("!!!"), "");
+    }
+}

@@ -1,0 +1,127 @@
+//! `godwit.toml` and how settings are resolved: a flag wins over an environment variable,
+//! which wins over the file, which wins over the built-in default.
+
+use crate::cli::Global;
+use crate::failure::Failure;
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const CONFIG_FILE: &str = "godwit.toml";
+pub const DEFAULT_DATABASE: &str = "sqlite:godwit.db";
+pub const DEFAULT_DIR: &str = "migrations";
+
+pub const TEMPLATE: &str = r#"# godwit configuration. Command-line flags and DATABASE_URL override these settings.
+
+# Where the migration files live, relative to this file.
+dir = "migrations"
+
+# The database: sqlite:PATH (created if missing), sqlite::memory:, or
+# postgres://user:password@host:port/db?sslmode=prefer (also disable, require, verify-ca,
+# verify-full; sslrootcert=PATH names the CA for the verify modes).
+# database = "sqlite:godwit.db"
+
+# How `godwit new` numbers migrations: "sequential" (0001, 0002, ...) or
+# "timestamp" (UTC, like 20261122093000).
+# versioning = "sequential"
+
+# How long to wait for another godwit that holds the migration lock.
+# lock_timeout = "60s"
+
+# PostgreSQL schema of the godwit_history table (default: the connection's current schema).
+# schema = "public"
+"#;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    dir: Option<PathBuf>,
+    database: Option<String>,
+    versioning: Option<Versioning>,
+    lock_timeout: Option<String>,
+    schema: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Versioning {
+    #[default]
+    Sequential,
+    Timestamp,
+}
+
+/// Every setting, resolved.
+#[derive(Debug)]
+pub struct Settings {
+    pub dir: PathBuf,
+    pub database: String,
+    pub versioning: Versioning,
+    pub lock_timeout: Duration,
+    pub schema: Option<String>,
+}
+
+impl Settings {
+    pub fn resolve(global: &Global) -> anyhow::Result<Settings> {
+        let (file, base) = load(global.config.as_deref())?;
+        let file_timeout = match &file.lock_timeout {
+            Some(text) => Some(crate::cli::parse_duration(text).map_err(|e| {
+                Failure::config(format!("invalid lock_timeout in {}: {e}", base.display()))
+            })?),
+            None => None,
+        };
+        let dir = match (&global.dir, &file.dir) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(dir)) => relative_to(&base, dir),
+            (None, None) => PathBuf::from(DEFAULT_DIR),
+        };
+        Ok(Settings {
+            dir,
+            database: global
+                .database
+                .clone()
+                .or(file.database)
+                .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+            versioning: file.versioning.unwrap_or_default(),
+            lock_timeout: global
+                .lock_timeout
+                .or(file_timeout)
+                .unwrap_or(Duration::from_secs(60)),
+            schema: global.schema.clone().or(file.schema),
+        })
+    }
+}
+
+/// Reads the configuration file; `base` is the file's path (for messages and relative dirs).
+fn load(explicit: Option<&Path>) -> anyhow::Result<(File, PathBuf)> {
+    let path = match explicit {
+        Some(path) => path.to_owned(),
+        None if Path::new(CONFIG_FILE).is_file() => PathBuf::from(CONFIG_FILE),
+        None => return Ok((File::default(), PathBuf::from(CONFIG_FILE))),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!(Failure::config(format!(
+                "configuration file {} does not exist",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let file: File = toml::from_str(&text).map_err(|e| {
+        Failure::config(format!(
+            "invalid {}: {}",
+            path.display(),
+            e.to_string().trim_end()
+        ))
+    })?;
+    Ok((file, path))
+}
+
+fn relative_to(config: &Path, dir: &Path) -> PathBuf {
+    match config.parent() {
+        Some(parent) if dir.is_relative() && !parent.as_os_str().is_empty() => parent.join(dir),
+        _ => dir.to_owned(),
+    }
+}
