@@ -53,11 +53,18 @@ pub enum Error {
         pending: Vec<String>,
         newest: String,
     },
-    #[error("cannot revert irreversible {}: {}", plural(labels.len(), "migration", "migrations"), labels.join(", "))]
+    #[error(
+        "cannot revert {}: {} no `-- godwit:down` section; nothing was reverted",
+        labels.join(", "),
+        if labels.len() == 1 { "it has" } else { "they have" }
+    )]
     Irreversible { labels: Vec<String> },
     #[error("no migration has version {version}")]
     UnknownVersion { version: Version },
-    #[error("the history already has {applied} applied {}; baseline only marks an unmigrated database", plural(*applied, "migration", "migrations"))]
+    #[error(
+        "the history already has {} applied; baseline only marks an unmigrated database",
+        plural(*applied, "migration", "migrations")
+    )]
     BaselineOnMigrated { applied: usize },
 }
 

@@ -122,41 +122,74 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
     }
 }
 
-impl MigrationSource for DirSource {
-    fn resolve(&self) -> Result<Vec<Migration>, Error> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|source| Error::ReadDir {
+/// A file whose name makes it a migration: its path, key and name.
+type Found = (PathBuf, Key, String);
+
+impl DirSource {
+    /// The directory's entries that name migrations, sorted by path, and the problems with
+    /// names that look like migrations but are not valid ones.
+    fn scan(&self) -> Result<(Vec<Found>, Vec<SourceProblem>), Error> {
+        let read_error = |source| Error::ReadDir {
             path: self.dir.clone(),
             source,
-        })?;
-        let mut problems = Vec::new();
-        let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
-        let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
+        };
         let mut paths = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| Error::ReadDir {
-                path: self.dir.clone(),
-                source,
-            })?;
-            paths.push(entry.path());
+        for entry in std::fs::read_dir(&self.dir).map_err(read_error)? {
+            paths.push(entry.map_err(read_error)?.path());
         }
         // Sorted, so that messages about duplicates name the files in a stable order.
         paths.sort();
+        let mut found = Vec::new();
+        let mut problems = Vec::new();
         for path in paths {
-            let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned)
-            else {
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
                 problems.push(SourceProblem::new(&path, ProblemKind::NotUtf8Name));
                 continue;
             };
-            let kind = classify(&file_name, path.is_dir());
-            let (key, name) = match kind {
-                FileName::Ignored => continue,
+            match classify(file_name, path.is_dir()) {
+                FileName::Ignored => {}
                 FileName::Invalid(problem) => {
                     problems.push(SourceProblem::new(&path, ProblemKind::Name(problem)));
-                    continue;
                 }
-                FileName::Versioned { version, name } => (Key::Versioned(version), name),
-                FileName::Repeatable { name } => (Key::Repeatable(name.clone()), name),
-            };
+                FileName::Versioned { version, name } => {
+                    found.push((path, Key::Versioned(version), name));
+                }
+                FileName::Repeatable { name } => {
+                    found.push((path, Key::Repeatable(name.clone()), name));
+                }
+            }
+        }
+        Ok((found, problems))
+    }
+
+    /// The newest version among the file names and how many digits its file name uses,
+    /// without reading any file (so a half-written migration does not stop `godwit new`).
+    pub fn newest_version(&self) -> Result<Option<(Version, usize)>, Error> {
+        let (found, problems) = self.scan()?;
+        if !problems.is_empty() {
+            return Err(Error::InvalidMigrations { problems });
+        }
+        Ok(found
+            .iter()
+            .filter_map(|(path, key, _)| {
+                let digits = path
+                    .file_name()?
+                    .to_str()?
+                    .bytes()
+                    .take_while(u8::is_ascii_digit)
+                    .count();
+                Some((key.version()?, digits))
+            })
+            .max())
+    }
+}
+
+impl MigrationSource for DirSource {
+    fn resolve(&self) -> Result<Vec<Migration>, Error> {
+        let (found, mut problems) = self.scan()?;
+        let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
+        let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
+        for (path, key, name) in found {
             let migration = match load_sql(&path, key, name) {
                 Ok(migration) => migration,
                 Err(problem) => {
@@ -201,8 +234,8 @@ fn load_sql(path: &Path, key: Key, name: String) -> Result<Migration, SourceProb
     if text.trim_start_matches('\u{feff}').trim().is_empty() {
         return Err(SourceProblem::new(path, ProblemKind::Empty));
     }
-    let script =
-        sql_file::parse(&text).map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
+    let script = sql_file::parse(text.strip_prefix('\u{feff}').unwrap_or(&text))
+        .map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
     let label = path
         .file_stem()
         .and_then(|s| s.to_str())

@@ -28,7 +28,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS godwit_history_repeatable
     ON godwit_history (name) WHERE version IS NULL;";
 
 const SELECT_HISTORY: &str = "SELECT version, name, kind, checksum, applied_at, execution_ms, \
-     state, godwit_version, cursor, rows_done FROM godwit_history ORDER BY version, name";
+     state, godwit_version, cursor, rows_done FROM godwit_history ORDER BY version IS NULL, version, name";
 
 const INSERT_RECORD: &str = "INSERT INTO godwit_history \
      (version, name, kind, checksum, applied_at, execution_ms, state, godwit_version) \

@@ -145,12 +145,7 @@ fn new(
         .hint("describe the change, like `godwit new add_email_to_users`")
         .into());
     }
-    let migrator = load(settings)?;
-    let newest = migrator
-        .migrations()
-        .iter()
-        .filter_map(|m| m.version())
-        .max();
+    let newest = godwit::DirSource::new(&settings.dir).newest_version()?;
     let file_name = match timestamp || settings.versioning == Versioning::Timestamp {
         true => {
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
@@ -160,20 +155,13 @@ fn new(
                 .collect::<String>()
                 .parse()
                 .context("cannot read the clock")?;
-            if let Some(newest) = newest.filter(|n| n.get() >= version) {
+            if let Some((newest, _)) = newest.filter(|(n, _)| n.get() >= version) {
                 version = newest.get() + 1;
             }
             format!("{version}_{slug}.sql")
         }
         false => {
-            let width = migrator
-                .migrations()
-                .iter()
-                .filter(|m| m.version() == newest)
-                .map(|m| m.label.bytes().take_while(u8::is_ascii_digit).count())
-                .next()
-                .unwrap_or(4);
-            let next = newest.map_or(1, |n| n.get() + 1);
+            let (next, width) = newest.map_or((1, 4), |(n, width)| (n.get() + 1, width));
             format!("{next:0width$}_{slug}.sql")
         }
     };

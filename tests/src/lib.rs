@@ -1,0 +1,181 @@
+//! The test harness: throwaway projects on real databases, and the real `godwit` binary.
+//!
+//! A [`Project`] is a temporary directory with a `migrations/` folder and a fresh database:
+//! a SQLite file inside the directory, or a new database on a throwaway PostgreSQL cluster
+//! that [`pg`] starts once per test process (or on `GODWIT_TEST_PG_URL`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+pub mod db;
+pub mod pg;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub use db::Backend;
+
+/// The `godwit` binary of this workspace, built on first use.
+pub fn godwit_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // target/<profile>/deps/<this test> -> target/<profile>/godwit
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile dir");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--quiet", "-p", "godwit", "--bin", "godwit"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building the godwit binary failed");
+        profile_dir.join("godwit")
+    })
+}
+
+/// A temporary project directory with its own database.
+#[derive(Debug)]
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub backend: Backend,
+    pub url: String,
+}
+
+impl Project {
+    pub fn new(backend: Backend) -> Option<Project> {
+        let dir = tempfile::Builder::new()
+            .prefix("godwit-test-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir(dir.path().join("migrations")).unwrap();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite:{}", dir.path().join("test.db").display()),
+            Backend::Postgres => pg::fresh_database()?,
+        };
+        Some(Project { dir, backend, url })
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes a file relative to the project directory.
+    pub fn write(&self, relative: &str, contents: &str) -> &Project {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    /// Writes `migrations/<name>` with an up and (optionally) a down section.
+    pub fn migration(&self, name: &str, up: &str, down: Option<&str>) -> &Project {
+        let mut text = format!("-- godwit:up\n{up}\n");
+        if let Some(down) = down {
+            text.push_str(&format!("\n-- godwit:down\n{down}\n"));
+        }
+        self.write(&format!("migrations/{name}"), &text)
+    }
+
+    pub fn remove(&self, relative: &str) {
+        std::fs::remove_file(self.path(relative)).unwrap();
+    }
+
+    /// A `godwit` command in the project directory, with `DATABASE_URL` set to its database.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(godwit_bin());
+        command
+            .current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.url)
+            .env("NO_COLOR", "1")
+            .env_remove("GODWIT_CONFIG");
+        command
+    }
+
+    /// Runs `godwit` with `args` and captures the outcome.
+    pub fn godwit(&self, args: &[&str]) -> Run {
+        Run::from(self.command().args(args).output().expect("run godwit"))
+    }
+
+    pub fn db(&self) -> db::Inspector {
+        db::Inspector::new(self.backend, &self.url)
+    }
+}
+
+/// A finished `godwit` process.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the exit code, showing the output when it differs.
+    pub fn code(&self, expected: i32) -> &Run {
+        assert_eq!(
+            self.code, expected,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn ok(&self) -> &Run {
+        self.code(0)
+    }
+
+    pub fn stderr_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn stdout_has(&self, needle: &str) -> &Run {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+}
+
+/// Generates one test per backend from a function taking a [`Project`]. PostgreSQL tests are
+/// skipped when no server can be started, except under `CI`, where they fail.
+#[macro_export]
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $case() {
+                let project = $crate::Project::new($crate::Backend::Sqlite).unwrap();
+                super::$case(&project);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $case() {
+                if let Some(project) = $crate::Project::new($crate::Backend::Postgres) {
+                    super::$case(&project);
+                }
+            })*
+        }
+    };
+}

@@ -1,0 +1,160 @@
+//! The driver conformance suite: one set of cases, generic over [`godwit::Driver`], run on
+//! SQLite and PostgreSQL. A new backend passes these before it is wired into the CLI.
+
+use godwit::{
+    ConnectOptions, Driver, Event, Key, Migrator, NewRecord, RecordState, Reporter, Request,
+    Version,
+};
+use godwit_tests::{Project, on_both};
+
+fn connect(p: &Project) -> Box<dyn Driver> {
+    godwit::connect(&p.url, &ConnectOptions::default()).unwrap()
+}
+
+fn record(version: Option<i64>, name: &str) -> NewRecord<'_> {
+    NewRecord {
+        version: version.and_then(Version::new),
+        name,
+        kind: "sql",
+        checksum: "ab".repeat(32).leak(),
+        execution_ms: 7,
+        state: RecordState::Applied,
+    }
+}
+
+fn history_is_empty_until_created_and_creation_is_idempotent(p: &Project) {
+    let mut db = connect(p);
+    assert!(db.history().unwrap().is_empty());
+    assert!(
+        !p.db().has_history_table(),
+        "reading the history creates nothing"
+    );
+    db.ensure_history().unwrap();
+    db.ensure_history().unwrap();
+    assert!(p.db().has_history_table());
+    assert!(db.history().unwrap().is_empty());
+}
+
+fn records_round_trip(p: &Project) {
+    let mut db = connect(p);
+    db.ensure_history().unwrap();
+    db.insert_record(&record(Some(20261122093000), "big"))
+        .unwrap();
+    db.insert_record(&record(Some(2), "two")).unwrap();
+    db.insert_record(&record(None, "views")).unwrap();
+    let rows = db.history().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].version, Version::new(2));
+    assert_eq!(rows[1].version, Version::new(20261122093000));
+    assert_eq!(rows[2].key(), Key::Repeatable("views".into()));
+    assert_eq!(rows[0].execution_ms, 7);
+    assert_eq!(rows[0].godwit_version, godwit::GODWIT_VERSION);
+    assert_eq!(rows[0].applied_at.len(), 20, "{}", rows[0].applied_at);
+    // A version and a repeatable name are each recorded at most once.
+    assert!(db.insert_record(&record(Some(2), "again")).is_err());
+    assert!(db.insert_record(&record(None, "views")).is_err());
+    db.update_checksum(&Key::Repeatable("views".into()), &"cd".repeat(32))
+        .unwrap();
+    db.delete_record(&Key::Versioned(Version::new(2).unwrap()))
+        .unwrap();
+    let rows = db.history().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].checksum.as_str(), "cd".repeat(32));
+}
+
+fn rollback_discards_statements_and_records(p: &Project) {
+    let mut db = connect(p);
+    db.ensure_history().unwrap();
+    db.begin().unwrap();
+    db.execute("create table t (x int)").unwrap();
+    db.insert_record(&record(Some(1), "t")).unwrap();
+    db.rollback().unwrap();
+    assert!(p.db().tables().is_empty());
+    assert!(db.history().unwrap().is_empty());
+    db.begin().unwrap();
+    db.execute("create table t (x int)").unwrap();
+    db.insert_record(&record(Some(1), "t")).unwrap();
+    db.commit().unwrap();
+    assert_eq!(p.db().tables(), ["t"]);
+    assert_eq!(db.history().unwrap().len(), 1);
+}
+
+fn errors_carry_the_database_code(p: &Project) {
+    let mut db = connect(p);
+    let error = db.execute("select * from no_such_table").unwrap_err();
+    assert!(error.message.contains("no_such_table"), "{error}");
+    let code = error.code.unwrap();
+    assert!(code == "42P01" || code == "SQLITE_ERROR", "{code}");
+}
+
+fn the_lock_is_exclusive_between_connections(p: &Project) {
+    let mut first = connect(p);
+    let mut second = connect(p);
+    assert!(first.try_lock().unwrap());
+    assert!(!second.try_lock().unwrap());
+    first.unlock().unwrap();
+    assert!(second.try_lock().unwrap());
+    second.unlock().unwrap();
+    // Ending the connection releases the lock too.
+    assert!(first.try_lock().unwrap());
+    drop(first);
+    assert!(second.try_lock().unwrap());
+}
+
+#[derive(Default)]
+struct Recorder(Vec<String>);
+
+impl Reporter for Recorder {
+    fn report(&mut self, event: Event<'_>) {
+        self.0.push(match event {
+            Event::WaitingForLock { .. } => "wait".to_owned(),
+            Event::StepStarted { step, .. } => format!("start {}", step.migration.label),
+            Event::Statement { line, .. } => format!("line {line}"),
+            Event::StepFinished { step, .. } => format!("done {}", step.migration.label),
+        });
+    }
+}
+
+fn migrator_reports_each_step_and_waits_for_the_lock(p: &Project) {
+    p.migration(
+        "0001_a.sql",
+        "create table a (x int);\ncreate table b (x int);",
+        None,
+    );
+    let migrator = Migrator::load(p.path("migrations"))
+        .unwrap()
+        .with_lock_timeout(std::time::Duration::from_millis(300));
+    let mut holder = connect(p);
+    assert!(holder.try_lock().unwrap());
+    let mut db = connect(p);
+    let mut events = Recorder::default();
+    let error = migrator
+        .run(db.as_mut(), &Request::up(), &mut events)
+        .unwrap_err();
+    assert!(
+        matches!(error, godwit::Error::LockTimeout { .. }),
+        "{error}"
+    );
+    assert_eq!(events.0, ["wait"]);
+    holder.unlock().unwrap();
+    let mut events = Recorder::default();
+    let report = migrator
+        .run(db.as_mut(), &Request::up(), &mut events)
+        .unwrap();
+    assert_eq!(report.steps.len(), 1);
+    assert_eq!(
+        events.0,
+        ["start 0001_a", "line 2", "line 3", "done 0001_a"]
+    );
+    // The run released the lock.
+    assert!(holder.try_lock().unwrap());
+}
+
+on_both!(
+    history_is_empty_until_created_and_creation_is_idempotent,
+    records_round_trip,
+    rollback_discards_statements_and_records,
+    errors_carry_the_database_code,
+    the_lock_is_exclusive_between_connections,
+    migrator_reports_each_step_and_waits_for_the_lock,
+);

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `godwit` binary and the engine against real SQLite files and a
+//! real PostgreSQL server. One binary, one module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod concurrency;
+mod conformance;
+mod files;
+mod history;
+mod migrate;
+mod postgres_only;
+mod project;
