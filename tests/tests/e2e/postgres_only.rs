@@ -158,3 +158,10 @@ fn dollar_quoted_functions_and_error_positions() {
         .stderr_has("0002_bad.sql:5")
         .stderr_has("42703");
 }
+
+#[test]
+fn server_is_the_expected_major_version() {
+    let Ok(expected) = std::env::var("GODWIT_TEST_PG_EXPECT_MAJOR") else { return };
+    let server = pg::server().expect("a PostgreSQL server");
+    assert_eq!(server.version, expected);
+}
