@@ -124,33 +124,15 @@ impl Migrator {
             steps: Vec::new(),
             dry_run: request.dry_run,
         };
-        for step in &plan.steps {
-            reporter.report(Event::StepStarted {
-                step,
-                dry_run: request.dry_run,
-            });
-            let elapsed = match request.dry_run {
-                true => {
-                    for statement in statements(step)? {
-                        let Statement { sql, line } = statement;
-                        reporter.report(Event::Statement {
-                            sql,
-                            line: *line,
-                            dry_run: true,
-                        });
-                    }
-                    Duration::ZERO
-                }
-                false => {
-                    let elapsed = execute_step(&mut *db, step, reporter)?;
-                    reporter.report(Event::StepFinished { step, elapsed });
-                    elapsed
-                }
-            };
-            report
-                .steps
-                .push((step.action, step.migration.label.clone(), elapsed));
-        }
+        let outcome = run_steps(
+            &mut *db,
+            &plan.steps,
+            request.dry_run,
+            reporter,
+            &mut report,
+        );
+        // Whatever the outcome, the steps that did commit are made durable.
+        outcome.and(sync(&mut *db))?;
         Ok(report)
     }
 
@@ -297,6 +279,43 @@ impl Drop for LockGuard<'_> {
     }
 }
 
+fn run_steps(
+    db: &mut dyn Driver,
+    steps: &[Step<'_>],
+    dry_run: bool,
+    reporter: &mut dyn Reporter,
+    report: &mut Report,
+) -> Result<(), Error> {
+    for step in steps {
+        reporter.report(Event::StepStarted { step, dry_run });
+        let elapsed = if dry_run {
+            for Statement { sql, line } in statements(step)? {
+                reporter.report(Event::Statement {
+                    sql,
+                    line: *line,
+                    dry_run,
+                });
+            }
+            Duration::ZERO
+        } else {
+            let elapsed = execute_step(db, step, reporter)?;
+            reporter.report(Event::StepFinished { step, elapsed });
+            elapsed
+        };
+        report
+            .steps
+            .push((step.action, step.migration.label.clone(), elapsed));
+    }
+    Ok(())
+}
+
+fn sync(db: &mut dyn Driver) -> Result<(), Error> {
+    db.sync().map_err(|source| Error::Database {
+        context: format!("cannot commit the migrations applied to {}", db.target()),
+        source,
+    })
+}
+
 fn ensure_history(db: &mut dyn Driver) -> Result<(), Error> {
     db.ensure_history().map_err(|source| Error::Database {
         context: format!("cannot create the history table in {}", db.target()),
@@ -304,7 +323,7 @@ fn ensure_history(db: &mut dyn Driver) -> Result<(), Error> {
     })
 }
 
-/// Runs `body` in a transaction, rolling back if it fails.
+/// Runs `body` in a transaction, rolling back if it fails, and makes it durable.
 fn in_transaction(
     db: &mut dyn Driver,
     context: &str,
@@ -314,7 +333,7 @@ fn in_transaction(
         .begin()
         .and_then(|()| body(&mut *db))
         .and_then(|()| db.commit());
-    result.map_err(|source| {
+    result.and_then(|()| db.sync()).map_err(|source| {
         let _ = db.rollback();
         Error::Database {
             context: context.to_owned(),
@@ -349,6 +368,9 @@ fn execute_step(
             context: record_context.clone(),
             source,
         })?;
+    } else {
+        // Statements that refuse to run in a transaction must not run in one still open.
+        sync(db)?;
     }
     for statement in statements(step)? {
         reporter.report(Event::Statement {

@@ -7,6 +7,9 @@
 //! wrapper holds the cluster up while it can read from this process; when the process exits
 //! the pipe closes and the wrapper stops the cluster and deletes its directory.
 //!
+//! `GODWIT_TEST_PG_DURABLE=1` keeps the server's default durability (fsync on), for
+//! benchmarks; tests turn it off for speed.
+//!
 //! Without a server, PostgreSQL tests are skipped with a note, unless `CI` is set: then they
 //! fail, so a CI run cannot pass without testing PostgreSQL.
 
@@ -119,12 +122,15 @@ fn start() -> Result<Server, String> {
         "\"$PGBIN/initdb\" -D data -U postgres -A trust -E UTF8 --no-sync >initdb.log 2>&1 || { cat initdb.log; exit 1; }",
     ))?;
     let port = free_port()?;
-    let conf = format!(
+    let mut conf = format!(
         "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{dir}'\n\
-         fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 300\n\
+         max_connections = 300\n\
          ssl = on\nssl_cert_file = '{dir}/server.crt'\nssl_key_file = '{dir}/server.key'\n",
         dir = dir.display()
     );
+    if std::env::var_os("GODWIT_TEST_PG_DURABLE").is_none() {
+        conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+    }
     let conf_path = dir.join("data/postgresql.auto.conf");
     std::fs::write(&conf_path, conf).map_err(|e| format!("write {}: {e}", conf_path.display()))?;
     // Started in the foreground of a wrapper that stops the cluster when our pipe closes.

@@ -67,9 +67,17 @@ pub trait Driver {
     fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError>;
     /// Runs one statement of a migration.
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Starts the transaction of one step (a migration and its history row).
     fn begin(&mut self) -> Result<(), DbError>;
+    /// Ends the step's transaction. The step is atomic from here on, but may become durable
+    /// and visible to other connections only at the next [`Driver::sync`]: that is where
+    /// drivers put the cost of flushing to disk, once per run instead of once per migration.
     fn commit(&mut self) -> Result<(), DbError>;
+    /// Undoes the current step only; steps committed before it are kept.
     fn rollback(&mut self) -> Result<(), DbError>;
+    /// Makes every committed step durable and visible. The engine calls it at the end of every
+    /// run, whatever its outcome, and before statements that must run outside a transaction.
+    fn sync(&mut self) -> Result<(), DbError>;
     fn insert_record(&mut self, record: &NewRecord<'_>) -> Result<(), DbError>;
     fn delete_record(&mut self, key: &Key) -> Result<(), DbError>;
     fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError>;

@@ -1,4 +1,12 @@
-//! SQLite through rusqlite. The migration lock is an advisory `flock` on the database file
+//! SQLite through rusqlite.
+//!
+//! Committing costs SQLite several disk flushes, which would dominate a run of many small
+//! migrations. So a run's steps share one outer transaction, each step inside its own
+//! savepoint: a failing step is rolled back alone, the steps before it stay, and `sync`
+//! commits them all with one flush. A crash before that loses the run's steps together,
+//! leaving the database and its history consistent, as before the run.
+//!
+//! The migration lock is an advisory `flock` on the database file
 //! itself: SQLite's own locks are POSIX record locks, which `flock` does not interact with,
 //! and the kernel releases it when the process dies, so a killed run never leaves a stale lock.
 
@@ -41,6 +49,8 @@ pub struct SqliteDriver {
     /// The database file, opened only to hold the migration lock; `None` for `:memory:`.
     lock_file: Option<File>,
     locked: bool,
+    /// Whether the run's outer transaction is open.
+    group_open: bool,
 }
 
 impl SqliteDriver {
@@ -66,6 +76,7 @@ impl SqliteDriver {
             target,
             lock_file,
             locked: false,
+            group_open: false,
         })
     }
 
@@ -150,18 +161,43 @@ impl Driver for SqliteDriver {
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)
+        if !self.group_open {
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(db_error)?;
+            self.group_open = true;
+        }
+        self.conn
+            .execute_batch("SAVEPOINT godwit_step")
+            .map_err(db_error)
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("COMMIT").map_err(db_error)
+        self.conn
+            .execute_batch("RELEASE godwit_step")
+            .map_err(db_error)
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        if self.conn.is_autocommit() {
+        if self.group_open && self.conn.is_autocommit() {
+            // Some errors (a full disk, an I/O error) make SQLite roll back the whole
+            // transaction, and with it the steps this run committed before.
+            self.group_open = false;
+            return Err(lost_run());
+        }
+        self.conn
+            .execute_batch("ROLLBACK TO godwit_step; RELEASE godwit_step")
+            .map_err(db_error)
+    }
+
+    fn sync(&mut self) -> Result<(), DbError> {
+        if !std::mem::take(&mut self.group_open) {
             return Ok(());
         }
-        self.conn.execute_batch("ROLLBACK").map_err(db_error)
+        if self.conn.is_autocommit() {
+            return Err(lost_run());
+        }
+        self.conn.execute_batch("COMMIT").map_err(db_error)
     }
 
     fn insert_record(&mut self, r: &NewRecord<'_>) -> Result<(), DbError> {
@@ -253,6 +289,13 @@ impl RawRow {
             rows_done: self.rows_done,
         })
     }
+}
+
+fn lost_run() -> DbError {
+    DbError::new(
+        "SQLite rolled back the whole transaction after an error, undoing the migrations \
+         this run had applied; the history shows what is applied",
+    )
 }
 
 fn db_error(error: rusqlite::Error) -> DbError {

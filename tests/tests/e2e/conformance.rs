@@ -75,6 +75,11 @@ fn rollback_discards_statements_and_records(p: &Project) {
     db.execute("create table t (x int)").unwrap();
     db.insert_record(&record(Some(1), "t")).unwrap();
     db.commit().unwrap();
+    // A second step fails and is rolled back alone.
+    db.begin().unwrap();
+    db.execute("create table u (x int)").unwrap();
+    db.rollback().unwrap();
+    db.sync().unwrap();
     assert_eq!(p.db().tables(), ["t"]);
     assert_eq!(db.history().unwrap().len(), 1);
 }

@@ -130,6 +130,23 @@ fn failed_migration_leaves_database_and_history_as_before(p: &Project) {
     assert_eq!(p.db().tables(), ["a"]);
 }
 
+fn earlier_migrations_of_a_failed_run_stay_applied(p: &Project) {
+    three(p);
+    p.migration(
+        "0004_bad.sql",
+        "create table d (x int);\ninsert into nowhere values (1);",
+        None,
+    );
+    p.godwit(&["up"])
+        .code(1)
+        .stderr_has("applying 0004_bad failed");
+    assert_eq!(versions(p), [1, 2, 3]);
+    assert_eq!(p.db().tables(), ["a", "b", "c"]);
+    p.godwit(&["status"])
+        .ok()
+        .stderr_has("3 applied, 1 pending");
+}
+
 fn down_reverts_newest_first(p: &Project) {
     three(p);
     p.godwit(&["up"]).ok();
@@ -253,6 +270,7 @@ on_both!(
     up_to_stops_at_the_version,
     dry_run_prints_the_plan_and_changes_nothing,
     failed_migration_leaves_database_and_history_as_before,
+    earlier_migrations_of_a_failed_run_stay_applied,
     down_reverts_newest_first,
     down_refuses_irreversible_before_running_anything,
     failed_revert_leaves_database_as_before,

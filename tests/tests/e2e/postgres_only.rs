@@ -161,7 +161,9 @@ fn dollar_quoted_functions_and_error_positions() {
 
 #[test]
 fn server_is_the_expected_major_version() {
-    let Ok(expected) = std::env::var("GODWIT_TEST_PG_EXPECT_MAJOR") else { return };
+    let Ok(expected) = std::env::var("GODWIT_TEST_PG_EXPECT_MAJOR") else {
+        return;
+    };
     let server = pg::server().expect("a PostgreSQL server");
     assert_eq!(server.version, expected);
 }
