@@ -149,3 +149,32 @@ fn usage_errors_exit_2() {
     p.godwit(&["frobnicate"]).code(2);
     p.godwit(&["--help"]).ok().stdout_has("Usage:");
 }
+
+#[test]
+fn quiet_verbose_and_colour() {
+    let p = project();
+    p.migration(
+        "0001_a.sql",
+        "create table a (x int);",
+        Some("drop table a;"),
+    );
+    let quiet = p.godwit(&["-q", "up"]);
+    quiet.ok();
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    p.godwit(&["-v", "down"])
+        .ok()
+        .stderr_has("line 5 drop table a")
+        .stderr_has("Reverting 0001_a");
+    // NO_COLOR is set by the harness: no escape codes unless asked for.
+    let plain = p.godwit(&["status"]);
+    assert!(!plain.stdout.contains('\u{1b}') && !plain.stderr.contains('\u{1b}'));
+    let coloured = p.godwit(&["--color", "always", "status"]);
+    assert!(coloured.stderr.contains("\u{1b}["), "{}", coloured.stderr);
+    let never = p
+        .command()
+        .env_remove("NO_COLOR")
+        .args(["--color", "never", "up"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&never.stderr).contains('\u{1b}'));
+}
