@@ -44,9 +44,15 @@ PY
 # The cluster runs as an unprivileged user when we are root; it must reach the binaries.
 chmod -R a+rX "$pg18_root" 2>/dev/null || true
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 say "cargo test --workspace (SQLite and PostgreSQL $(ls /usr/lib/postgresql | sort -n | tail -1))"
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee -a "$log"
 
 say "PostgreSQL tests again on PostgreSQL 18"
 GODWIT_TEST_PG_BIN="$PWD/$pg18_pkg/native/bin" GODWIT_TEST_PG_EXPECT_MAJOR=18 \
-  cargo test --locked -p godwit-tests -- postgres
+  cargo test --locked -p godwit-tests --test e2e -- postgres 2>&1 | tee -a "$log"
+
+# One closing line for both runs together.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' "$log"

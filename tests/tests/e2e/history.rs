@@ -4,16 +4,7 @@
 use godwit_tests::{Project, on_both};
 
 fn applied_two(p: &Project) {
-    p.migration(
-        "0001_a.sql",
-        "create table a (x int);",
-        Some("drop table a;"),
-    );
-    p.migration(
-        "0002_b.sql",
-        "create table b (x int);",
-        Some("drop table b;"),
-    );
+    two_files(p);
     p.godwit(&["up"]).ok();
 }
 
@@ -110,7 +101,7 @@ fn baseline_marks_an_existing_schema(p: &Project) {
     // The database already has what 0001 and 0002 create; running them would fail.
     p.db()
         .execute("create table a (x int); create table b (x int);");
-    applied_two_files(p);
+    two_files(p);
     p.migration("0003_c.sql", "create table c (x int);", None);
     p.godwit(&["baseline", "--version", "2"])
         .ok()
@@ -129,7 +120,7 @@ fn baseline_marks_an_existing_schema(p: &Project) {
         .stderr_has("no migration has version 9");
 }
 
-fn applied_two_files(p: &Project) {
+fn two_files(p: &Project) {
     p.migration(
         "0001_a.sql",
         "create table a (x int);",
