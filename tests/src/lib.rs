@@ -28,6 +28,26 @@ pub fn godwit_bin() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let mut build = Command::new(cargo);
         build.args(["build", "--quiet", "-p", "godwit", "--bin", "godwit"]);
+        // Cargo sets these for this test binary; build scripts that watch them (ring's does)
+        // would otherwise see a change and rebuild on every run.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let per_package = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix));
+            if per_package
+                || key == "CARGO_PRIMARY_PACKAGE"
+                || key == "CARGO_TARGET_TMPDIR"
+                || key == "OUT_DIR"
+            {
+                build.env_remove(key.as_ref());
+            }
+        }
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
