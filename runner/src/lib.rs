@@ -28,7 +28,7 @@ mod status;
 mod version;
 
 pub use checksum::Checksum;
-pub use driver::{ConnectOptions, DbError, Dialect, Driver, connect};
+pub use driver::{ConnectOptions, DbError, Dialect, Driver, Rows, Value, connect};
 pub use error::{Error, SourceProblem};
 pub use history::{AppliedMigration, NewRecord, RecordState};
 pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement};

@@ -5,6 +5,7 @@
 mod postgres;
 mod sqlite;
 mod tls;
+mod value;
 
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord};
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use self::postgres::PostgresDriver;
 pub use self::sqlite::SqliteDriver;
+pub use self::value::{Rows, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +69,19 @@ pub trait Driver {
     fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError>;
     /// Runs one statement of a migration.
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Runs one statement with positional parameters (`?1` or `$1`); returns the number of
+    /// rows it changed.
+    fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    /// Runs one statement once per parameter row, prepared once.
+    fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, DbError> {
+        let mut changed = 0;
+        for params in rows {
+            changed += self.execute_with(sql, params)?;
+        }
+        Ok(changed)
+    }
+    /// Runs a query with positional parameters and returns all its rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError>;
     /// Starts the transaction of one step (a migration and its history row).
     fn begin(&mut self) -> Result<(), DbError>;
     /// Ends the step's transaction. The step is atomic from here on, but may become durable

@@ -10,14 +10,16 @@
 
 use super::sqlite::RawRow;
 use super::tls::{self, SslMode};
-use super::{ConnectOptions, DbError, Dialect, Driver, redact};
+use super::{ConnectOptions, DbError, Dialect, Driver, Rows, Value, redact};
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord};
 use crate::migration::Key;
 use crate::version::Version;
 use postgres::error::ErrorPosition;
+use postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 pub struct PostgresDriver {
     client: Client,
@@ -31,6 +33,8 @@ pub struct PostgresDriver {
     insert: Option<Statement>,
     /// Whether steps were committed since the last `sync`.
     unsynced: bool,
+    /// Statements guests ran, prepared once each.
+    prepared: HashMap<String, Statement>,
     /// A step's `BEGIN`, held back to travel with its first statement: one round trip less
     /// per migration.
     begin_pending: bool,
@@ -104,6 +108,7 @@ impl PostgresDriver {
             explicit_schema,
             insert: None,
             unsynced: false,
+            prepared: HashMap::new(),
             begin_pending: false,
         })
     }
@@ -114,6 +119,18 @@ impl PostgresDriver {
             .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
             .map_err(|e| db_error(&e))?;
         Ok(row.get(0))
+    }
+
+    fn prepare_cached(&mut self, sql: &str) -> Result<Statement, DbError> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(|e| db_error(&e))?;
+        if self.prepared.len() >= 256 {
+            self.prepared.clear();
+        }
+        self.prepared.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
     }
 
     /// Sends a held-back `BEGIN` on its own, before a statement that cannot carry it.
@@ -257,6 +274,44 @@ impl Driver for PostgresDriver {
             })
     }
 
+    fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.open_pending()?;
+        let statement = self.prepare_cached(sql)?;
+        let params: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        self.client
+            .execute(&statement, &refs)
+            .map_err(|e| db_error(&e))
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        self.open_pending()?;
+        let statement = self.prepare_cached(sql)?;
+        let params: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let found = self
+            .client
+            .query(&statement, &refs)
+            .map_err(|e| db_error(&e))?;
+        let columns = statement.columns();
+        let rows = found
+            .iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, column)| column_value(row, i, column.name(), column.type_()))
+                    .collect()
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Rows {
+            columns: columns.iter().map(|c| c.name().to_owned()).collect(),
+            rows,
+        })
+    }
+
     fn begin(&mut self) -> Result<(), DbError> {
         self.begin_pending = true;
         Ok(())
@@ -353,6 +408,62 @@ impl Driver for PostgresDriver {
             }
         }
     }
+}
+
+/// A parameter in PostgreSQL's text format, which the server parses for whatever type the
+/// statement gives the parameter; blobs go as binary `bytea`.
+#[derive(Debug)]
+struct Param<'a>(&'a Value);
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            Value::Null => return Ok(IsNull::Yes),
+            Value::Blob(bytes) => out.extend_from_slice(bytes),
+            value => out.extend_from_slice(value.postgres_text().unwrap_or_default().as_bytes()),
+        }
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _ty: &Type) -> Format {
+        match self.0 {
+            Value::Blob(_) => Format::Binary,
+            _ => Format::Text,
+        }
+    }
+
+    to_sql_checked!();
+}
+
+/// A result column as a [`Value`]; types without an equivalent must be cast in the query.
+fn column_value(row: &postgres::Row, i: usize, name: &str, ty: &Type) -> Result<Value, DbError> {
+    let get = |e: postgres::Error| db_error(&e);
+    Ok(match *ty {
+        Type::BOOL => row.try_get::<_, Option<bool>>(i).map_err(get)?.map(Value::Boolean),
+        Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(get)?.map(|v| Value::Integer(v.into())),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i).map_err(get)?.map(|v| Value::Integer(v.into())),
+        Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(get)?.map(Value::Integer),
+        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i).map_err(get)?.map(|v| Value::Real(v.into())),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map_err(get)?.map(Value::Real),
+        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i).map_err(get)?.map(Value::Blob),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+            row.try_get::<_, Option<String>>(i).map_err(get)?.map(Value::Text)
+        }
+        _ => {
+            return Err(DbError::new(format!(
+                "column `{name}` has type {ty}, which has no godwit value; cast it in the query (`{name}::text`)"
+            )));
+        }
+    }
+    .unwrap_or(Value::Null))
 }
 
 /// The server's message (with its detail and hint) and SQLSTATE, or the client-side cause

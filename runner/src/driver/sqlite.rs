@@ -10,12 +10,13 @@
 //! itself: SQLite's own locks are POSIX record locks, which `flock` does not interact with,
 //! and the kernel releases it when the process dies, so a killed run never leaves a stale lock.
 
-use super::{ConnectOptions, DbError, Dialect, Driver};
+use super::{ConnectOptions, DbError, Dialect, Driver, Rows, Value};
 use crate::checksum::Checksum;
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
 use crate::version::Version;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::{File, TryLockError};
 
@@ -160,6 +161,49 @@ impl Driver for SqliteDriver {
         self.conn.execute_batch(sql).map_err(db_error)
     }
 
+    fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
+        let changed = statement
+            .execute(rusqlite::params_from_iter(params))
+            .map_err(db_error)?;
+        Ok(changed as u64)
+    }
+
+    fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, DbError> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
+        let mut changed = 0;
+        for params in rows {
+            changed += statement
+                .execute(rusqlite::params_from_iter(params))
+                .map_err(db_error)? as u64;
+        }
+        Ok(changed)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
+        let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
+        let width = columns.len();
+        let mut rows = Vec::new();
+        let mut cursor = statement
+            .query(rusqlite::params_from_iter(params))
+            .map_err(db_error)?;
+        while let Some(row) = cursor.next().map_err(db_error)? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(match row.get_ref(i).map_err(db_error)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Integer(v),
+                    ValueRef::Real(v) => Value::Real(v),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                });
+            }
+            rows.push(values);
+        }
+        Ok(Rows { columns, rows })
+    }
+
     fn begin(&mut self) -> Result<(), DbError> {
         if !self.group_open {
             self.conn
@@ -288,6 +332,19 @@ impl RawRow {
             cursor: self.cursor,
             rows_done: self.rows_done,
         })
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Boolean(b) => ValueRef::Integer(i64::from(*b)),
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(r) => ValueRef::Real(*r),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }))
     }
 }
 

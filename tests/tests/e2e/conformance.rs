@@ -2,8 +2,8 @@
 //! SQLite and PostgreSQL. A new backend passes these before it is wired into the CLI.
 
 use godwit::{
-    ConnectOptions, Driver, Event, Key, Migrator, NewRecord, RecordState, Reporter, Request,
-    Version,
+    ConnectOptions, Dialect, Driver, Event, Key, Migrator, NewRecord, RecordState, Reporter,
+    Request, Value, Version,
 };
 use godwit_tests::{Project, on_both};
 
@@ -106,6 +106,61 @@ fn the_lock_is_exclusive_between_connections(p: &Project) {
     assert!(second.try_lock().unwrap());
 }
 
+fn parameters_and_queries_round_trip(p: &Project) {
+    let mut db = connect(p);
+    db.execute("create table t (i int, r double precision, s text, b bytea, n text, flag boolean)")
+        .unwrap();
+    let insert = "insert into t values ($1, $2, $3, $4, $5, $6)";
+    let row = |i: i64, s: &str| {
+        vec![
+            Value::Integer(i),
+            Value::Real(i as f64 / 2.0),
+            Value::Text(s.to_owned()),
+            Value::Blob(vec![0, 159, 255]),
+            Value::Null,
+            Value::Boolean(i % 2 == 0),
+        ]
+    };
+    assert_eq!(db.execute_with(insert, &row(1, "it's")).unwrap(), 1);
+    assert_eq!(
+        db.execute_many(insert, &[row(2, "ünï"), row(3, "")])
+            .unwrap(),
+        2
+    );
+    let rows = db
+        .query(
+            "select i, r, s, b, n, flag from t where i >= $1 order by i",
+            &[Value::Integer(2)],
+        )
+        .unwrap();
+    assert_eq!(rows.columns, ["i", "r", "s", "b", "n", "flag"]);
+    assert_eq!(rows.rows.len(), 2);
+    let first = &rows.rows[0];
+    assert_eq!(first[0], Value::Integer(2));
+    assert_eq!(first[1], Value::Real(1.0));
+    assert_eq!(first[2], Value::Text("ünï".into()));
+    assert_eq!(first[3], Value::Blob(vec![0, 159, 255]));
+    assert_eq!(first[4], Value::Null);
+    // SQLite has no boolean type: it stores 1 and 0.
+    let expected_flag = match db.dialect() {
+        Dialect::Sqlite => Value::Integer(1),
+        Dialect::Postgres => Value::Boolean(true),
+    };
+    assert_eq!(first[5], expected_flag);
+    assert_eq!(
+        db.execute_with(
+            "update t set n = $1 where i < $2",
+            &[Value::Text("x".into()), Value::Integer(3)]
+        )
+        .unwrap(),
+        2
+    );
+    let error = db
+        .execute_with("insert into nowhere values ($1)", &[Value::Integer(1)])
+        .unwrap_err();
+    assert!(error.code.is_some(), "{error}");
+}
+
 #[derive(Default)]
 struct Recorder(Vec<String>);
 
@@ -162,4 +217,5 @@ on_both!(
     errors_carry_the_database_code,
     the_lock_is_exclusive_between_connections,
     migrator_reports_each_step_and_waits_for_the_lock,
+    parameters_and_queries_round_trip,
 );
