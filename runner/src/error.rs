@@ -42,6 +42,10 @@ pub enum Error {
     LockTimeout { target: String, waited: Duration },
     #[error(transparent)]
     MigrationFailed(Box<MigrationFailure>),
+    #[error(transparent)]
+    GuestFailed(Box<GuestFailure>),
+    #[error("cannot start the WebAssembly runtime: {reason}")]
+    WasmRuntime { reason: String },
     #[error("{}", list("problem with applied migrations", problems))]
     Inconsistent { problems: Vec<Problem> },
     #[error(
@@ -102,6 +106,42 @@ impl fmt::Display for MigrationFailure {
     }
 }
 
+/// A component migration that trapped, ran out of time or memory, or returned an error.
+#[derive(Debug)]
+pub struct GuestFailure {
+    pub label: String,
+    pub path: PathBuf,
+    pub reverting: bool,
+    pub source: crate::wasm::GuestError,
+    /// What the guest logged and printed before it failed.
+    pub output: Vec<String>,
+}
+
+impl fmt::Display for GuestFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.reverting {
+            "reverting"
+        } else {
+            "applying"
+        };
+        write!(f, "{verb} {} failed ({})", self.label, self.path.display())?;
+        let shown = self.output.len().saturating_sub(10);
+        if !self.output.is_empty() {
+            write!(f, "\n\nthe migration's last output:")?;
+        }
+        for line in &self.output[shown..] {
+            write!(f, "\n    {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for GuestFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 impl std::error::Error for MigrationFailure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.source)
@@ -149,6 +189,12 @@ impl Error {
                  fix the database by hand, then run `godwit repair` and `godwit up`",
                 failure.label, failure.line
             ),
+            Error::GuestFailed(failure) => format!(
+                "{} was rolled back and the database is as it was before it; \
+                 `--wasm-timeout` and `--wasm-memory` raise the sandbox's limits",
+                failure.label
+            ),
+            Error::WasmRuntime { .. } => return None,
             Error::MigrationFailed(failure) => format!(
                 "{} was rolled back and the database is as it was before it; fix {} and run godwit again",
                 failure.label,
@@ -182,11 +228,17 @@ pub struct SourceProblem {
 pub enum ProblemKind {
     Name(NameProblem),
     NotUtf8Name,
-    NotUtf8 { line: usize },
+    NotUtf8 {
+        line: usize,
+    },
     Empty,
     Content(SqlFileError),
-    Duplicate { first: PathBuf },
+    Duplicate {
+        first: PathBuf,
+    },
     Io(String),
+    /// A `.wasm` file that is not a godwit migration component.
+    Component(String),
 }
 
 impl SourceProblem {
@@ -209,6 +261,9 @@ impl SourceProblem {
                 "give each migration its own version; `godwit new` picks the next one"
             }
             ProblemKind::Io(_) => "check the file's permissions",
+            ProblemKind::Component(_) => {
+                "build it against wit/migration.wit (godwit:migration@0.1.0), for instance with the godwit-sdk crate"
+            }
         }
     }
 }
@@ -226,6 +281,7 @@ impl fmt::Display for SourceProblem {
                 write!(f, "{path}: same version as {}", first.display())
             }
             ProblemKind::Io(message) => write!(f, "{path}: {message}"),
+            ProblemKind::Component(message) => write!(f, "{path}: {message}"),
         }
     }
 }

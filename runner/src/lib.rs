@@ -8,7 +8,7 @@
 //! # fn main() -> Result<(), godwit::Error> {
 //! let migrator = godwit::Migrator::load("migrations")?;
 //! let mut db = godwit::connect("sqlite:app.db", &godwit::ConnectOptions::default())?;
-//! migrator.run(db.as_mut(), &godwit::Request::up(), &mut godwit::NoReport)?;
+//! migrator.run(&mut db, &godwit::Request::up(), &mut godwit::NoReport)?;
 //! # Ok(())
 //! # }
 //! ```
@@ -26,12 +26,13 @@ mod split;
 mod sql_file;
 mod status;
 mod version;
+pub mod wasm;
 
 pub use checksum::Checksum;
 pub use driver::{ConnectOptions, DbError, Dialect, Driver, Rows, Value, connect};
 pub use error::{Error, SourceProblem};
 pub use history::{AppliedMigration, NewRecord, RecordState};
-pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement};
+pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement, WasmScript};
 pub use migrator::{Migrator, RepairAction, Report, Request};
 pub use plan::{Action, DownTarget, Plan, Step, Target, plan};
 pub use report::{Event, NoReport, Reporter};

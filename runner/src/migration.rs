@@ -3,8 +3,11 @@
 
 use crate::checksum::Checksum;
 use crate::version::Version;
+use crate::wasm::GuestInfo;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
+use wasmtime::component::Component;
 
 /// How a migration is identified in the history: by version, or by name for repeatables.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,12 +39,14 @@ impl fmt::Display for Key {
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Sql,
+    Wasm,
 }
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Sql => "sql",
+            Kind::Wasm => "wasm",
         }
     }
 }
@@ -64,10 +69,28 @@ pub struct SqlScript {
     pub transaction: bool,
 }
 
+/// A WebAssembly component migration: its bytes (what the checksum covers) and, once the
+/// migrator has compiled it and asked it to describe itself, the compiled component.
+#[derive(Clone)]
+pub struct WasmScript {
+    pub bytes: Arc<Vec<u8>>,
+    pub prepared: Option<(Component, GuestInfo)>,
+}
+
+impl std::fmt::Debug for WasmScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmScript")
+            .field("bytes", &self.bytes.len())
+            .field("info", &self.prepared.as_ref().map(|(_, info)| info))
+            .finish()
+    }
+}
+
 /// What runs when a migration is applied or reverted.
 #[derive(Clone, Debug)]
 pub enum Script {
     Sql(SqlScript),
+    Wasm(WasmScript),
 }
 
 /// A migration resolved from a source.
@@ -92,12 +115,17 @@ impl Migration {
     pub fn is_reversible(&self) -> bool {
         match &self.script {
             Script::Sql(sql) => sql.down.is_some(),
+            Script::Wasm(wasm) => wasm
+                .prepared
+                .as_ref()
+                .is_some_and(|(_, info)| info.reversible),
         }
     }
 
     pub fn runs_in_transaction(&self) -> bool {
         match &self.script {
             Script::Sql(sql) => sql.transaction,
+            Script::Wasm(_) => true,
         }
     }
 }

@@ -2,16 +2,19 @@
 //! `--to` and `--steps` are properties of the request and the plan, not separate loops.
 
 use crate::driver::{DbError, Driver};
-use crate::error::{Error, MigrationFailure};
+use crate::error::{Error, GuestFailure, MigrationFailure, ProblemKind, SourceProblem};
 use crate::history::{AppliedMigration, NewRecord, RecordState};
+use crate::migration::WasmScript;
 use crate::migration::{Key, Migration, Script, Statement};
 use crate::plan::{Action, DownTarget, Step, Target, plan};
 use crate::report::{Event, Reporter};
 use crate::source::{DirSource, MigrationSource};
 use crate::status::{EntryState, status};
 use crate::version::Version;
+use crate::wasm::{GuestError, Lent, Limits, Runtime};
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What to do: where to migrate to, and whether only to show it.
@@ -70,6 +73,9 @@ pub enum RepairAction {
 pub struct Migrator {
     migrations: Vec<Migration>,
     lock_timeout: Duration,
+    /// Present when there are component migrations: they were compiled with its engine.
+    runtime: Option<Arc<Runtime>>,
+    limits: Limits,
 }
 
 impl Migrator {
@@ -78,15 +84,28 @@ impl Migrator {
         Migrator::from_source(&DirSource::new(dir.as_ref()))
     }
 
+    /// Resolves the source's migrations and compiles its components, checking each against
+    /// godwit's world before anything runs.
     pub fn from_source(source: &dyn MigrationSource) -> Result<Migrator, Error> {
-        Ok(Migrator::new(source.resolve()?))
+        let mut migrator = Migrator::new(source.resolve()?);
+        migrator.runtime = prepare_components(&mut migrator.migrations, migrator.limits)?;
+        Ok(migrator)
     }
 
+    /// Migrations as they are; component migrations among them must have been prepared.
     pub fn new(migrations: Vec<Migration>) -> Migrator {
         Migrator {
             migrations,
             lock_timeout: Duration::from_secs(60),
+            runtime: None,
+            limits: Limits::default(),
         }
+    }
+
+    /// The sandbox's limits for every call into a component migration.
+    pub fn with_wasm_limits(mut self, limits: Limits) -> Migrator {
+        self.limits = limits;
+        self
     }
 
     /// How long to wait for another process's migration lock before giving up.
@@ -110,29 +129,34 @@ impl Migrator {
     /// Plans the request and runs it (or reports it, for a dry run) under the migration lock.
     pub fn run(
         &self,
-        driver: &mut dyn Driver,
+        driver: &mut Box<dyn Driver>,
         request: &Request,
         reporter: &mut dyn Reporter,
     ) -> Result<Report, Error> {
         let mut db = self.lock(driver, reporter)?;
         if !request.dry_run {
-            ensure_history(&mut *db)?;
+            ensure_history(&mut **db)?;
         }
-        let applied = self.history(&mut *db)?;
+        let applied = self.history(&mut **db)?;
         let plan = plan(&self.migrations, &applied, &request.target)?;
         let mut report = Report {
             steps: Vec::new(),
             dry_run: request.dry_run,
         };
+        let guests = Guests {
+            runtime: self.runtime.as_deref(),
+            limits: self.limits,
+        };
         let outcome = run_steps(
-            &mut *db,
+            &mut db,
+            &guests,
             &plan.steps,
             request.dry_run,
             reporter,
             &mut report,
         );
         // Whatever the outcome, the steps that did commit are made durable.
-        outcome.and(sync(&mut *db))?;
+        outcome.and(sync(&mut **db))?;
         Ok(report)
     }
 
@@ -163,17 +187,17 @@ impl Migrator {
     /// Returns the actions taken (none when there was nothing to do or it was declined).
     pub fn repair(
         &self,
-        driver: &mut dyn Driver,
+        driver: &mut Box<dyn Driver>,
         reporter: &mut dyn Reporter,
         confirm: &mut dyn FnMut(&[RepairAction]) -> bool,
     ) -> Result<Vec<RepairAction>, Error> {
         let mut db = self.lock(driver, reporter)?;
-        let applied = self.history(&mut *db)?;
+        let applied = self.history(&mut **db)?;
         let actions = self.repair_actions(&applied);
         if actions.is_empty() || !confirm(&actions) {
             return Ok(Vec::new());
         }
-        in_transaction(&mut *db, "cannot repair the history", |db| {
+        in_transaction(&mut **db, "cannot repair the history", |db| {
             for action in &actions {
                 match action {
                     RepairAction::AcceptChecksum { key, to, .. } => db.update_checksum(key, to)?,
@@ -190,7 +214,7 @@ impl Migrator {
     /// that already has that schema. Returns the labels it marked.
     pub fn baseline(
         &self,
-        driver: &mut dyn Driver,
+        driver: &mut Box<dyn Driver>,
         version: Version,
         reporter: &mut dyn Reporter,
     ) -> Result<Vec<String>, Error> {
@@ -198,8 +222,8 @@ impl Migrator {
             return Err(Error::UnknownVersion { version });
         }
         let mut db = self.lock(driver, reporter)?;
-        ensure_history(&mut *db)?;
-        let applied = self.history(&mut *db)?;
+        ensure_history(&mut **db)?;
+        let applied = self.history(&mut **db)?;
         let already = applied.iter().filter(|row| row.version.is_some()).count();
         if already > 0 {
             return Err(Error::BaselineOnMigrated { applied: already });
@@ -209,7 +233,7 @@ impl Migrator {
             .iter()
             .filter(|m| m.version().is_some_and(|v| v <= version))
             .collect();
-        in_transaction(&mut *db, "cannot record the baseline", |db| {
+        in_transaction(&mut **db, "cannot record the baseline", |db| {
             for migration in &marked {
                 db.insert_record(&NewRecord::of(migration, RecordState::Applied, 0))?;
             }
@@ -221,7 +245,7 @@ impl Migrator {
     /// Takes the migration lock, polling until the lock timeout.
     fn lock<'d>(
         &self,
-        driver: &'d mut dyn Driver,
+        driver: &'d mut Box<dyn Driver>,
         reporter: &mut dyn Reporter,
     ) -> Result<LockGuard<'d>, Error> {
         let started = Instant::now();
@@ -253,13 +277,49 @@ impl Migrator {
     }
 }
 
-/// Holds the migration lock; releasing it on drop covers every early return and panic.
-struct LockGuard<'d> {
-    driver: &'d mut dyn Driver,
+/// Compiles every component migration and asks it to describe itself; collects every
+/// component that is not a godwit migration as a problem naming its file.
+fn prepare_components(
+    migrations: &mut [Migration],
+    limits: Limits,
+) -> Result<Option<Arc<Runtime>>, Error> {
+    if !migrations
+        .iter()
+        .any(|m| matches!(m.script, Script::Wasm(_)))
+    {
+        return Ok(None);
+    }
+    let runtime = Runtime::new().map_err(|reason| Error::WasmRuntime { reason })?;
+    let mut problems = Vec::new();
+    for migration in migrations.iter_mut() {
+        let Script::Wasm(wasm) = &mut migration.script else {
+            continue;
+        };
+        let prepared = runtime.compile(&wasm.bytes).and_then(|component| {
+            let info = runtime.describe(&component, limits)?;
+            Ok((component, info))
+        });
+        match prepared {
+            Ok(prepared) => wasm.prepared = Some(prepared),
+            Err(error) => problems.push(SourceProblem::new(
+                &migration.path,
+                ProblemKind::Component(error.to_string()),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::InvalidMigrations { problems });
+    }
+    Ok(Some(Arc::new(runtime)))
 }
 
-impl<'d> Deref for LockGuard<'d> {
-    type Target = dyn Driver + 'd;
+/// Holds the migration lock; releasing it on drop covers every early return and panic.
+struct LockGuard<'d> {
+    driver: &'d mut Box<dyn Driver>,
+}
+
+impl Deref for LockGuard<'_> {
+    type Target = Box<dyn Driver>;
     fn deref(&self) -> &Self::Target {
         self.driver
     }
@@ -280,7 +340,8 @@ impl Drop for LockGuard<'_> {
 }
 
 fn run_steps(
-    db: &mut dyn Driver,
+    db: &mut Box<dyn Driver>,
+    guests: &Guests<'_>,
     steps: &[Step<'_>],
     dry_run: bool,
     reporter: &mut dyn Reporter,
@@ -298,7 +359,7 @@ fn run_steps(
             }
             Duration::ZERO
         } else {
-            let elapsed = execute_step(db, step, reporter)?;
+            let elapsed = execute_step(db, step, guests, reporter)?;
             reporter.report(Event::StepFinished { step, elapsed });
             elapsed
         };
@@ -343,7 +404,9 @@ fn in_transaction(
 }
 
 fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
-    let Script::Sql(script) = &step.migration.script;
+    let Script::Sql(script) = &step.migration.script else {
+        return Ok(&[]);
+    };
     match step.action {
         Action::Apply | Action::Reapply => Ok(&script.up),
         Action::Revert => script.down.as_deref().ok_or_else(|| Error::Irreversible {
@@ -352,11 +415,18 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
     }
 }
 
+/// What running component migrations needs.
+struct Guests<'a> {
+    runtime: Option<&'a Runtime>,
+    limits: Limits,
+}
+
 /// Runs one step and records it. In a transaction, a failure rolls back both; outside one
 /// (`no-transaction`), the migration is recorded as failed so that `up` stops until repaired.
 fn execute_step(
-    db: &mut dyn Driver,
+    db: &mut Box<dyn Driver>,
     step: &Step<'_>,
+    guests: &Guests<'_>,
     reporter: &mut dyn Reporter,
 ) -> Result<Duration, Error> {
     let migration = step.migration;
@@ -370,26 +440,23 @@ fn execute_step(
         })?;
     } else {
         // Statements that refuse to run in a transaction must not run in one still open.
-        sync(db)?;
+        sync(db.as_mut())?;
     }
-    for statement in statements(step)? {
-        reporter.report(Event::Statement {
-            sql: &statement.sql,
-            line: statement.line,
-            dry_run: false,
-        });
-        if let Err(source) = db.execute(&statement.sql) {
-            if transactional {
-                let _ = db.rollback();
-            } else {
-                let ms = elapsed_ms(started);
-                in_transaction(db, &record_context, |db| {
-                    db.delete_record(&migration.key)?;
-                    db.insert_record(&NewRecord::of(migration, RecordState::Failed, ms))
-                })?;
-            }
-            return Err(failure(step, statement, source, !transactional));
+    let outcome = match &migration.script {
+        Script::Sql(_) => run_statements(db.as_mut(), step, reporter),
+        Script::Wasm(wasm) => run_guest(db, step, wasm, guests, reporter),
+    };
+    if let Err(error) = outcome {
+        if transactional {
+            let _ = db.rollback();
+        } else {
+            let ms = elapsed_ms(started);
+            in_transaction(db.as_mut(), &record_context, |db| {
+                db.delete_record(&migration.key)?;
+                db.insert_record(&NewRecord::of(migration, RecordState::Failed, ms))
+            })?;
         }
+        return Err(error);
     }
     let elapsed = started.elapsed();
     let ms = elapsed_ms(started);
@@ -401,7 +468,7 @@ fn execute_step(
         Action::Revert => db.delete_record(&migration.key),
     };
     if transactional {
-        let result = record(&mut *db).and_then(|()| db.commit());
+        let result = record(db.as_mut()).and_then(|()| db.commit());
         result.map_err(|source| {
             let _ = db.rollback();
             Error::Database {
@@ -410,9 +477,62 @@ fn execute_step(
             }
         })?;
     } else {
-        in_transaction(db, &record_context, record)?;
+        in_transaction(db.as_mut(), &record_context, record)?;
     }
     Ok(elapsed)
+}
+
+fn run_statements(
+    db: &mut dyn Driver,
+    step: &Step<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<(), Error> {
+    let recorded_failed = !step.migration.runs_in_transaction();
+    for statement in statements(step)? {
+        reporter.report(Event::Statement {
+            sql: &statement.sql,
+            line: statement.line,
+            dry_run: false,
+        });
+        db.execute(&statement.sql)
+            .map_err(|source| failure(step, statement, source, recorded_failed))?;
+    }
+    Ok(())
+}
+
+/// Lends the connection to the guest for one call of `up` or `down`, and takes it back.
+fn run_guest(
+    db: &mut Box<dyn Driver>,
+    step: &Step<'_>,
+    wasm: &WasmScript,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<(), Error> {
+    let migration = step.migration;
+    let reverting = step.action == Action::Revert;
+    let fail = |source: GuestError, output: Vec<String>| {
+        Error::GuestFailed(Box::new(GuestFailure {
+            label: migration.label.clone(),
+            path: migration.path.clone(),
+            reverting,
+            source,
+            output,
+        }))
+    };
+    let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
+        let reason = "the component was not compiled before the run".to_owned();
+        return Err(fail(GuestError::Rejected(reason), Vec::new()));
+    };
+    let driver = std::mem::replace(db, Box::new(Lent));
+    let (driver, output, result) = runtime.migrate(component, driver, reverting, guests.limits);
+    *db = driver;
+    for line in &output {
+        reporter.report(Event::GuestOutput {
+            label: &migration.label,
+            line,
+        });
+    }
+    result.map_err(|source| fail(source, output))
 }
 
 fn elapsed_ms(started: Instant) -> i64 {

@@ -20,6 +20,8 @@ pub enum Event<'a> {
         step: &'a Step<'a>,
         elapsed: Duration,
     },
+    /// A line a component migration logged or printed.
+    GuestOutput { label: &'a str, line: &'a str },
 }
 
 pub trait Reporter {

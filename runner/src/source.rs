@@ -4,11 +4,12 @@
 
 use crate::checksum::Checksum;
 use crate::error::{Error, ProblemKind, SourceProblem};
-use crate::migration::{Key, Kind, Migration, Script};
+use crate::migration::{Key, Kind, Migration, Script, WasmScript};
 use crate::sql_file;
 use crate::version::{Version, VersionError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Anything that can produce the ordered list of migrations to consider.
 pub trait MigrationSource {
@@ -62,7 +63,7 @@ impl NameProblem {
             }
             NameProblem::Version(_) => "use at most 18 digits, like `0001` or `20261122093000`",
             NameProblem::UnsupportedKind(_) | NameProblem::Directory => {
-                "migrations are `.sql` files; move other files out of the migrations directory"
+                "migrations are `.sql` files and `.wasm` components; move other files out of the migrations directory"
             }
         }
     }
@@ -88,7 +89,7 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
         };
     }
     let (stem, ext) = file_name.rsplit_once('.').unwrap_or((file_name, ""));
-    if !ext.eq_ignore_ascii_case("sql") {
+    if !ext.eq_ignore_ascii_case("sql") && !ext.eq_ignore_ascii_case("wasm") {
         return match looks_versioned(stem) {
             true => FileName::Invalid(NameProblem::UnsupportedKind(ext.to_owned())),
             false => FileName::Ignored,
@@ -190,7 +191,7 @@ impl MigrationSource for DirSource {
         let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
         let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
         for (path, key, name) in found {
-            let migration = match load_sql(&path, key, name) {
+            let migration = match load(&path, key, name) {
                 Ok(migration) => migration,
                 Err(problem) => {
                     problems.push(problem);
@@ -223,9 +224,34 @@ impl MigrationSource for DirSource {
     }
 }
 
-fn load_sql(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
+fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
     let bytes = std::fs::read(path)
         .map_err(|e| SourceProblem::new(path, ProblemKind::Io(e.to_string())))?;
+    let label = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(&name)
+        .to_owned();
+    let is_wasm = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
+    if is_wasm {
+        if bytes.is_empty() {
+            return Err(SourceProblem::new(path, ProblemKind::Empty));
+        }
+        return Ok(Migration {
+            key,
+            name,
+            label,
+            path: path.to_owned(),
+            kind: Kind::Wasm,
+            checksum: Checksum::of_bytes(&bytes),
+            script: Script::Wasm(WasmScript {
+                bytes: Arc::new(bytes),
+                prepared: None,
+            }),
+        });
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -236,11 +262,6 @@ fn load_sql(path: &Path, key: Key, name: String) -> Result<Migration, SourceProb
     }
     let script = sql_file::parse(text.strip_prefix('\u{feff}').unwrap_or(&text))
         .map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
-    let label = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or(&name)
-        .to_owned();
     Ok(Migration {
         key,
         name,

@@ -15,46 +15,80 @@ use std::sync::OnceLock;
 
 pub use db::Backend;
 
+/// `cargo build` with `args`, from inside a test.
+fn cargo_build(args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = Command::new(cargo);
+    build.arg("build").arg("--quiet").args(args);
+    // Cargo sets these for this test binary; build scripts that watch them (ring's does)
+    // would otherwise see a change and rebuild on every run.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let per_package = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|prefix| key.starts_with(prefix));
+        if per_package
+            || key == "CARGO_PRIMARY_PACKAGE"
+            || key == "CARGO_TARGET_TMPDIR"
+            || key == "OUT_DIR"
+        {
+            build.env_remove(key.as_ref());
+        }
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "cargo build {args:?} failed");
+}
+
+/// target/<profile>/ of this test binary (target/<profile>/deps/<test>).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target profile dir")
+        .to_owned()
+}
+
 /// The `godwit` binary of this workspace, built on first use.
 pub fn godwit_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        // target/<profile>/deps/<this test> -> target/<profile>/godwit
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "-p", "godwit", "--bin", "godwit"]);
-        // Cargo sets these for this test binary; build scripts that watch them (ring's does)
-        // would otherwise see a change and rebuild on every run.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            let per_package = [
-                "CARGO_PKG_",
-                "CARGO_MANIFEST_",
-                "CARGO_CRATE_",
-                "CARGO_BIN_",
-            ]
-            .iter()
-            .any(|prefix| key.starts_with(prefix));
-            if per_package
-                || key == "CARGO_PRIMARY_PACKAGE"
-                || key == "CARGO_TARGET_TMPDIR"
-                || key == "OUT_DIR"
-            {
-                build.env_remove(key.as_ref());
-            }
-        }
+        let profile_dir = profile_dir();
+        let mut args = vec!["-p", "godwit", "--bin", "godwit"];
         if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
+            args.push("--release");
         }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "building the godwit binary failed");
+        cargo_build(&args);
         profile_dir.join("godwit")
     })
+}
+
+/// The component built from `guest-examples/<name>` for wasm32-wasip2, built on first use.
+/// Every example is built here, so an example without a test cannot exist unnoticed.
+pub fn guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        cargo_build(&[
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "guest-rust-schema",
+            "-p",
+            "guest-hostile",
+        ]);
+    });
+    let target = profile_dir().parent().expect("target dir").to_owned();
+    let path = target.join(format!(
+        "wasm32-wasip2/release/guest_{}.wasm",
+        name.replace('-', "_")
+    ));
+    assert!(path.is_file(), "no component at {}", path.display());
+    path
 }
 
 /// A temporary project directory with its own database.
@@ -98,6 +132,13 @@ impl Project {
             text.push_str(&format!("\n-- godwit:down\n{down}\n"));
         }
         self.write(&format!("migrations/{name}"), &text)
+    }
+
+    /// Copies a guest example's component into the migrations directory as `file_name`.
+    pub fn component(&self, example: &str, file_name: &str) -> &Project {
+        let to = self.path(&format!("migrations/{file_name}"));
+        std::fs::copy(guest(example), to).unwrap();
+        self
     }
 
     pub fn remove(&self, relative: &str) {

@@ -56,7 +56,7 @@ impl fmt::Display for DbError {
 impl std::error::Error for DbError {}
 
 /// The primitives a database provides to the engine. Every method runs on one connection.
-pub trait Driver {
+pub trait Driver: Send {
     fn dialect(&self) -> Dialect;
     /// The database, for messages (passwords removed).
     fn target(&self) -> &str;

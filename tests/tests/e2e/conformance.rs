@@ -171,6 +171,7 @@ impl Reporter for Recorder {
             Event::StepStarted { step, .. } => format!("start {}", step.migration.label),
             Event::Statement { line, .. } => format!("line {line}"),
             Event::StepFinished { step, .. } => format!("done {}", step.migration.label),
+            Event::GuestOutput { line, .. } => format!("output {line}"),
         });
     }
 }
@@ -189,7 +190,7 @@ fn migrator_reports_each_step_and_waits_for_the_lock(p: &Project) {
     let mut db = connect(p);
     let mut events = Recorder::default();
     let error = migrator
-        .run(db.as_mut(), &Request::up(), &mut events)
+        .run(&mut db, &Request::up(), &mut events)
         .unwrap_err();
     assert!(
         matches!(error, godwit::Error::LockTimeout { .. }),
@@ -198,9 +199,7 @@ fn migrator_reports_each_step_and_waits_for_the_lock(p: &Project) {
     assert_eq!(events.0, ["wait"]);
     holder.unlock().unwrap();
     let mut events = Recorder::default();
-    let report = migrator
-        .run(db.as_mut(), &Request::up(), &mut events)
-        .unwrap();
+    let report = migrator.run(&mut db, &Request::up(), &mut events).unwrap();
     assert_eq!(report.steps.len(), 1);
     assert_eq!(
         events.0,

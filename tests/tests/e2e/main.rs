@@ -10,3 +10,4 @@ mod history;
 mod migrate;
 mod postgres_only;
 mod project;
+mod wasm;

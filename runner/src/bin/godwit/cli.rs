@@ -44,6 +44,12 @@ pub struct Global {
     /// How long to wait for another godwit's migration lock, like 30s or 2m [default: 60s]
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
     pub lock_timeout: Option<Duration>,
+    /// Time limit for one call into a WebAssembly migration, like 30s or 5m [default: 60s]
+    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
+    pub wasm_timeout: Option<Duration>,
+    /// Memory limit for a WebAssembly migration, like 256MiB or 1GiB [default: 256MiB]
+    #[arg(long, global = true, value_parser = parse_size, value_name = "SIZE")]
+    pub wasm_memory: Option<usize>,
     /// When to use colours
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -138,6 +144,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (try 30s, 2m or 500ms)"))
 }
 
+/// `256MiB`, `1GiB`, `512KiB` (or KB, MB, GB, as powers of 1024), or a number of bytes.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (try 256MiB)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("unknown size unit `{other}` (try 256MiB)")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +180,9 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_size("256MiB").unwrap(), 256 << 20);
+        assert_eq!(parse_size("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("lots").is_err());
     }
 }

@@ -69,7 +69,9 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
 }
 
 fn load(settings: &Settings) -> anyhow::Result<Migrator> {
-    Ok(Migrator::load(&settings.dir)?.with_lock_timeout(settings.lock_timeout))
+    Ok(Migrator::load(&settings.dir)?
+        .with_lock_timeout(settings.lock_timeout)
+        .with_wasm_limits(settings.wasm))
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<Box<dyn Driver>> {
@@ -209,7 +211,7 @@ fn migrate(
     let target = db.target().to_owned();
     let started = std::time::Instant::now();
     let mut reporter = CliReporter::new(printer);
-    let report = migrator.run(db.as_mut(), &request, &mut reporter)?;
+    let report = migrator.run(&mut db, &request, &mut reporter)?;
     if let Some(e) = reporter.stdout_error.take() {
         return Err(e.into());
     }
@@ -306,7 +308,7 @@ fn repair(settings: &Settings, printer: &mut Printer, yes: bool) -> anyhow::Resu
             .unwrap_or(false)
     };
     let mut reporter = CliReporter::new(printer);
-    let actions = migrator.repair(db.as_mut(), &mut reporter, &mut confirm)?;
+    let actions = migrator.repair(&mut db, &mut reporter, &mut confirm)?;
     if needs_yes {
         return Err(
             Failure::config("repair changes the history and needs confirmation")
@@ -337,7 +339,7 @@ fn baseline(
     let migrator = load(settings)?;
     let mut db = connect(settings)?;
     let mut reporter = CliReporter::new(printer);
-    let marked = migrator.baseline(db.as_mut(), version, &mut reporter)?;
+    let marked = migrator.baseline(&mut db, version, &mut reporter)?;
     for label in &marked {
         printer.status("Baselined", GREEN, label);
     }

@@ -31,6 +31,10 @@ dir = "migrations"
 
 # PostgreSQL schema of the godwit_history table (default: the connection's current schema).
 # schema = "public"
+
+# Sandbox limits for WebAssembly migrations: time for one call, and memory.
+# wasm_timeout = "60s"
+# wasm_memory = "256MiB"
 "#;
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +45,8 @@ struct File {
     versioning: Option<Versioning>,
     lock_timeout: Option<String>,
     schema: Option<String>,
+    wasm_timeout: Option<String>,
+    wasm_memory: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -59,6 +65,7 @@ pub struct Settings {
     pub versioning: Versioning,
     pub lock_timeout: Duration,
     pub schema: Option<String>,
+    pub wasm: godwit::wasm::Limits,
 }
 
 impl Settings {
@@ -69,6 +76,30 @@ impl Settings {
                 Failure::config(format!("invalid lock_timeout in {}: {e}", base.display()))
             })?),
             None => None,
+        };
+        let file_wasm_timeout = match &file.wasm_timeout {
+            Some(text) => Some(crate::cli::parse_duration(text).map_err(|e| {
+                Failure::config(format!("invalid wasm_timeout in {}: {e}", base.display()))
+            })?),
+            None => None,
+        };
+        let file_wasm_memory = match &file.wasm_memory {
+            Some(text) => Some(crate::cli::parse_size(text).map_err(|e| {
+                Failure::config(format!("invalid wasm_memory in {}: {e}", base.display()))
+            })?),
+            None => None,
+        };
+        let defaults = godwit::wasm::Limits::default();
+        let wasm = godwit::wasm::Limits {
+            timeout: global
+                .wasm_timeout
+                .or(file_wasm_timeout)
+                .unwrap_or(defaults.timeout),
+            memory: global
+                .wasm_memory
+                .or(file_wasm_memory)
+                .unwrap_or(defaults.memory),
+            output: defaults.output,
         };
         let dir = match (&global.dir, &file.dir) {
             (Some(dir), _) => dir.clone(),
@@ -88,6 +119,7 @@ impl Settings {
                 .or(file_timeout)
                 .unwrap_or(Duration::from_secs(60)),
             schema: global.schema.clone().or(file.schema),
+            wasm,
         })
     }
 }

@@ -86,6 +86,9 @@ impl Reporter for CliReporter<'_> {
                 self.printer
                     .detail(format!("{:>12} {sql}", format!("line {line}")));
             }
+            Event::GuestOutput { label, line } => {
+                self.printer.detail(format!("{:>12} {line}", label));
+            }
             Event::StepFinished { step, elapsed } => {
                 let style = if step.action == Action::Revert {
                     CYAN

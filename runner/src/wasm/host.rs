@@ -1,0 +1,172 @@
+//! What a guest may call: the `sql` and `log` interfaces of the contract, implemented over the
+//! driver lent to the guest for one call, and an empty WASI context.
+
+use super::godwit::migration::{log, sql, types};
+use crate::driver::{Dialect, Driver, Value};
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub struct GuestState {
+    driver: Option<Box<dyn Driver>>,
+    pub limits: StoreLimits,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    logs: Vec<String>,
+}
+
+impl GuestState {
+    pub fn new(driver: Option<Box<dyn Driver>>, limits: StoreLimits, output: usize) -> GuestState {
+        let stdout = MemoryOutputPipe::new(output);
+        let stderr = MemoryOutputPipe::new(output);
+        // No preopened directories, no environment, no arguments, no network: an empty context.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        GuestState {
+            driver,
+            limits,
+            wasi,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+            logs: Vec::new(),
+        }
+    }
+
+    pub fn into_driver(self) -> Option<Box<dyn Driver>> {
+        self.driver
+    }
+
+    /// What the guest logged, then what it printed, one line each.
+    pub fn output_lines(&self) -> Vec<String> {
+        let mut lines = self.logs.clone();
+        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let bytes = pipe.contents();
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                lines.push(format!("{stream}: {line}"));
+            }
+        }
+        lines
+    }
+
+    fn db(&mut self) -> Result<&mut Box<dyn Driver>, types::DbError> {
+        self.driver.as_mut().ok_or_else(|| types::DbError {
+            code: None,
+            message: "no database during describe".to_owned(),
+        })
+    }
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+fn to_value(value: types::Value) -> Value {
+    match value {
+        types::Value::Null => Value::Null,
+        types::Value::Boolean(b) => Value::Boolean(b),
+        types::Value::Integer(i) => Value::Integer(i),
+        types::Value::Real(r) => Value::Real(r),
+        types::Value::Text(t) => Value::Text(t),
+        types::Value::Blob(b) => Value::Blob(b),
+    }
+}
+
+fn from_value(value: Value) -> types::Value {
+    match value {
+        Value::Null => types::Value::Null,
+        Value::Boolean(b) => types::Value::Boolean(b),
+        Value::Integer(i) => types::Value::Integer(i),
+        Value::Real(r) => types::Value::Real(r),
+        Value::Text(t) => types::Value::Text(t),
+        Value::Blob(b) => types::Value::Blob(b),
+    }
+}
+
+fn db_error(error: crate::driver::DbError) -> types::DbError {
+    types::DbError {
+        code: error.code,
+        message: error.message,
+    }
+}
+
+impl types::Host for GuestState {}
+
+impl sql::Host for GuestState {
+    fn current_dialect(&mut self) -> types::Dialect {
+        match self.driver.as_ref().map(|d| d.dialect()) {
+            Some(Dialect::Postgres) => types::Dialect::Postgres,
+            _ => types::Dialect::Sqlite,
+        }
+    }
+
+    fn execute(
+        &mut self,
+        statement: String,
+        params: Vec<types::Value>,
+    ) -> Result<u64, types::DbError> {
+        let params: Vec<Value> = params.into_iter().map(to_value).collect();
+        self.db()?
+            .execute_with(&statement, &params)
+            .map_err(db_error)
+    }
+
+    fn execute_many(
+        &mut self,
+        statement: String,
+        param_rows: Vec<Vec<types::Value>>,
+    ) -> Result<u64, types::DbError> {
+        let rows: Vec<Vec<Value>> = param_rows
+            .into_iter()
+            .map(|row| row.into_iter().map(to_value).collect())
+            .collect();
+        self.db()?.execute_many(&statement, &rows).map_err(db_error)
+    }
+
+    fn query(
+        &mut self,
+        statement: String,
+        params: Vec<types::Value>,
+    ) -> Result<types::Rows, types::DbError> {
+        let params: Vec<Value> = params.into_iter().map(to_value).collect();
+        let rows = self.db()?.query(&statement, &params).map_err(db_error)?;
+        Ok(types::Rows {
+            columns: rows.columns,
+            rows: rows
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(from_value).collect())
+                .collect(),
+        })
+    }
+}
+
+/// Log lines kept from one call, so a flood cannot exhaust the host's memory.
+const MAX_LOG_LINES: usize = 1000;
+
+impl log::Host for GuestState {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.logs.len() < MAX_LOG_LINES {
+            let level = match level {
+                log::Level::Debug => "debug",
+                log::Level::Info => "info",
+                log::Level::Warn => "warn",
+                log::Level::Error => "error",
+            };
+            let message: String = message.chars().take(1000).collect();
+            self.logs.push(format!("{level}: {message}"));
+        } else if self.logs.len() == MAX_LOG_LINES {
+            self.logs.push("(further log lines dropped)".to_owned());
+        }
+    }
+}

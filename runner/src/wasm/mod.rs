@@ -1,0 +1,297 @@
+//! WebAssembly component migrations: one wasmtime `Engine` and `Linker` per run, one `Store`
+//! per guest call, and a sandbox. A guest gets an empty WASI context (no files, environment,
+//! arguments, network or inherited stdio; its stdout and stderr are captured and capped), a
+//! wall-clock budget enforced by epoch interruption, and a memory cap; it reaches the database
+//! only through the `sql` interface of `wit/migration.wit`, inside the transaction the engine
+//! opened for its step.
+
+mod host;
+
+use crate::driver::{DbError, Driver};
+use host::GuestState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "migration-component",
+});
+
+use exports::godwit::migration::migration::Descriptor;
+
+/// How much a guest may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for one call into the guest.
+    pub timeout: Duration,
+    /// Linear memory, in bytes, across all of the guest's memories.
+    pub memory: usize,
+    /// Bytes of stdout and of stderr kept from one call.
+    pub output: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            timeout: Duration::from_secs(60),
+            memory: 256 << 20,
+            output: 64 << 10,
+        }
+    }
+}
+
+/// What a component says about itself.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GuestInfo {
+    pub description: String,
+    pub reversible: bool,
+    pub batched: bool,
+}
+
+/// A guest call that did not return normally.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestError {
+    /// The component does not implement godwit's world.
+    #[error("not a godwit migration component: {0}")]
+    Rejected(String),
+    /// The guest returned an error from `up`, `down` or `transform`.
+    #[error("the migration returned an error: {0}")]
+    Returned(String),
+    #[error("the migration ran longer than its time limit ({})", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    #[error("the migration tried to use more memory than its limit ({} MiB)", .0 >> 20)]
+    Memory(usize),
+    /// A trap: a panic, an unreachable, a failed host call.
+    #[error("the migration trapped: {0}")]
+    Trap(String),
+}
+
+/// Compiles and runs migration components.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<GuestState>,
+    ticker: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+/// Epoch ticks per second; a guest's deadline is counted in ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+impl Runtime {
+    pub fn new() -> Result<Runtime, String> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| e.to_string())?;
+        MigrationComponent::add_to_linker::<GuestState, wasmtime::component::HasSelf<GuestState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| e.to_string())?;
+        // One thread advances the epoch for every store of this engine; it stops with the
+        // runtime.
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticking = engine.clone();
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("godwit-epoch".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Runtime {
+            engine,
+            linker,
+            ticker: stop,
+        })
+    }
+
+    /// Compiles a component and checks that it implements godwit's world, before anything runs.
+    pub fn compile(&self, bytes: &[u8]) -> Result<Component, GuestError> {
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
+        MigrationComponentPre::new(pre).map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
+        Ok(component)
+    }
+
+    /// Calls `describe`; the guest has no database during it.
+    pub fn describe(&self, component: &Component, limits: Limits) -> Result<GuestInfo, GuestError> {
+        let (result, _) = self.call(component, None, limits, |bindings, store| {
+            bindings
+                .godwit_migration_migration()
+                .call_describe(store)
+                .map(Ok)
+        });
+        let Descriptor {
+            description,
+            reversible,
+            batched,
+        } = result?;
+        Ok(GuestInfo {
+            description,
+            reversible,
+            batched,
+        })
+    }
+
+    /// Calls `up` (or `down`) with the database lent to the guest; returns it with the outcome.
+    pub fn migrate(
+        &self,
+        component: &Component,
+        driver: Box<dyn Driver>,
+        down: bool,
+        limits: Limits,
+    ) -> (Box<dyn Driver>, Vec<String>, Result<(), GuestError>) {
+        let (result, state) = self.call(component, Some(driver), limits, |bindings, store| {
+            let migration = bindings.godwit_migration_migration();
+            match down {
+                false => migration.call_up(store),
+                true => migration.call_down(store),
+            }
+        });
+        let output = state.output_lines();
+        let driver = state.into_driver();
+        (driver.unwrap_or_else(|| Box::new(Lent)), output, result)
+    }
+
+    fn call<T>(
+        &self,
+        component: &Component,
+        driver: Option<Box<dyn Driver>>,
+        limits: Limits,
+        body: impl FnOnce(
+            &MigrationComponent,
+            &mut Store<GuestState>,
+        ) -> wasmtime::Result<Result<T, String>>,
+    ) -> (Result<T, GuestError>, GuestState) {
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = GuestState::new(driver, store_limits, limits.output);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        let ticks = (limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        let result = MigrationComponent::instantiate(&mut store, component, &self.linker)
+            .and_then(|bindings| body(&bindings, &mut store));
+        let outcome = match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(GuestError::Returned(message)),
+            Err(error) => Err(classify(error, limits)),
+        };
+        (outcome, store.into_data())
+    }
+}
+
+/// Turns wasmtime's error into what the user is told; the debug form keeps the guest's
+/// backtrace when wasmtime has one.
+fn classify(error: wasmtime::Error, limits: Limits) -> GuestError {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => GuestError::Timeout(limits.timeout),
+        Some(wasmtime::Trap::AllocationTooLarge) => GuestError::Memory(limits.memory),
+        // StoreLimits with trap_on_grow_failure reports a refused memory.grow this way.
+        _ if format!("{error:#}").contains("forcing trap when growing memory") => {
+            GuestError::Memory(limits.memory)
+        }
+        _ => GuestError::Trap(format!("{error:?}")),
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Stands in for the connection while a guest holds it: every call fails.
+#[derive(Debug)]
+pub struct Lent;
+
+macro_rules! lost {
+    () => {
+        Err(DbError::new(
+            "the database connection is lent to a running guest",
+        ))
+    };
+}
+
+impl Driver for Lent {
+    fn dialect(&self) -> crate::driver::Dialect {
+        crate::driver::Dialect::Sqlite
+    }
+    fn target(&self) -> &str {
+        "(lost connection)"
+    }
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        lost!()
+    }
+    fn unlock(&mut self) -> Result<(), DbError> {
+        lost!()
+    }
+    fn ensure_history(&mut self) -> Result<(), DbError> {
+        lost!()
+    }
+    fn history(&mut self) -> Result<Vec<crate::history::AppliedMigration>, DbError> {
+        lost!()
+    }
+    fn execute(&mut self, _sql: &str) -> Result<(), DbError> {
+        lost!()
+    }
+    fn execute_with(
+        &mut self,
+        _sql: &str,
+        _params: &[crate::driver::Value],
+    ) -> Result<u64, DbError> {
+        lost!()
+    }
+    fn query(
+        &mut self,
+        _sql: &str,
+        _params: &[crate::driver::Value],
+    ) -> Result<crate::driver::Rows, DbError> {
+        lost!()
+    }
+    fn begin(&mut self) -> Result<(), DbError> {
+        lost!()
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        lost!()
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        lost!()
+    }
+    fn sync(&mut self) -> Result<(), DbError> {
+        lost!()
+    }
+    fn insert_record(&mut self, _record: &crate::history::NewRecord<'_>) -> Result<(), DbError> {
+        lost!()
+    }
+    fn delete_record(&mut self, _key: &crate::migration::Key) -> Result<(), DbError> {
+        lost!()
+    }
+    fn update_checksum(
+        &mut self,
+        _key: &crate::migration::Key,
+        _checksum: &str,
+    ) -> Result<(), DbError> {
+        lost!()
+    }
+}
