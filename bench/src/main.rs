@@ -9,12 +9,7 @@
 //! durability, which is what migration tools that commit per migration cannot go below.
 //! Prints a Markdown table of the times and the ratios between them.
 
-#![allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    clippy::unwrap_used,
-    clippy::expect_used
-)]
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
 use godwit_tests::{Backend, Project};
 use std::path::Path;
@@ -23,27 +18,15 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let n: usize = args
-        .next()
-        .map_or(1000, |a| a.parse().expect("N is a number"));
-    let runs: usize = args
-        .next()
-        .map_or(5, |a| a.parse().expect("RUNS is a number"));
+    let n: usize = args.next().map_or(1000, |a| a.parse().expect("N is a number"));
+    let runs: usize = args.next().map_or(5, |a| a.parse().expect("RUNS is a number"));
     warn_if_not_durable();
     let bin = build_release();
     let mut rows = Vec::new();
     let cases = [
         ("SQLite file", Backend::Sqlite, ""),
-        (
-            "PostgreSQL, sslmode=disable",
-            Backend::Postgres,
-            "?sslmode=disable",
-        ),
-        (
-            "PostgreSQL, sslmode=require (TLS)",
-            Backend::Postgres,
-            "?sslmode=require",
-        ),
+        ("PostgreSQL, sslmode=disable", Backend::Postgres, "?sslmode=disable"),
+        ("PostgreSQL, sslmode=require (TLS)", Backend::Postgres, "?sslmode=require"),
     ];
     for (name, backend, query) in cases {
         let (apply, noop, floor) = measure(&bin, backend, query, n, runs);
@@ -78,15 +61,7 @@ fn ms(d: Duration) -> String {
 
 fn build_release() -> std::path::PathBuf {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "godwit",
-            "--bin",
-            "godwit",
-        ])
+        .args(["build", "--quiet", "--release", "-p", "godwit", "--bin", "godwit"])
         .status()
         .expect("cargo build");
     assert!(status.success());
@@ -114,11 +89,7 @@ fn run(bin: &Path, project: &Project, query: &str) -> Duration {
         .output()
         .expect("run godwit");
     let elapsed = started.elapsed();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     elapsed
 }
 

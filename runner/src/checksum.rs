@@ -91,18 +91,9 @@ mod tests {
     #[test]
     fn line_endings_and_bom_do_not_matter() {
         let lf = Checksum::of_text("create table t (x int);\nselect 1;\n");
-        assert_eq!(
-            lf,
-            Checksum::of_text("create table t (x int);\r\nselect 1;\r\n")
-        );
-        assert_eq!(
-            lf,
-            Checksum::of_text("create table t (x int);\rselect 1;\r")
-        );
-        assert_eq!(
-            lf,
-            Checksum::of_text("\u{feff}create table t (x int);\nselect 1;\n")
-        );
+        assert_eq!(lf, Checksum::of_text("create table t (x int);\r\nselect 1;\r\n"));
+        assert_eq!(lf, Checksum::of_text("create table t (x int);\rselect 1;\r"));
+        assert_eq!(lf, Checksum::of_text("\u{feff}create table t (x int);\nselect 1;\n"));
     }
 
     #[test]

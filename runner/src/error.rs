@@ -53,16 +53,15 @@ pub enum Error {
         plural(pending.len(), "pending migration is", "pending migrations are"),
         pending.join(", ")
     )]
-    OutOfOrder {
-        pending: Vec<String>,
-        newest: String,
-    },
+    OutOfOrder { pending: Vec<String>, newest: String },
     #[error(
         "cannot revert {}: {} no `-- godwit:down` section; nothing was reverted",
         labels.join(", "),
         if labels.len() == 1 { "it has" } else { "they have" }
     )]
     Irreversible { labels: Vec<String> },
+    #[error("{label} is a batched migration that has not finished")]
+    Unfinished { label: String },
     #[error("no migration has version {version}")]
     UnknownVersion { version: Version },
     #[error(
@@ -87,18 +86,8 @@ pub struct MigrationFailure {
 
 impl fmt::Display for MigrationFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.reverting {
-            "reverting"
-        } else {
-            "applying"
-        };
-        writeln!(
-            f,
-            "{verb} {} failed at {}:{}",
-            self.label,
-            self.path.display(),
-            self.line
-        )?;
+        let verb = if self.reverting { "reverting" } else { "applying" };
+        writeln!(f, "{verb} {} failed at {}:{}", self.label, self.path.display(), self.line)?;
         for line in self.statement.lines() {
             write!(f, "\n    {line}")?;
         }
@@ -119,11 +108,7 @@ pub struct GuestFailure {
 
 impl fmt::Display for GuestFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verb = if self.reverting {
-            "reverting"
-        } else {
-            "applying"
-        };
+        let verb = if self.reverting { "reverting" } else { "applying" };
         write!(f, "{verb} {} failed ({})", self.label, self.path.display())?;
         let shown = self.output.len().saturating_sub(10);
         if !self.output.is_empty() {
@@ -210,6 +195,9 @@ impl Error {
                 "add a `-- godwit:down` section to them, or revert to a later version with --to".to_owned()
             }
             Error::UnknownVersion { .. } => "`godwit status` lists the versions".to_owned(),
+            Error::Unfinished { label } => {
+                format!("run `godwit up` to finish {label} first; then it can be reverted")
+            }
             Error::BaselineOnMigrated { .. } => {
                 "`godwit status` shows what is applied; baseline is for databases godwit has not migrated yet".to_owned()
             }
@@ -243,10 +231,7 @@ pub enum ProblemKind {
 
 impl SourceProblem {
     pub(crate) fn new(path: &Path, kind: ProblemKind) -> SourceProblem {
-        SourceProblem {
-            path: path.to_owned(),
-            kind,
-        }
+        SourceProblem { path: path.to_owned(), kind }
     }
 
     pub fn hint(&self) -> &'static str {
@@ -287,11 +272,7 @@ impl fmt::Display for SourceProblem {
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
 }
 
 /// A one-line summary, or a count followed by one indented line per item.

@@ -17,6 +17,9 @@ pub enum RecordState {
     /// A migration that ran outside a transaction and failed part-way; it blocks `up` until
     /// `godwit repair` clears it.
     Failed,
+    /// A batched migration whose `up` committed and whose transform has not finished; `cursor`
+    /// and `rows_done` say how far it got, and `godwit up` resumes it there.
+    InProgress,
 }
 
 impl RecordState {
@@ -24,6 +27,7 @@ impl RecordState {
         match self {
             RecordState::Applied => "applied",
             RecordState::Failed => "failed",
+            RecordState::InProgress => "in_progress",
         }
     }
 
@@ -31,6 +35,7 @@ impl RecordState {
         match text {
             "applied" => Some(RecordState::Applied),
             "failed" => Some(RecordState::Failed),
+            "in_progress" => Some(RecordState::InProgress),
             _ => None,
         }
     }

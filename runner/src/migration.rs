@@ -115,10 +115,7 @@ impl Migration {
     pub fn is_reversible(&self) -> bool {
         match &self.script {
             Script::Sql(sql) => sql.down.is_some(),
-            Script::Wasm(wasm) => wasm
-                .prepared
-                .as_ref()
-                .is_some_and(|(_, info)| info.reversible),
+            Script::Wasm(wasm) => wasm.prepared.as_ref().is_some_and(|(_, info)| info.reversible),
         }
     }
 

@@ -27,21 +27,12 @@ pub struct Request {
 impl Request {
     /// Apply every pending migration.
     pub fn up() -> Request {
-        Request {
-            target: Target::Up {
-                to: None,
-                allow_out_of_order: false,
-            },
-            dry_run: false,
-        }
+        Request { target: Target::Up { to: None, allow_out_of_order: false }, dry_run: false }
     }
 
     /// Revert as `down` describes.
     pub fn down(down: DownTarget) -> Request {
-        Request {
-            target: Target::Down(down),
-            dry_run: false,
-        }
+        Request { target: Target::Down(down), dry_run: false }
     }
 }
 
@@ -56,12 +47,7 @@ pub struct Report {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RepairAction {
     /// Record the file's current checksum for an applied migration that was edited.
-    AcceptChecksum {
-        key: Key,
-        label: String,
-        from: String,
-        to: String,
-    },
+    AcceptChecksum { key: Key, label: String, from: String, to: String },
     /// Delete the row of a migration that failed part-way, so that `up` runs it again.
     ClearFailed { key: Key, label: String },
     /// Delete the row of an applied migration whose file is gone.
@@ -76,6 +62,8 @@ pub struct Migrator {
     /// Present when there are component migrations: they were compiled with its engine.
     runtime: Option<Arc<Runtime>>,
     limits: Limits,
+    batch_size: u32,
+    batch_pause: Duration,
 }
 
 impl Migrator {
@@ -99,7 +87,17 @@ impl Migrator {
             lock_timeout: Duration::from_secs(60),
             runtime: None,
             limits: Limits::default(),
+            batch_size: 1000,
+            batch_pause: Duration::ZERO,
         }
+    }
+
+    /// Rows per `transform` call of batched migrations, and a pause between batches to spare
+    /// a busy production database.
+    pub fn with_batching(mut self, batch_size: u32, pause: Duration) -> Migrator {
+        self.batch_size = batch_size.max(1);
+        self.batch_pause = pause;
+        self
     }
 
     /// The sandbox's limits for every call into a component migration.
@@ -139,22 +137,16 @@ impl Migrator {
         }
         let applied = self.history(&mut **db)?;
         let plan = plan(&self.migrations, &applied, &request.target)?;
-        let mut report = Report {
-            steps: Vec::new(),
-            dry_run: request.dry_run,
-        };
+        let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
         let guests = Guests {
             runtime: self.runtime.as_deref(),
             limits: self.limits,
+            batch_size: self.batch_size,
+            batch_pause: self.batch_pause,
+            applied: &applied,
         };
-        let outcome = run_steps(
-            &mut db,
-            &guests,
-            &plan.steps,
-            request.dry_run,
-            reporter,
-            &mut report,
-        );
+        let outcome =
+            run_steps(&mut db, &guests, &plan.steps, request.dry_run, reporter, &mut report);
         // Whatever the outcome, the steps that did commit are made durable.
         outcome.and(sync(&mut **db))?;
         Ok(report)
@@ -228,11 +220,8 @@ impl Migrator {
         if already > 0 {
             return Err(Error::BaselineOnMigrated { applied: already });
         }
-        let marked: Vec<&Migration> = self
-            .migrations
-            .iter()
-            .filter(|m| m.version().is_some_and(|v| v <= version))
-            .collect();
+        let marked: Vec<&Migration> =
+            self.migrations.iter().filter(|m| m.version().is_some_and(|v| v <= version)).collect();
         in_transaction(&mut **db, "cannot record the baseline", |db| {
             for migration in &marked {
                 db.insert_record(&NewRecord::of(migration, RecordState::Applied, 0))?;
@@ -266,10 +255,7 @@ impl Migrator {
             }
             if !announced {
                 let timeout = self.lock_timeout;
-                reporter.report(Event::WaitingForLock {
-                    target: driver.target(),
-                    timeout,
-                });
+                reporter.report(Event::WaitingForLock { target: driver.target(), timeout });
                 announced = true;
             }
             std::thread::sleep(Duration::from_millis(50).min(self.lock_timeout));
@@ -283,10 +269,7 @@ fn prepare_components(
     migrations: &mut [Migration],
     limits: Limits,
 ) -> Result<Option<Arc<Runtime>>, Error> {
-    if !migrations
-        .iter()
-        .any(|m| matches!(m.script, Script::Wasm(_)))
-    {
+    if !migrations.iter().any(|m| matches!(m.script, Script::Wasm(_))) {
         return Ok(None);
     }
     let runtime = Runtime::new().map_err(|reason| Error::WasmRuntime { reason })?;
@@ -351,11 +334,7 @@ fn run_steps(
         reporter.report(Event::StepStarted { step, dry_run });
         let elapsed = if dry_run {
             for Statement { sql, line } in statements(step)? {
-                reporter.report(Event::Statement {
-                    sql,
-                    line: *line,
-                    dry_run,
-                });
+                reporter.report(Event::Statement { sql, line: *line, dry_run });
             }
             Duration::ZERO
         } else {
@@ -363,9 +342,7 @@ fn run_steps(
             reporter.report(Event::StepFinished { step, elapsed });
             elapsed
         };
-        report
-            .steps
-            .push((step.action, step.migration.label.clone(), elapsed));
+        report.steps.push((step.action, step.migration.label.clone(), elapsed));
     }
     Ok(())
 }
@@ -390,16 +367,10 @@ fn in_transaction(
     context: &str,
     body: impl FnOnce(&mut dyn Driver) -> Result<(), DbError>,
 ) -> Result<(), Error> {
-    let result = db
-        .begin()
-        .and_then(|()| body(&mut *db))
-        .and_then(|()| db.commit());
+    let result = db.begin().and_then(|()| body(&mut *db)).and_then(|()| db.commit());
     result.and_then(|()| db.sync()).map_err(|source| {
         let _ = db.rollback();
-        Error::Database {
-            context: context.to_owned(),
-            source,
-        }
+        Error::Database { context: context.to_owned(), source }
     })
 }
 
@@ -408,10 +379,11 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
         return Ok(&[]);
     };
     match step.action {
-        Action::Apply | Action::Reapply => Ok(&script.up),
-        Action::Revert => script.down.as_deref().ok_or_else(|| Error::Irreversible {
-            labels: vec![step.migration.label.clone()],
-        }),
+        Action::Apply | Action::Reapply | Action::Resume => Ok(&script.up),
+        Action::Revert => script
+            .down
+            .as_deref()
+            .ok_or_else(|| Error::Irreversible { labels: vec![step.migration.label.clone()] }),
     }
 }
 
@@ -419,6 +391,10 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
 struct Guests<'a> {
     runtime: Option<&'a Runtime>,
     limits: Limits,
+    batch_size: u32,
+    batch_pause: Duration,
+    /// The history as the run found it: where an unfinished transform resumes.
+    applied: &'a [AppliedMigration],
 }
 
 /// Runs one step and records it. In a transaction, a failure rolls back both; outside one
@@ -430,14 +406,17 @@ fn execute_step(
     reporter: &mut dyn Reporter,
 ) -> Result<Duration, Error> {
     let migration = step.migration;
+    if let Script::Wasm(wasm) = &migration.script
+        && wasm.prepared.as_ref().is_some_and(|(_, info)| info.batched)
+        && step.action != Action::Revert
+    {
+        return run_batched(db, step, wasm, guests, reporter);
+    }
     let transactional = migration.runs_in_transaction();
     let started = Instant::now();
     let record_context = format!("cannot record {} in the history", migration.label);
     if transactional {
-        db.begin().map_err(|source| Error::Database {
-            context: record_context.clone(),
-            source,
-        })?;
+        db.begin().map_err(|source| Error::Database { context: record_context.clone(), source })?;
     } else {
         // Statements that refuse to run in a transaction must not run in one still open.
         sync(db.as_mut())?;
@@ -465,21 +444,124 @@ fn execute_step(
         Action::Reapply => db
             .delete_record(&migration.key)
             .and_then(|()| db.insert_record(&NewRecord::of(migration, RecordState::Applied, ms))),
-        Action::Revert => db.delete_record(&migration.key),
+        Action::Revert | Action::Resume => db.delete_record(&migration.key),
     };
     if transactional {
         let result = record(db.as_mut()).and_then(|()| db.commit());
         result.map_err(|source| {
             let _ = db.rollback();
-            Error::Database {
-                context: record_context,
-                source,
-            }
+            Error::Database { context: record_context, source }
         })?;
     } else {
         in_transaction(db.as_mut(), &record_context, record)?;
     }
     Ok(elapsed)
+}
+
+/// A batched migration: `up` commits with an in-progress history row, then each batch of
+/// `transform` commits with the cursor it returned, so a crash at any point loses nothing and
+/// the next run resumes after the last committed batch.
+fn run_batched(
+    db: &mut Box<dyn Driver>,
+    step: &Step<'_>,
+    wasm: &WasmScript,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<Duration, Error> {
+    let migration = step.migration;
+    let started = Instant::now();
+    let context = format!("cannot record the progress of {}", migration.label);
+    let database = |source| Error::Database { context: context.clone(), source };
+    let (mut cursor, mut rows_done) = match step.action {
+        Action::Resume => guests
+            .applied
+            .iter()
+            .find(|row| row.key() == migration.key)
+            .map_or((None, 0), |row| (row.cursor.clone(), row.rows_done)),
+        _ => {
+            db.begin().map_err(database)?;
+            let record = run_guest(db, step, wasm, guests, reporter).and_then(|()| {
+                let ms = elapsed_ms(started);
+                let row = NewRecord::of(migration, RecordState::InProgress, ms);
+                db.delete_record(&migration.key)
+                    .and_then(|()| db.insert_record(&row))
+                    .and_then(|()| db.commit())
+                    .and_then(|()| db.sync())
+                    .map_err(database)
+            });
+            if let Err(error) = record {
+                let _ = db.rollback();
+                return Err(error);
+            }
+            (None, 0)
+        }
+    };
+    let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
+        return Err(Error::WasmRuntime { reason: "the component was not compiled".to_owned() });
+    };
+    loop {
+        db.begin().map_err(database)?;
+        let driver = std::mem::replace(db, Box::new(Lent));
+        let (driver, output, result) = runtime.transform(
+            component,
+            driver,
+            cursor.as_deref(),
+            guests.batch_size,
+            guests.limits,
+        );
+        *db = driver;
+        for line in &output {
+            reporter.report(Event::GuestOutput { label: &migration.label, line });
+        }
+        let batch = match result {
+            Ok(batch)
+                if batch.processed == 0
+                    && batch.next_cursor.is_some()
+                    && batch.next_cursor == cursor =>
+            {
+                Err(GuestError::Stuck(batch.next_cursor.unwrap_or_default()))
+            }
+            other => other,
+        };
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(source) => {
+                let _ = db.rollback();
+                return Err(Error::GuestFailed(Box::new(GuestFailure {
+                    label: migration.label.clone(),
+                    path: migration.path.clone(),
+                    reverting: false,
+                    source,
+                    output,
+                })));
+            }
+        };
+        rows_done = rows_done.saturating_add(i64::try_from(batch.processed).unwrap_or(i64::MAX));
+        let state = match batch.next_cursor {
+            Some(_) => RecordState::InProgress,
+            None => RecordState::Applied,
+        };
+        let committed = db
+            .update_progress(&migration.key, batch.next_cursor.as_deref(), rows_done, state)
+            .and_then(|()| db.commit())
+            .and_then(|()| db.sync());
+        if let Err(source) = committed {
+            let _ = db.rollback();
+            return Err(database(source));
+        }
+        reporter.report(Event::BatchCommitted {
+            label: &migration.label,
+            rows_done: u64::try_from(rows_done).unwrap_or(0),
+            estimated_total: batch.estimated_total,
+        });
+        match batch.next_cursor {
+            None => return Ok(started.elapsed()),
+            next => cursor = next,
+        }
+        if !guests.batch_pause.is_zero() {
+            std::thread::sleep(guests.batch_pause);
+        }
+    }
 }
 
 fn run_statements(
@@ -527,10 +609,7 @@ fn run_guest(
     let (driver, output, result) = runtime.migrate(component, driver, reverting, guests.limits);
     *db = driver;
     for line in &output {
-        reporter.report(Event::GuestOutput {
-            label: &migration.label,
-            line,
-        });
+        reporter.report(Event::GuestOutput { label: &migration.label, line });
     }
     result.map_err(|source| fail(source, output))
 }
@@ -548,12 +627,7 @@ fn failure(
     // PostgreSQL points at a character of the statement; count the lines before it.
     let line = statement.line
         + source.position.map_or(0, |at| {
-            statement
-                .sql
-                .chars()
-                .take(at.saturating_sub(1))
-                .filter(|c| *c == '\n')
-                .count()
+            statement.sql.chars().take(at.saturating_sub(1)).filter(|c| *c == '\n').count()
         });
     Error::MigrationFailed(Box::new(MigrationFailure {
         label: step.migration.label.clone(),

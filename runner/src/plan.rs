@@ -11,10 +11,7 @@ use crate::version::Version;
 /// Where to migrate to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    Up {
-        to: Option<Version>,
-        allow_out_of_order: bool,
-    },
+    Up { to: Option<Version>, allow_out_of_order: bool },
     Down(DownTarget),
 }
 
@@ -32,6 +29,8 @@ pub enum Action {
     Apply,
     /// Run a repeatable migration again because its file changed.
     Reapply,
+    /// Go on with a batched migration's transform from its stored cursor.
+    Resume,
     Revert,
 }
 
@@ -59,18 +58,14 @@ pub fn plan<'a>(
     target: &Target,
 ) -> Result<Plan<'a>, Error> {
     let entries = status(migrations, applied);
-    let (blocking, out_of_order): (Vec<Problem>, Vec<Problem>) = problems(&entries)
-        .into_iter()
-        .partition(|p| !matches!(p, Problem::OutOfOrder { .. }));
+    let (blocking, out_of_order): (Vec<Problem>, Vec<Problem>) =
+        problems(&entries).into_iter().partition(|p| !matches!(p, Problem::OutOfOrder { .. }));
     if !blocking.is_empty() {
         return Err(Error::Inconsistent { problems: blocking });
     }
     let known = |version: Version| entries.iter().any(|e| e.key.version() == Some(version));
     match *target {
-        Target::Up {
-            to,
-            allow_out_of_order,
-        } => {
+        Target::Up { to, allow_out_of_order } => {
             if let Some(version) = to.filter(|v| !known(*v)) {
                 return Err(Error::UnknownVersion { version });
             }
@@ -95,14 +90,15 @@ pub fn plan<'a>(
                 else {
                     continue;
                 };
+                if entry.state == EntryState::Running {
+                    steps.push(Step { action: Action::Resume, migration });
+                    continue;
+                }
                 if entry.state == EntryState::Pending {
                     if to.is_some_and(|to| version > to) {
                         held_back = true;
                     } else {
-                        steps.push(Step {
-                            action: Action::Apply,
-                            migration,
-                        });
+                        steps.push(Step { action: Action::Apply, migration });
                     }
                 }
             }
@@ -123,6 +119,9 @@ pub fn plan<'a>(
             Ok(Plan { steps })
         }
         Target::Down(down) => {
+            if let Some(running) = entries.iter().find(|e| e.state == EntryState::Running) {
+                return Err(Error::Unfinished { label: running.label.clone() });
+            }
             if let DownTarget::To(version) = down
                 && version.get() != 0
                 && !known(version)
@@ -136,27 +135,18 @@ pub fn plan<'a>(
                 .filter_map(|e| Some((e.key.version()?, e.migration?)));
             let chosen: Vec<&Migration> = match down {
                 DownTarget::Steps(n) => applied_newest_first.take(n).map(|(_, m)| m).collect(),
-                DownTarget::To(to) => applied_newest_first
-                    .take_while(|(v, _)| *v > to)
-                    .map(|(_, m)| m)
-                    .collect(),
+                DownTarget::To(to) => {
+                    applied_newest_first.take_while(|(v, _)| *v > to).map(|(_, m)| m).collect()
+                }
             };
-            let irreversible: Vec<String> = chosen
-                .iter()
-                .filter(|m| !m.is_reversible())
-                .map(|m| m.label.clone())
-                .collect();
+            let irreversible: Vec<String> =
+                chosen.iter().filter(|m| !m.is_reversible()).map(|m| m.label.clone()).collect();
             if !irreversible.is_empty() {
-                return Err(Error::Irreversible {
-                    labels: irreversible,
-                });
+                return Err(Error::Irreversible { labels: irreversible });
             }
             let steps = chosen
                 .into_iter()
-                .map(|migration| Step {
-                    action: Action::Revert,
-                    migration,
-                })
+                .map(|migration| Step { action: Action::Revert, migration })
                 .collect();
             Ok(Plan { steps })
         }

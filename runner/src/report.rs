@@ -7,9 +7,15 @@ use std::time::Duration;
 #[derive(Debug)]
 pub enum Event<'a> {
     /// Another process holds the migration lock; the engine polls until `--lock-timeout`.
-    WaitingForLock { target: &'a str, timeout: Duration },
+    WaitingForLock {
+        target: &'a str,
+        timeout: Duration,
+    },
     /// A step is about to run (or, in a dry run, would run).
-    StepStarted { step: &'a Step<'a>, dry_run: bool },
+    StepStarted {
+        step: &'a Step<'a>,
+        dry_run: bool,
+    },
     /// A statement of the running step (or, in a dry run, one it would run).
     Statement {
         sql: &'a str,
@@ -20,8 +26,17 @@ pub enum Event<'a> {
         step: &'a Step<'a>,
         elapsed: Duration,
     },
+    /// A batch of a batched migration committed.
+    BatchCommitted {
+        label: &'a str,
+        rows_done: u64,
+        estimated_total: Option<u64>,
+    },
     /// A line a component migration logged or printed.
-    GuestOutput { label: &'a str, line: &'a str },
+    GuestOutput {
+        label: &'a str,
+        line: &'a str,
+    },
 }
 
 pub trait Reporter {

@@ -99,9 +99,7 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
         let name = name.trim_start_matches('_');
         return match name.is_empty() {
             true => FileName::Invalid(NameProblem::NoName),
-            false => FileName::Repeatable {
-                name: name.to_owned(),
-            },
+            false => FileName::Repeatable { name: name.to_owned() },
         };
     }
     let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
@@ -113,10 +111,7 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
         Err(e) => return FileName::Invalid(NameProblem::Version(e)),
     };
     match stem[digits..].strip_prefix('_') {
-        Some(name) if !name.is_empty() => FileName::Versioned {
-            version,
-            name: name.to_owned(),
-        },
+        Some(name) if !name.is_empty() => FileName::Versioned { version, name: name.to_owned() },
         Some(_) => FileName::Invalid(NameProblem::NoName),
         None if digits == stem.len() => FileName::Invalid(NameProblem::NoName),
         None => FileName::Invalid(NameProblem::BadSeparator),
@@ -130,10 +125,7 @@ impl DirSource {
     /// The directory's entries that name migrations, sorted by path, and the problems with
     /// names that look like migrations but are not valid ones.
     fn scan(&self) -> Result<(Vec<Found>, Vec<SourceProblem>), Error> {
-        let read_error = |source| Error::ReadDir {
-            path: self.dir.clone(),
-            source,
-        };
+        let read_error = |source| Error::ReadDir { path: self.dir.clone(), source };
         let mut paths = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(read_error)? {
             paths.push(entry.map_err(read_error)?.path());
@@ -173,12 +165,8 @@ impl DirSource {
         Ok(found
             .iter()
             .filter_map(|(path, key, _)| {
-                let digits = path
-                    .file_name()?
-                    .to_str()?
-                    .bytes()
-                    .take_while(u8::is_ascii_digit)
-                    .count();
+                let digits =
+                    path.file_name()?.to_str()?.bytes().take_while(u8::is_ascii_digit).count();
                 Some((key.version()?, digits))
             })
             .max())
@@ -203,9 +191,7 @@ impl MigrationSource for DirSource {
                 Key::Repeatable(n) => repeatable.get(n),
             };
             if let Some(first) = slot {
-                let duplicate = ProblemKind::Duplicate {
-                    first: first.path.clone(),
-                };
+                let duplicate = ProblemKind::Duplicate { first: first.path.clone() };
                 problems.push(SourceProblem::new(&path, duplicate));
                 continue;
             }
@@ -217,24 +203,15 @@ impl MigrationSource for DirSource {
         if !problems.is_empty() {
             return Err(Error::InvalidMigrations { problems });
         }
-        Ok(versioned
-            .into_values()
-            .chain(repeatable.into_values())
-            .collect())
+        Ok(versioned.into_values().chain(repeatable.into_values()).collect())
     }
 }
 
 fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
     let bytes = std::fs::read(path)
         .map_err(|e| SourceProblem::new(path, ProblemKind::Io(e.to_string())))?;
-    let label = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or(&name)
-        .to_owned();
-    let is_wasm = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
+    let label = path.file_stem().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
+    let is_wasm = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
     if is_wasm {
         if bytes.is_empty() {
             return Err(SourceProblem::new(path, ProblemKind::Empty));
@@ -246,10 +223,7 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
             path: path.to_owned(),
             kind: Kind::Wasm,
             checksum: Checksum::of_bytes(&bytes),
-            script: Script::Wasm(WasmScript {
-                bytes: Arc::new(bytes),
-                prepared: None,
-            }),
+            script: Script::Wasm(WasmScript { bytes: Arc::new(bytes), prepared: None }),
         });
     }
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -285,30 +259,14 @@ mod tests {
     fn versioned_and_repeatable_names() {
         assert_eq!(
             classify("0003_add_email.sql", false),
-            FileName::Versioned {
-                version: v(3),
-                name: "add_email".into()
-            }
+            FileName::Versioned { version: v(3), name: "add_email".into() }
         );
         assert_eq!(
             classify("20261122093000_backfill.SQL", false),
-            FileName::Versioned {
-                version: v(20261122093000),
-                name: "backfill".into()
-            }
+            FileName::Versioned { version: v(20261122093000), name: "backfill".into() }
         );
-        assert_eq!(
-            classify("R_views.sql", false),
-            FileName::Repeatable {
-                name: "views".into()
-            }
-        );
-        assert_eq!(
-            classify("R__views.sql", false),
-            FileName::Repeatable {
-                name: "views".into()
-            }
-        );
+        assert_eq!(classify("R_views.sql", false), FileName::Repeatable { name: "views".into() });
+        assert_eq!(classify("R__views.sql", false), FileName::Repeatable { name: "views".into() });
     }
 
     #[test]
@@ -340,14 +298,8 @@ mod tests {
         assert_eq!(invalid("0001_.sql", false), NameProblem::NoName);
         assert_eq!(invalid("0001-add.sql", false), NameProblem::BadSeparator);
         assert_eq!(invalid("R_.sql", false), NameProblem::NoName);
-        assert!(matches!(
-            invalid("99999999999999999999_x.sql", false),
-            NameProblem::Version(_)
-        ));
-        assert_eq!(
-            invalid("0001_x.py", false),
-            NameProblem::UnsupportedKind("py".into())
-        );
+        assert!(matches!(invalid("99999999999999999999_x.sql", false), NameProblem::Version(_)));
+        assert_eq!(invalid("0001_x.py", false), NameProblem::UnsupportedKind("py".into()));
         assert_eq!(invalid("0002_backfill", true), NameProblem::Directory);
     }
 }

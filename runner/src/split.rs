@@ -13,13 +13,8 @@ use crate::migration::Statement;
 /// statements and statements made only of comments are dropped; each kept statement keeps its
 /// text from its first token to (without) its terminating semicolon.
 pub(crate) fn split(text: &str, first_line: usize) -> Vec<Statement> {
-    let mut splitter = Splitter {
-        bytes: text.as_bytes(),
-        text,
-        pos: 0,
-        line: first_line,
-        out: Vec::new(),
-    };
+    let mut splitter =
+        Splitter { bytes: text.as_bytes(), text, pos: 0, line: first_line, out: Vec::new() };
     splitter.run();
     splitter.out
 }
@@ -147,10 +142,7 @@ impl Splitter<'_> {
     }
 
     fn char_len(&self) -> usize {
-        self.text[self.pos..]
-            .chars()
-            .next()
-            .map_or(1, char::len_utf8)
+        self.text[self.pos..].chars().next().map_or(1, char::len_utf8)
     }
 
     fn skip_line_comment(&mut self) {
@@ -207,10 +199,7 @@ impl Splitter<'_> {
     /// Skips a PostgreSQL dollar-quoted string (`$$...$$`, `$fn$...$fn$`) if one starts here.
     fn skip_dollar_quoted(&mut self) -> bool {
         let rest = &self.text[self.pos + 1..];
-        let tag_len = rest
-            .bytes()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            .count();
+        let tag_len = rest.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
         let tag_is_valid = !rest.as_bytes().first().is_some_and(u8::is_ascii_digit);
         if !tag_is_valid || rest.as_bytes().get(tag_len) != Some(&b'$') {
             return false;
@@ -231,10 +220,7 @@ mod tests {
     use super::*;
 
     fn sqls(text: &str) -> Vec<(String, usize)> {
-        split(text, 1)
-            .into_iter()
-            .map(|s| (s.sql, s.line))
-            .collect()
+        split(text, 1).into_iter().map(|s| (s.sql, s.line)).collect()
     }
 
     #[test]

@@ -79,16 +79,9 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
                     _ => (1, "down"),
                 };
                 if sections[slot].is_some() {
-                    return Err(SqlFileError::DuplicateSection {
-                        line: number,
-                        section,
-                    });
+                    return Err(SqlFileError::DuplicateSection { line: number, section });
                 }
-                sections[slot] = Some(Section {
-                    marker_line: number,
-                    start: next,
-                    end: next,
-                });
+                sections[slot] = Some(Section { marker_line: number, start: next, end: next });
                 open = Some(slot);
             }
             Some(Err(text)) => return Err(SqlFileError::UnknownDirective { line: number, text }),
@@ -106,9 +99,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
     let up = up.ok_or(SqlFileError::NoUpSection)?;
     let up_statements = statements(text, &up);
     if up_statements.is_empty() {
-        return Err(SqlFileError::EmptyUp {
-            line: up.marker_line,
-        });
+        return Err(SqlFileError::EmptyUp { line: up.marker_line });
     }
     Ok(SqlScript {
         up: up_statements,
@@ -164,10 +155,7 @@ mod tests {
             parse("create table t (x int);").unwrap_err(),
             SqlFileError::OutsideSection { line: 1 }
         );
-        assert_eq!(
-            parse("-- just a comment\n").unwrap_err(),
-            SqlFileError::NoUpSection
-        );
+        assert_eq!(parse("-- just a comment\n").unwrap_err(), SqlFileError::NoUpSection);
         assert_eq!(
             parse("-- godwit:up\n-- later\n").unwrap_err(),
             SqlFileError::EmptyUp { line: 1 }
@@ -178,10 +166,7 @@ mod tests {
         ));
         assert!(matches!(
             parse("-- godwit:up\nselect 1;\n-- godwit:up\nselect 2;"),
-            Err(SqlFileError::DuplicateSection {
-                line: 3,
-                section: "up"
-            })
+            Err(SqlFileError::DuplicateSection { line: 3, section: "up" })
         ));
     }
 }

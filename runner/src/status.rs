@@ -23,6 +23,8 @@ pub enum EntryState {
     Missing,
     /// Recorded as failed part-way (a `no-transaction` migration).
     Failed,
+    /// A batched migration whose transform has not finished; `up` resumes it.
+    Running,
 }
 
 /// One line of `godwit status`.
@@ -55,6 +57,11 @@ pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) 
         .map(|((_, key), (migration, record))| {
             let state = match (migration, record) {
                 (_, Some(row)) if row.state == RecordState::Failed => EntryState::Failed,
+                (Some(m), Some(row))
+                    if row.state == RecordState::InProgress && m.checksum == row.checksum =>
+                {
+                    EntryState::Running
+                }
                 (Some(m), Some(row)) if m.checksum == row.checksum => EntryState::Applied,
                 (Some(_), Some(_)) if key.version().is_none() => EntryState::Changed,
                 (Some(_), Some(_)) => EntryState::Modified,
@@ -68,14 +75,7 @@ pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) 
                 (None, Some(row)) => row.label(),
                 (None, None) => key.to_string(),
             };
-            Entry {
-                key,
-                label,
-                migration,
-                record,
-                state,
-                out_of_order,
-            }
+            Entry { key, label, migration, record, state, out_of_order }
         })
         .collect()
 }
@@ -93,33 +93,16 @@ pub(crate) fn newest_applied(applied: &[AppliedMigration]) -> Option<Version> {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
 pub enum Problem {
-    Modified {
-        label: String,
-        path: String,
-        recorded: Checksum,
-        found: Checksum,
-    },
-    Missing {
-        label: String,
-    },
-    Failed {
-        label: String,
-    },
-    OutOfOrder {
-        label: String,
-        newest: String,
-    },
+    Modified { label: String, path: String, recorded: Checksum, found: Checksum },
+    Missing { label: String },
+    Failed { label: String },
+    OutOfOrder { label: String, newest: String },
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Modified {
-                label,
-                path,
-                recorded,
-                found,
-            } => write!(
+            Problem::Modified { label, path, recorded, found } => write!(
                 f,
                 "{label} was modified after it was applied ({path}: applied {}, now {})",
                 recorded.short(),
@@ -158,10 +141,9 @@ pub fn problems(entries: &[Entry<'_>]) -> Vec<Problem> {
                     Some(Problem::Missing { label })
                 }
                 (EntryState::Failed, _, _) => Some(Problem::Failed { label }),
-                (EntryState::Pending, _, _) if entry.out_of_order => Some(Problem::OutOfOrder {
-                    label,
-                    newest: newest.clone().unwrap_or_default(),
-                }),
+                (EntryState::Pending, _, _) if entry.out_of_order => {
+                    Some(Problem::OutOfOrder { label, newest: newest.clone().unwrap_or_default() })
+                }
                 _ => None,
             }
         })

@@ -37,9 +37,7 @@ impl FromStr for Version {
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(VersionError::NotDigits(text.to_owned()));
         }
-        text.parse::<i64>()
-            .map(Version)
-            .map_err(|_| VersionError::TooLarge(text.to_owned()))
+        text.parse::<i64>().map(Version).map_err(|_| VersionError::TooLarge(text.to_owned()))
     }
 }
 
@@ -65,18 +63,9 @@ mod tests {
 
     #[test]
     fn rejects_non_digits_and_overflow() {
-        assert!(matches!(
-            "1a".parse::<Version>(),
-            Err(VersionError::NotDigits(_))
-        ));
-        assert!(matches!(
-            "".parse::<Version>(),
-            Err(VersionError::NotDigits(_))
-        ));
-        assert!(matches!(
-            "-1".parse::<Version>(),
-            Err(VersionError::NotDigits(_))
-        ));
+        assert!(matches!("1a".parse::<Version>(), Err(VersionError::NotDigits(_))));
+        assert!(matches!("".parse::<Version>(), Err(VersionError::NotDigits(_))));
+        assert!(matches!("-1".parse::<Version>(), Err(VersionError::NotDigits(_))));
         assert!(matches!(
             "99999999999999999999".parse::<Version>(),
             Err(VersionError::TooLarge(_))

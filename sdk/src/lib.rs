@@ -84,11 +84,7 @@ pub trait Migration {
     /// For batched migrations: process up to `batch_size` rows after `cursor` and say where
     /// to go on. godwit commits each batch with the returned cursor.
     fn transform(_cursor: Option<String>, _batch_size: u32) -> Result<BatchProgress> {
-        Ok(BatchProgress {
-            next_cursor: None,
-            processed: 0,
-            estimated_total: None,
-        })
+        Ok(BatchProgress { next_cursor: None, processed: 0, estimated_total: None })
     }
     fn batched() -> bool {
         false

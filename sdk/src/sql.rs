@@ -34,19 +34,13 @@ pub fn execute_many(statement: &str, rows: &[Vec<Value>]) -> Result<u64> {
 pub fn query(statement: &str, params: &[Value]) -> Result<Vec<Row>> {
     let result = sql::query(statement, params)?;
     let columns: Rc<[String]> = result.columns.into();
-    Ok(result
-        .rows
-        .into_iter()
-        .map(|values| Row::new(columns.clone(), values))
-        .collect())
+    Ok(result.rows.into_iter().map(|values| Row::new(columns.clone(), values)).collect())
 }
 
 /// The first column of the first row, typed.
 pub fn scalar<T: crate::FromValue>(statement: &str, params: &[Value]) -> Result<T> {
     let rows = query(statement, params)?;
-    let row = rows
-        .first()
-        .ok_or_else(|| Error::from("the query returned no row"))?;
+    let row = rows.first().ok_or_else(|| Error::from("the query returned no row"))?;
     let value = row.values().first().cloned().unwrap_or(Value::Null);
     T::from_value(value).map_err(Error)
 }

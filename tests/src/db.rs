@@ -26,10 +26,7 @@ pub struct Inspector {
 
 impl Inspector {
     pub fn new(backend: Backend, url: &str) -> Inspector {
-        Inspector {
-            backend,
-            url: url.to_owned(),
-        }
+        Inspector { backend, url: url.to_owned() }
     }
 
     /// Rows of a query whose columns are all cast to text (NULL becomes `NULL`).
@@ -61,9 +58,7 @@ impl Inspector {
             }
             Backend::Postgres => {
                 let mut client = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
-                let rows = client
-                    .simple_query(sql)
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let rows = client.simple_query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
                 rows.into_iter()
                     .filter_map(|m| match m {
                         postgres::SimpleQueryMessage::Row(row) => Some(
@@ -89,10 +84,7 @@ impl Inspector {
         match self.backend {
             Backend::Sqlite => {
                 let path = self.url.strip_prefix("sqlite:").unwrap();
-                rusqlite::Connection::open(path)
-                    .unwrap()
-                    .execute_batch(sql)
-                    .unwrap();
+                rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap();
             }
             Backend::Postgres => {
                 let mut client = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
@@ -113,10 +105,7 @@ impl Inspector {
                  AND table_name <> 'godwit_history' ORDER BY table_name"
             }
         };
-        self.rows(sql)
-            .into_iter()
-            .map(|mut r| r.remove(0))
-            .collect()
+        self.rows(sql).into_iter().map(|mut r| r.remove(0)).collect()
     }
 
     pub fn has_history_table(&self) -> bool {

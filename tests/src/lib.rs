@@ -24,14 +24,9 @@ fn cargo_build(args: &[&str]) {
     // would otherwise see a change and rebuild on every run.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
-        let per_package = [
-            "CARGO_PKG_",
-            "CARGO_MANIFEST_",
-            "CARGO_CRATE_",
-            "CARGO_BIN_",
-        ]
-        .iter()
-        .any(|prefix| key.starts_with(prefix));
+        let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
+            .iter()
+            .any(|prefix| key.starts_with(prefix));
         if per_package
             || key == "CARGO_PRIMARY_PACKAGE"
             || key == "CARGO_TARGET_TMPDIR"
@@ -47,10 +42,7 @@ fn cargo_build(args: &[&str]) {
 /// target/<profile>/ of this test binary (target/<profile>/deps/<test>).
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target profile dir")
-        .to_owned()
+    exe.parent().and_then(Path::parent).expect("target profile dir").to_owned()
 }
 
 /// The `godwit` binary of this workspace, built on first use.
@@ -80,13 +72,12 @@ pub fn guest(name: &str) -> PathBuf {
             "guest-rust-schema",
             "-p",
             "guest-hostile",
+            "-p",
+            "guest-rust-backfill",
         ]);
     });
     let target = profile_dir().parent().expect("target dir").to_owned();
-    let path = target.join(format!(
-        "wasm32-wasip2/release/guest_{}.wasm",
-        name.replace('-', "_")
-    ));
+    let path = target.join(format!("wasm32-wasip2/release/guest_{}.wasm", name.replace('-', "_")));
     assert!(path.is_file(), "no component at {}", path.display());
     path
 }
@@ -101,10 +92,7 @@ pub struct Project {
 
 impl Project {
     pub fn new(backend: Backend) -> Option<Project> {
-        let dir = tempfile::Builder::new()
-            .prefix("godwit-test-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("godwit-test-").tempdir().unwrap();
         std::fs::create_dir(dir.path().join("migrations")).unwrap();
         let url = match backend {
             Backend::Sqlite => format!("sqlite:{}", dir.path().join("test.db").display()),
@@ -200,20 +188,12 @@ impl Run {
     }
 
     pub fn stderr_has(&self, needle: &str) -> &Run {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{}",
-            self.stderr
-        );
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
         self
     }
 
     pub fn stdout_has(&self, needle: &str) -> &Run {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}:\n{}",
-            self.stdout
-        );
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}:\n{}", self.stdout);
         self
     }
 }

@@ -34,15 +34,9 @@ pub struct Server {
 impl Server {
     /// The URL of database `name` on this server, with extra query parameters.
     pub fn url(&self, name: &str, query: &str) -> String {
-        let (base, params) = self
-            .admin_url
-            .split_once('?')
-            .unwrap_or((&self.admin_url, ""));
+        let (base, params) = self.admin_url.split_once('?').unwrap_or((&self.admin_url, ""));
         let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
-        let params: Vec<&str> = [params, query]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect();
+        let params: Vec<&str> = [params, query].into_iter().filter(|p| !p.is_empty()).collect();
         match params.is_empty() {
             true => format!("{base}/{name}"),
             false => format!("{base}/{name}?{}", params.join("&")),
@@ -69,16 +63,11 @@ pub fn server() -> Option<&'static Server> {
 pub fn fresh_database() -> Option<String> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let server = server()?;
-    let name = format!(
-        "godwit_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
+    let name =
+        format!("godwit_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
     let mut admin = postgres::Client::connect(&server.admin_url, postgres::NoTls)
         .unwrap_or_else(|e| panic!("connect to {}: {e}", server.admin_url));
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create test database");
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
     Some(server.url(&name, ""))
 }
 
@@ -87,12 +76,7 @@ fn start() -> Result<Server, String> {
         let mut client = postgres::Client::connect(&url, postgres::NoTls)
             .map_err(|e| format!("GODWIT_TEST_PG_URL: {e}"))?;
         let version = server_version(&mut client)?;
-        return Ok(Server {
-            admin_url: url,
-            ca_cert: None,
-            version,
-            _keepalive: None,
-        });
+        return Ok(Server { admin_url: url, ca_cert: None, version, _keepalive: None });
     }
     let bin = find_bin()?;
     let dir = std::env::temp_dir().join(format!("godwit-pg-{}", std::process::id()));
@@ -156,12 +140,7 @@ fn start() -> Result<Server, String> {
         .map_err(|e| format!("connect to the new cluster: {e}"))?;
     let version = server_version(&mut client)?;
     let keepalive = child.stdin.take().map(Mutex::new);
-    Ok(Server {
-        admin_url,
-        ca_cert: Some(dir.join("ca.crt")),
-        version,
-        _keepalive: keepalive,
-    })
+    Ok(Server { admin_url, ca_cert: Some(dir.join("ca.crt")), version, _keepalive: keepalive })
 }
 
 const CERTS: &str = "set -e
@@ -176,10 +155,7 @@ fn server_version(client: &mut postgres::Client) -> Result<String, String> {
         .query_one("SELECT current_setting('server_version_num')", &[])
         .map_err(|e| e.to_string())?;
     let number: String = row.get(0);
-    Ok(number
-        .get(..number.len().saturating_sub(4))
-        .unwrap_or("")
-        .to_owned())
+    Ok(number.get(..number.len().saturating_sub(4)).unwrap_or("").to_owned())
 }
 
 /// `GODWIT_TEST_PG_BIN`, else the newest installed server.
@@ -211,24 +187,14 @@ fn run_as_user() -> Option<String> {
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return None;
     }
-    let exists = |user: &str| {
-        Command::new("id")
-            .arg(user)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    ["postgres", "nobody"]
-        .into_iter()
-        .find(|u| exists(u))
-        .map(str::to_owned)
+    let exists =
+        |user: &str| Command::new("id").arg(user).output().is_ok_and(|o| o.status.success());
+    ["postgres", "nobody"].into_iter().find(|u| exists(u)).map(str::to_owned)
 }
 
 fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 fn run(command: &mut Command) -> Result<(), String> {

@@ -22,10 +22,7 @@ impl Migration for Observers {
             &format!("CREATE TABLE observers (id {id}, name TEXT NOT NULL, email TEXT)"),
             params![],
         )?;
-        sql::execute(
-            "CREATE INDEX observers_email ON observers (email)",
-            params![],
-        )?;
+        sql::execute("CREATE INDEX observers_email ON observers (email)", params![])?;
         sql::execute(
             "INSERT INTO observers (name, email) VALUES ($1, $2)",
             params!["Ada", "ada@example.org"],

@@ -8,7 +8,7 @@ mod tls;
 mod value;
 
 use crate::error::Error;
-use crate::history::{AppliedMigration, NewRecord};
+use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
 use std::fmt;
 use std::time::Duration;
@@ -36,11 +36,7 @@ pub struct DbError {
 
 impl DbError {
     pub fn new(message: impl Into<String>) -> DbError {
-        DbError {
-            message: message.into(),
-            code: None,
-            position: None,
-        }
+        DbError { message: message.into(), code: None, position: None }
     }
 }
 
@@ -96,6 +92,14 @@ pub trait Driver: Send {
     fn insert_record(&mut self, record: &NewRecord<'_>) -> Result<(), DbError>;
     fn delete_record(&mut self, key: &Key) -> Result<(), DbError>;
     fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError>;
+    /// Records how far a batched migration got, and whether it is now applied.
+    fn update_progress(
+        &mut self,
+        key: &Key,
+        cursor: Option<&str>,
+        rows_done: i64,
+        state: RecordState,
+    ) -> Result<(), DbError>;
 }
 
 /// How to connect, beyond the URL.
@@ -134,10 +138,7 @@ pub fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>, E
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Box::new(PostgresDriver::connect(url, options)?));
     }
-    Err(Error::InvalidUrl {
-        url: redact(url),
-        reason: "unknown scheme".to_owned(),
-    })
+    Err(Error::InvalidUrl { url: redact(url), reason: "unknown scheme".to_owned() })
 }
 
 /// The URL with any password replaced by `***`.
@@ -173,13 +174,7 @@ mod tests {
     #[test]
     fn unknown_schemes_and_empty_paths_are_rejected() {
         let options = ConnectOptions::default();
-        assert!(matches!(
-            connect("mysql://x/y", &options),
-            Err(Error::InvalidUrl { .. })
-        ));
-        assert!(matches!(
-            connect("sqlite:", &options),
-            Err(Error::InvalidUrl { .. })
-        ));
+        assert!(matches!(connect("mysql://x/y", &options), Err(Error::InvalidUrl { .. })));
+        assert!(matches!(connect("sqlite:", &options), Err(Error::InvalidUrl { .. })));
     }
 }

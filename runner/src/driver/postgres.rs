@@ -12,7 +12,7 @@ use super::sqlite::RawRow;
 use super::tls::{self, SslMode};
 use super::{ConnectOptions, DbError, Dialect, Driver, Rows, Value, redact};
 use crate::error::Error;
-use crate::history::{AppliedMigration, NewRecord};
+use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
 use crate::version::Version;
 use postgres::error::ErrorPosition;
@@ -45,23 +45,17 @@ const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit TO off; ";
 
 impl std::fmt::Debug for PostgresDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresDriver")
-            .field("target", &self.target)
-            .finish_non_exhaustive()
+        f.debug_struct("PostgresDriver").field("target", &self.target).finish_non_exhaustive()
     }
 }
 
 impl PostgresDriver {
     pub fn connect(url: &str, options: &ConnectOptions) -> Result<PostgresDriver, Error> {
         let target = redact(url);
-        let invalid = |reason: String| Error::InvalidUrl {
-            url: target.clone(),
-            reason,
-        };
+        let invalid = |reason: String| Error::InvalidUrl { url: target.clone(), reason };
         let (stripped, tls_params) = tls::split_url(url).map_err(invalid)?;
-        let mut config: postgres::Config = stripped
-            .parse()
-            .map_err(|e: postgres::Error| invalid(e.to_string()))?;
+        let mut config: postgres::Config =
+            stripped.parse().map_err(|e: postgres::Error| invalid(e.to_string()))?;
         config.connect_timeout(options.connect_timeout);
         config.application_name("godwit");
         let connected = match tls_params.mode {
@@ -78,10 +72,7 @@ impl PostgresDriver {
                 config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config))
             }
         };
-        let connect_error = |source| Error::Connect {
-            target: target.clone(),
-            source,
-        };
+        let connect_error = |source| Error::Connect { target: target.clone(), source };
         let mut client = connected.map_err(|e| connect_error(db_error(&e)))?;
         let (schema, explicit_schema) = match &options.schema {
             Some(schema) => (schema.clone(), true),
@@ -147,10 +138,7 @@ impl PostgresDriver {
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<(), DbError> {
         self.open_pending()?;
-        self.client
-            .execute(sql, params)
-            .map(drop)
-            .map_err(|e| db_error(&e))
+        self.client.execute(sql, params).map(drop).map_err(|e| db_error(&e))
     }
 }
 
@@ -198,10 +186,7 @@ impl Driver for PostgresDriver {
         if self.explicit_schema {
             let exists = self
                 .client
-                .query_opt(
-                    "SELECT 1 FROM pg_namespace WHERE nspname = $1",
-                    &[&self.schema],
-                )
+                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&self.schema])
                 .map_err(|e| db_error(&e))?
                 .is_some();
             if !exists {
@@ -262,16 +247,14 @@ impl Driver for PostgresDriver {
         if !std::mem::take(&mut self.begin_pending) {
             return self.client.batch_execute(sql).map_err(|e| db_error(&e));
         }
-        self.client
-            .batch_execute(&format!("{BEGIN}{sql}"))
-            .map_err(|e| {
-                let mut error = db_error(&e);
-                // Positions count from the start of what was sent; the user's statement
-                // starts after the BEGIN.
-                let prefix = BEGIN.chars().count();
-                error.position = error.position.and_then(|at| at.checked_sub(prefix));
-                error
-            })
+        self.client.batch_execute(&format!("{BEGIN}{sql}")).map_err(|e| {
+            let mut error = db_error(&e);
+            // Positions count from the start of what was sent; the user's statement
+            // starts after the BEGIN.
+            let prefix = BEGIN.chars().count();
+            error.position = error.position.and_then(|at| at.checked_sub(prefix));
+            error
+        })
     }
 
     fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
@@ -280,9 +263,7 @@ impl Driver for PostgresDriver {
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client
-            .execute(&statement, &refs)
-            .map_err(|e| db_error(&e))
+        self.client.execute(&statement, &refs).map_err(|e| db_error(&e))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
@@ -291,10 +272,7 @@ impl Driver for PostgresDriver {
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let found = self
-            .client
-            .query(&statement, &refs)
-            .map_err(|e| db_error(&e))?;
+        let found = self.client.query(&statement, &refs).map_err(|e| db_error(&e))?;
         let columns = statement.columns();
         let rows = found
             .iter()
@@ -306,10 +284,7 @@ impl Driver for PostgresDriver {
                     .collect()
             })
             .collect::<Result<_, _>>()?;
-        Ok(Rows {
-            columns: columns.iter().map(|c| c.name().to_owned()).collect(),
-            rows,
-        })
+        Ok(Rows { columns: columns.iter().map(|c| c.name().to_owned()).collect(), rows })
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
@@ -384,11 +359,30 @@ impl Driver for PostgresDriver {
                 self.run(&sql, &[&v.get()])
             }
             Key::Repeatable(name) => {
-                let sql = format!(
-                    "DELETE FROM {} WHERE version IS NULL AND name = $1",
-                    self.table
-                );
+                let sql = format!("DELETE FROM {} WHERE version IS NULL AND name = $1", self.table);
                 self.run(&sql, &[name])
+            }
+        }
+    }
+
+    fn update_progress(
+        &mut self,
+        key: &Key,
+        cursor: Option<&str>,
+        rows_done: i64,
+        state: RecordState,
+    ) -> Result<(), DbError> {
+        let set = "SET \"cursor\" = $2, rows_done = $3, state = $4";
+        let state = state.as_str();
+        match key {
+            Key::Versioned(v) => {
+                let sql = format!("UPDATE {} {set} WHERE version = $1", self.table);
+                self.run(&sql, &[&v.get(), &cursor, &rows_done, &state])
+            }
+            Key::Repeatable(name) => {
+                let sql =
+                    format!("UPDATE {} {set} WHERE version IS NULL AND name = $1", self.table);
+                self.run(&sql, &[name, &cursor, &rows_done, &state])
             }
         }
     }
@@ -481,11 +475,7 @@ fn db_error(error: &postgres::Error) -> DbError {
             Some(ErrorPosition::Original(at)) => usize::try_from(*at).ok(),
             _ => None,
         };
-        return DbError {
-            message,
-            code: Some(db.code().code().to_owned()),
-            position,
-        };
+        return DbError { message, code: Some(db.code().code().to_owned()), position };
     }
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);

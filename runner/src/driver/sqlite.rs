@@ -57,13 +57,9 @@ pub struct SqliteDriver {
 impl SqliteDriver {
     pub fn open(path: &str, options: &ConnectOptions) -> Result<SqliteDriver, Error> {
         let target = format!("sqlite:{path}");
-        let connect_error = |source: DbError| Error::Connect {
-            target: target.clone(),
-            source,
-        };
+        let connect_error = |source: DbError| Error::Connect { target: target.clone(), source };
         let conn = Connection::open(path).map_err(|e| connect_error(db_error(e)))?;
-        conn.busy_timeout(options.busy_timeout)
-            .map_err(|e| connect_error(db_error(e)))?;
+        conn.busy_timeout(options.busy_timeout).map_err(|e| connect_error(db_error(e)))?;
         // Opening is lazy: touch the file now so that a directory, a non-database file or a
         // permission problem is reported as a connection error, not as a failed migration.
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
@@ -72,13 +68,7 @@ impl SqliteDriver {
             ":memory:" => None,
             _ => Some(File::open(path).map_err(|e| connect_error(DbError::new(e.to_string())))?),
         };
-        Ok(SqliteDriver {
-            conn,
-            target,
-            lock_file,
-            locked: false,
-            group_open: false,
-        })
+        Ok(SqliteDriver { conn, target, lock_file, locked: false, group_open: false })
     }
 
     fn history_exists(&self) -> Result<bool, DbError> {
@@ -153,8 +143,7 @@ impl Driver for SqliteDriver {
                 })
             })
             .map_err(db_error)?;
-        rows.map(|row| row.map_err(db_error).and_then(RawRow::into_applied))
-            .collect()
+        rows.map(|row| row.map_err(db_error).and_then(RawRow::into_applied)).collect()
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
@@ -163,9 +152,7 @@ impl Driver for SqliteDriver {
 
     fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
-        let changed = statement
-            .execute(rusqlite::params_from_iter(params))
-            .map_err(db_error)?;
+        let changed = statement.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
         Ok(changed as u64)
     }
 
@@ -173,9 +160,8 @@ impl Driver for SqliteDriver {
         let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
         let mut changed = 0;
         for params in rows {
-            changed += statement
-                .execute(rusqlite::params_from_iter(params))
-                .map_err(db_error)? as u64;
+            changed +=
+                statement.execute(rusqlite::params_from_iter(params)).map_err(db_error)? as u64;
         }
         Ok(changed)
     }
@@ -185,9 +171,7 @@ impl Driver for SqliteDriver {
         let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
         let width = columns.len();
         let mut rows = Vec::new();
-        let mut cursor = statement
-            .query(rusqlite::params_from_iter(params))
-            .map_err(db_error)?;
+        let mut cursor = statement.query(rusqlite::params_from_iter(params)).map_err(db_error)?;
         while let Some(row) = cursor.next().map_err(db_error)? {
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
@@ -206,20 +190,14 @@ impl Driver for SqliteDriver {
 
     fn begin(&mut self) -> Result<(), DbError> {
         if !self.group_open {
-            self.conn
-                .execute_batch("BEGIN IMMEDIATE")
-                .map_err(db_error)?;
+            self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
             self.group_open = true;
         }
-        self.conn
-            .execute_batch("SAVEPOINT godwit_step")
-            .map_err(db_error)
+        self.conn.execute_batch("SAVEPOINT godwit_step").map_err(db_error)
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn
-            .execute_batch("RELEASE godwit_step")
-            .map_err(db_error)
+        self.conn.execute_batch("RELEASE godwit_step").map_err(db_error)
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
@@ -229,9 +207,7 @@ impl Driver for SqliteDriver {
             self.group_open = false;
             return Err(lost_run());
         }
-        self.conn
-            .execute_batch("ROLLBACK TO godwit_step; RELEASE godwit_step")
-            .map_err(db_error)
+        self.conn.execute_batch("ROLLBACK TO godwit_step; RELEASE godwit_step").map_err(db_error)
     }
 
     fn sync(&mut self) -> Result<(), DbError> {
@@ -262,16 +238,38 @@ impl Driver for SqliteDriver {
 
     fn delete_record(&mut self, key: &Key) -> Result<(), DbError> {
         let result = match key {
-            Key::Versioned(v) => self.conn.execute(
-                "DELETE FROM godwit_history WHERE version = ?1",
-                params![v.get()],
-            ),
+            Key::Versioned(v) => {
+                self.conn.execute("DELETE FROM godwit_history WHERE version = ?1", params![v.get()])
+            }
             Key::Repeatable(name) => self.conn.execute(
                 "DELETE FROM godwit_history WHERE version IS NULL AND name = ?1",
                 params![name],
             ),
         };
         result.map(drop).map_err(db_error)
+    }
+
+    fn update_progress(
+        &mut self,
+        key: &Key,
+        cursor: Option<&str>,
+        rows_done: i64,
+        state: RecordState,
+    ) -> Result<(), DbError> {
+        let (condition, key_value) = match key {
+            Key::Versioned(v) => ("version = ?1", rusqlite::types::Value::Integer(v.get())),
+            Key::Repeatable(name) => {
+                ("version IS NULL AND name = ?1", rusqlite::types::Value::Text(name.clone()))
+            }
+        };
+        let sql = format!(
+            "UPDATE godwit_history SET cursor = ?2, rows_done = ?3, state = ?4 WHERE {condition}"
+        );
+        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        statement
+            .execute(params![key_value, cursor, rows_done, state.as_str()])
+            .map(drop)
+            .map_err(db_error)
     }
 
     fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError> {
@@ -362,12 +360,7 @@ fn db_error(error: rusqlite::Error) -> DbError {
             code: Some(code_name(failure.extended_code)),
             position: None,
         },
-        rusqlite::Error::SqlInputError {
-            error,
-            msg,
-            sql,
-            offset,
-        } => DbError {
+        rusqlite::Error::SqlInputError { error, msg, sql, offset } => DbError {
             message: msg.clone(),
             code: Some(code_name(error.extended_code)),
             // SQLite gives a byte offset into the statement; positions count characters from 1.

@@ -32,10 +32,7 @@ pub(super) struct TlsParams {
 /// Takes `sslmode` and `sslrootcert` out of a URL's query, which the `postgres` crate would
 /// otherwise interpret (or reject) itself.
 pub(super) fn split_url(url: &str) -> Result<(String, TlsParams), String> {
-    let mut params = TlsParams {
-        mode: SslMode::Prefer,
-        root_cert: None,
-    };
+    let mut params = TlsParams { mode: SslMode::Prefer, root_cert: None };
     let Some((base, query)) = url.split_once('?') else {
         return Ok((url.to_owned(), params));
     };
@@ -169,9 +166,7 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
@@ -217,14 +212,8 @@ mod tests {
         assert_eq!(params.mode, SslMode::VerifyFull);
         assert_eq!(params.root_cert.as_deref(), Some("/ca.pem"));
         let (url, params) = split_url("postgres://u@h/db?sslmode=require").unwrap();
-        assert_eq!(
-            (url.as_str(), params.mode),
-            ("postgres://u@h/db", SslMode::Require)
-        );
-        assert_eq!(
-            split_url("postgres://u@h/db").unwrap().1.mode,
-            SslMode::Prefer
-        );
+        assert_eq!((url.as_str(), params.mode), ("postgres://u@h/db", SslMode::Require));
+        assert_eq!(split_url("postgres://u@h/db").unwrap().1.mode, SslMode::Prefer);
         assert!(split_url("postgres://u@h/db?sslmode=sometimes").is_err());
     }
 }

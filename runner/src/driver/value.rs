@@ -44,14 +44,8 @@ mod tests {
     #[test]
     fn postgres_text_forms() {
         assert_eq!(Value::Real(1.0).postgres_text().as_deref(), Some("1.0"));
-        assert_eq!(
-            Value::Real(f64::NEG_INFINITY).postgres_text().as_deref(),
-            Some("-Infinity")
-        );
-        assert_eq!(
-            Value::Boolean(true).postgres_text().as_deref(),
-            Some("true")
-        );
+        assert_eq!(Value::Real(f64::NEG_INFINITY).postgres_text().as_deref(), Some("-Infinity"));
+        assert_eq!(Value::Boolean(true).postgres_text().as_deref(), Some("true"));
         assert_eq!(Value::Null.postgres_text(), None);
     }
 }

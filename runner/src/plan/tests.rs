@@ -14,10 +14,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
         Key::Versioned(v) => format!("{v:04}_{name}", v = v.get()),
         Key::Repeatable(n) => format!("R_{n}"),
     };
-    let statement = Statement {
-        sql: body.to_owned(),
-        line: 2,
-    };
+    let statement = Statement { sql: body.to_owned(), line: 2 };
     Migration {
         path: format!("migrations/{label}.sql").into(),
         key,
@@ -57,17 +54,11 @@ fn row(m: &Migration, state: RecordState) -> AppliedMigration {
 }
 
 fn up() -> Target {
-    Target::Up {
-        to: None,
-        allow_out_of_order: false,
-    }
+    Target::Up { to: None, allow_out_of_order: false }
 }
 
 fn labels(plan: &Plan<'_>) -> Vec<(Action, String)> {
-    plan.steps
-        .iter()
-        .map(|s| (s.action, s.migration.label.clone()))
-        .collect()
+    plan.steps.iter().map(|s| (s.action, s.migration.label.clone())).collect()
 }
 
 #[test]
@@ -76,11 +67,7 @@ fn applies_pending_in_version_order_then_repeatables() {
         versioned(1),
         versioned(2),
         versioned(10),
-        migration(
-            Key::Repeatable("views".into()),
-            "create view v as select 1",
-            true,
-        ),
+        migration(Key::Repeatable("views".into()), "create view v as select 1", true),
     ];
     let applied = vec![row(&ms[0], RecordState::Applied)];
     let plan = plan(&ms, &applied, &up()).unwrap();
@@ -102,30 +89,12 @@ fn up_to_stops_at_the_target_and_holds_repeatables_back() {
         versioned(3),
         migration(Key::Repeatable("views".into()), "x", true),
     ];
-    let plan = plan(
-        &ms,
-        &[],
-        &Target::Up {
-            to: Some(v(2)),
-            allow_out_of_order: false,
-        },
-    )
-    .unwrap();
+    let plan = plan(&ms, &[], &Target::Up { to: Some(v(2)), allow_out_of_order: false }).unwrap();
     assert_eq!(
         labels(&plan),
-        vec![
-            (Action::Apply, "0001_m1".into()),
-            (Action::Apply, "0002_m2".into())
-        ]
+        vec![(Action::Apply, "0001_m1".into()), (Action::Apply, "0002_m2".into())]
     );
-    let unknown = super::plan(
-        &ms,
-        &[],
-        &Target::Up {
-            to: Some(v(7)),
-            allow_out_of_order: false,
-        },
-    );
+    let unknown = super::plan(&ms, &[], &Target::Up { to: Some(v(7)), allow_out_of_order: false });
     assert!(matches!(unknown, Err(Error::UnknownVersion { .. })));
 }
 
@@ -133,14 +102,8 @@ fn up_to_stops_at_the_target_and_holds_repeatables_back() {
 fn changed_repeatables_are_reapplied_and_unchanged_ones_skipped() {
     let old = migration(Key::Repeatable("views".into()), "old", true);
     let same = migration(Key::Repeatable("funcs".into()), "same", true);
-    let ms = vec![
-        migration(Key::Repeatable("views".into()), "new", true),
-        same.clone(),
-    ];
-    let applied = vec![
-        row(&old, RecordState::Applied),
-        row(&same, RecordState::Applied),
-    ];
+    let ms = vec![migration(Key::Repeatable("views".into()), "new", true), same.clone()];
+    let applied = vec![row(&old, RecordState::Applied), row(&same, RecordState::Applied)];
     let plan = plan(&ms, &applied, &up()).unwrap();
     assert_eq!(labels(&plan), vec![(Action::Reapply, "R_views".into())]);
 }
@@ -171,10 +134,7 @@ fn modified_missing_and_failed_block_up_and_down() {
 #[test]
 fn out_of_order_pending_needs_permission() {
     let ms = vec![versioned(1), versioned(2), versioned(3)];
-    let applied = vec![
-        row(&ms[0], RecordState::Applied),
-        row(&ms[2], RecordState::Applied),
-    ];
+    let applied = vec![row(&ms[0], RecordState::Applied), row(&ms[2], RecordState::Applied)];
     match plan(&ms, &applied, &up()) {
         Err(Error::OutOfOrder { pending, newest }) => {
             assert_eq!(pending, vec!["0002_m2".to_owned()]);
@@ -182,34 +142,20 @@ fn out_of_order_pending_needs_permission() {
         }
         other => panic!("{other:?}"),
     }
-    let allowed = plan(
-        &ms,
-        &applied,
-        &Target::Up {
-            to: None,
-            allow_out_of_order: true,
-        },
-    )
-    .unwrap();
+    let allowed = plan(&ms, &applied, &Target::Up { to: None, allow_out_of_order: true }).unwrap();
     assert_eq!(labels(&allowed), vec![(Action::Apply, "0002_m2".into())]);
 }
 
 #[test]
 fn down_reverts_newest_first_by_steps_or_target() {
     let ms = vec![versioned(1), versioned(2), versioned(3), versioned(4)];
-    let applied: Vec<_> = ms[..3]
-        .iter()
-        .map(|m| row(m, RecordState::Applied))
-        .collect();
+    let applied: Vec<_> = ms[..3].iter().map(|m| row(m, RecordState::Applied)).collect();
     let one = plan(&ms, &applied, &Target::Down(DownTarget::Steps(1))).unwrap();
     assert_eq!(labels(&one), vec![(Action::Revert, "0003_m3".into())]);
     let to = plan(&ms, &applied, &Target::Down(DownTarget::To(v(1)))).unwrap();
     assert_eq!(
         labels(&to),
-        vec![
-            (Action::Revert, "0003_m3".into()),
-            (Action::Revert, "0002_m2".into())
-        ]
+        vec![(Action::Revert, "0003_m3".into()), (Action::Revert, "0002_m2".into())]
     );
     let all = plan(&ms, &applied, &Target::Down(DownTarget::To(v(0)))).unwrap();
     assert_eq!(all.steps.len(), 3);
@@ -219,11 +165,7 @@ fn down_reverts_newest_first_by_steps_or_target() {
 
 #[test]
 fn down_refuses_before_running_anything_when_a_step_is_irreversible() {
-    let ms = vec![
-        versioned(1),
-        migration(Key::Versioned(v(2)), "select 2", false),
-        versioned(3),
-    ];
+    let ms = vec![versioned(1), migration(Key::Versioned(v(2)), "select 2", false), versioned(3)];
     let applied: Vec<_> = ms.iter().map(|m| row(m, RecordState::Applied)).collect();
     let one = plan(&ms, &applied, &Target::Down(DownTarget::Steps(1))).unwrap();
     assert_eq!(one.steps.len(), 1);
@@ -238,9 +180,5 @@ fn nothing_to_do_is_an_empty_plan() {
     let ms = vec![versioned(1)];
     let applied = vec![row(&ms[0], RecordState::Applied)];
     assert!(plan(&ms, &applied, &up()).unwrap().is_empty());
-    assert!(
-        plan(&ms, &[], &Target::Down(DownTarget::Steps(1)))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(plan(&ms, &[], &Target::Down(DownTarget::Steps(1))).unwrap().is_empty());
 }

@@ -23,10 +23,7 @@ impl GuestState {
         let stdout = MemoryOutputPipe::new(output);
         let stderr = MemoryOutputPipe::new(output);
         // No preopened directories, no environment, no arguments, no network: an empty context.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .build();
+        let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
         GuestState {
             driver,
             limits,
@@ -64,10 +61,7 @@ impl GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
@@ -94,10 +88,7 @@ fn from_value(value: Value) -> types::Value {
 }
 
 fn db_error(error: crate::driver::DbError) -> types::DbError {
-    types::DbError {
-        code: error.code,
-        message: error.message,
-    }
+    types::DbError { code: error.code, message: error.message }
 }
 
 impl types::Host for GuestState {}
@@ -116,9 +107,7 @@ impl sql::Host for GuestState {
         params: Vec<types::Value>,
     ) -> Result<u64, types::DbError> {
         let params: Vec<Value> = params.into_iter().map(to_value).collect();
-        self.db()?
-            .execute_with(&statement, &params)
-            .map_err(db_error)
+        self.db()?.execute_with(&statement, &params).map_err(db_error)
     }
 
     fn execute_many(
@@ -126,10 +115,8 @@ impl sql::Host for GuestState {
         statement: String,
         param_rows: Vec<Vec<types::Value>>,
     ) -> Result<u64, types::DbError> {
-        let rows: Vec<Vec<Value>> = param_rows
-            .into_iter()
-            .map(|row| row.into_iter().map(to_value).collect())
-            .collect();
+        let rows: Vec<Vec<Value>> =
+            param_rows.into_iter().map(|row| row.into_iter().map(to_value).collect()).collect();
         self.db()?.execute_many(&statement, &rows).map_err(db_error)
     }
 

@@ -35,11 +35,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            timeout: Duration::from_secs(60),
-            memory: 256 << 20,
-            output: 64 << 10,
-        }
+        Limits { timeout: Duration::from_secs(60), memory: 256 << 20, output: 64 << 10 }
     }
 }
 
@@ -49,6 +45,15 @@ pub struct GuestInfo {
     pub description: String,
     pub reversible: bool,
     pub batched: bool,
+}
+
+/// What one `transform` call did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// Where the next batch starts; `None` when the transform is finished.
+    pub next_cursor: Option<String>,
+    pub processed: u64,
+    pub estimated_total: Option<u64>,
 }
 
 /// A guest call that did not return normally.
@@ -67,6 +72,10 @@ pub enum GuestError {
     /// A trap: a panic, an unreachable, a failed host call.
     #[error("the migration trapped: {0}")]
     Trap(String),
+    #[error(
+        "transform returned its own cursor `{0}` without processing a row; it would never finish"
+    )]
+    Stuck(String),
 }
 
 /// Compiles and runs migration components.
@@ -112,11 +121,7 @@ impl Runtime {
                 }
             })
             .map_err(|e| e.to_string())?;
-        Ok(Runtime {
-            engine,
-            linker,
-            ticker: stop,
-        })
+        Ok(Runtime { engine, linker, ticker: stop })
     }
 
     /// Compiles a component and checks that it implements godwit's world, before anything runs.
@@ -134,21 +139,10 @@ impl Runtime {
     /// Calls `describe`; the guest has no database during it.
     pub fn describe(&self, component: &Component, limits: Limits) -> Result<GuestInfo, GuestError> {
         let (result, _) = self.call(component, None, limits, |bindings, store| {
-            bindings
-                .godwit_migration_migration()
-                .call_describe(store)
-                .map(Ok)
+            bindings.godwit_migration_migration().call_describe(store).map(Ok)
         });
-        let Descriptor {
-            description,
-            reversible,
-            batched,
-        } = result?;
-        Ok(GuestInfo {
-            description,
-            reversible,
-            batched,
-        })
+        let Descriptor { description, reversible, batched } = result?;
+        Ok(GuestInfo { description, reversible, batched })
     }
 
     /// Calls `up` (or `down`) with the database lent to the guest; returns it with the outcome.
@@ -171,6 +165,28 @@ impl Runtime {
         (driver.unwrap_or_else(|| Box::new(Lent)), output, result)
     }
 
+    /// Calls `transform` once with the database lent to the guest.
+    pub fn transform(
+        &self,
+        component: &Component,
+        driver: Box<dyn Driver>,
+        cursor: Option<&str>,
+        batch_size: u32,
+        limits: Limits,
+    ) -> (Box<dyn Driver>, Vec<String>, Result<Batch, GuestError>) {
+        let (result, state) = self.call(component, Some(driver), limits, |bindings, store| {
+            bindings.godwit_migration_migration().call_transform(store, cursor, batch_size)
+        });
+        let output = state.output_lines();
+        let driver = state.into_driver();
+        let batch = result.map(|progress| Batch {
+            next_cursor: progress.next_cursor,
+            processed: progress.processed,
+            estimated_total: progress.estimated_total,
+        });
+        (driver.unwrap_or_else(|| Box::new(Lent)), output, batch)
+    }
+
     fn call<T>(
         &self,
         component: &Component,
@@ -181,10 +197,8 @@ impl Runtime {
             &mut Store<GuestState>,
         ) -> wasmtime::Result<Result<T, String>>,
     ) -> (Result<T, GuestError>, GuestState) {
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(limits.memory)
-            .trap_on_grow_failure(true)
-            .build();
+        let store_limits =
+            StoreLimitsBuilder::new().memory_size(limits.memory).trap_on_grow_failure(true).build();
         let state = GuestState::new(driver, store_limits, limits.output);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -227,9 +241,7 @@ pub struct Lent;
 
 macro_rules! lost {
     () => {
-        Err(DbError::new(
-            "the database connection is lent to a running guest",
-        ))
+        Err(DbError::new("the database connection is lent to a running guest"))
     };
 }
 
@@ -291,6 +303,15 @@ impl Driver for Lent {
         &mut self,
         _key: &crate::migration::Key,
         _checksum: &str,
+    ) -> Result<(), DbError> {
+        lost!()
+    }
+    fn update_progress(
+        &mut self,
+        _key: &crate::migration::Key,
+        _cursor: Option<&str>,
+        _rows_done: i64,
+        _state: crate::history::RecordState,
     ) -> Result<(), DbError> {
         lost!()
     }

@@ -15,11 +15,7 @@ fn eight_runners_apply_each_migration_exactly_once(p: &Project) {
         }
         Backend::Postgres => "select pg_sleep(0.1);",
     };
-    p.migration(
-        "0001_log.sql",
-        "create table applied_log (name text);",
-        None,
-    );
+    p.migration("0001_log.sql", "create table applied_log (name text);", None);
     for i in 2..=MIGRATIONS {
         p.migration(
             &format!("{i:04}_m.sql"),
@@ -50,13 +46,11 @@ fn eight_runners_apply_each_migration_exactly_once(p: &Project) {
     let history = p.db().history();
     assert_eq!(history.len(), MIGRATIONS);
     assert_eq!(
-        p.db()
-            .scalar("SELECT CAST(count(*) AS TEXT) FROM applied_log"),
+        p.db().scalar("SELECT CAST(count(*) AS TEXT) FROM applied_log"),
         (MIGRATIONS - 1).to_string()
     );
     assert_eq!(
-        p.db()
-            .scalar("SELECT CAST(count(DISTINCT name) AS TEXT) FROM applied_log"),
+        p.db().scalar("SELECT CAST(count(DISTINCT name) AS TEXT) FROM applied_log"),
         (MIGRATIONS - 1).to_string()
     );
 }

@@ -25,10 +25,7 @@ fn record(version: Option<i64>, name: &str) -> NewRecord<'_> {
 fn history_is_empty_until_created_and_creation_is_idempotent(p: &Project) {
     let mut db = connect(p);
     assert!(db.history().unwrap().is_empty());
-    assert!(
-        !p.db().has_history_table(),
-        "reading the history creates nothing"
-    );
+    assert!(!p.db().has_history_table(), "reading the history creates nothing");
     db.ensure_history().unwrap();
     db.ensure_history().unwrap();
     assert!(p.db().has_history_table());
@@ -38,8 +35,7 @@ fn history_is_empty_until_created_and_creation_is_idempotent(p: &Project) {
 fn records_round_trip(p: &Project) {
     let mut db = connect(p);
     db.ensure_history().unwrap();
-    db.insert_record(&record(Some(20261122093000), "big"))
-        .unwrap();
+    db.insert_record(&record(Some(20261122093000), "big")).unwrap();
     db.insert_record(&record(Some(2), "two")).unwrap();
     db.insert_record(&record(None, "views")).unwrap();
     let rows = db.history().unwrap();
@@ -53,10 +49,8 @@ fn records_round_trip(p: &Project) {
     // A version and a repeatable name are each recorded at most once.
     assert!(db.insert_record(&record(Some(2), "again")).is_err());
     assert!(db.insert_record(&record(None, "views")).is_err());
-    db.update_checksum(&Key::Repeatable("views".into()), &"cd".repeat(32))
-        .unwrap();
-    db.delete_record(&Key::Versioned(Version::new(2).unwrap()))
-        .unwrap();
+    db.update_checksum(&Key::Repeatable("views".into()), &"cd".repeat(32)).unwrap();
+    db.delete_record(&Key::Versioned(Version::new(2).unwrap())).unwrap();
     let rows = db.history().unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].checksum.as_str(), "cd".repeat(32));
@@ -122,16 +116,9 @@ fn parameters_and_queries_round_trip(p: &Project) {
         ]
     };
     assert_eq!(db.execute_with(insert, &row(1, "it's")).unwrap(), 1);
-    assert_eq!(
-        db.execute_many(insert, &[row(2, "ünï"), row(3, "")])
-            .unwrap(),
-        2
-    );
+    assert_eq!(db.execute_many(insert, &[row(2, "ünï"), row(3, "")]).unwrap(), 2);
     let rows = db
-        .query(
-            "select i, r, s, b, n, flag from t where i >= $1 order by i",
-            &[Value::Integer(2)],
-        )
+        .query("select i, r, s, b, n, flag from t where i >= $1 order by i", &[Value::Integer(2)])
         .unwrap();
     assert_eq!(rows.columns, ["i", "r", "s", "b", "n", "flag"]);
     assert_eq!(rows.rows.len(), 2);
@@ -155,9 +142,8 @@ fn parameters_and_queries_round_trip(p: &Project) {
         .unwrap(),
         2
     );
-    let error = db
-        .execute_with("insert into nowhere values ($1)", &[Value::Integer(1)])
-        .unwrap_err();
+    let error =
+        db.execute_with("insert into nowhere values ($1)", &[Value::Integer(1)]).unwrap_err();
     assert!(error.code.is_some(), "{error}");
 }
 
@@ -172,16 +158,13 @@ impl Reporter for Recorder {
             Event::Statement { line, .. } => format!("line {line}"),
             Event::StepFinished { step, .. } => format!("done {}", step.migration.label),
             Event::GuestOutput { line, .. } => format!("output {line}"),
+            Event::BatchCommitted { rows_done, .. } => format!("batch {rows_done}"),
         });
     }
 }
 
 fn migrator_reports_each_step_and_waits_for_the_lock(p: &Project) {
-    p.migration(
-        "0001_a.sql",
-        "create table a (x int);\ncreate table b (x int);",
-        None,
-    );
+    p.migration("0001_a.sql", "create table a (x int);\ncreate table b (x int);", None);
     let migrator = Migrator::load(p.path("migrations"))
         .unwrap()
         .with_lock_timeout(std::time::Duration::from_millis(300));
@@ -189,22 +172,14 @@ fn migrator_reports_each_step_and_waits_for_the_lock(p: &Project) {
     assert!(holder.try_lock().unwrap());
     let mut db = connect(p);
     let mut events = Recorder::default();
-    let error = migrator
-        .run(&mut db, &Request::up(), &mut events)
-        .unwrap_err();
-    assert!(
-        matches!(error, godwit::Error::LockTimeout { .. }),
-        "{error}"
-    );
+    let error = migrator.run(&mut db, &Request::up(), &mut events).unwrap_err();
+    assert!(matches!(error, godwit::Error::LockTimeout { .. }), "{error}");
     assert_eq!(events.0, ["wait"]);
     holder.unlock().unwrap();
     let mut events = Recorder::default();
     let report = migrator.run(&mut db, &Request::up(), &mut events).unwrap();
     assert_eq!(report.steps.len(), 1);
-    assert_eq!(
-        events.0,
-        ["start 0001_a", "line 2", "line 3", "done 0001_a"]
-    );
+    assert_eq!(events.0, ["start 0001_a", "line 2", "line 3", "done 0001_a"]);
     // The run released the lock.
     assert!(holder.try_lock().unwrap());
 }

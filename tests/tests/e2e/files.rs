@@ -4,11 +4,7 @@ use godwit_tests::{Backend, Project};
 
 fn project() -> Project {
     let p = Project::new(Backend::Sqlite).unwrap();
-    p.migration(
-        "0001_ok.sql",
-        "create table ok (x int);",
-        Some("drop table ok;"),
-    );
+    p.migration("0001_ok.sql", "create table ok (x int);", Some("drop table ok;"));
     p
 }
 
@@ -43,34 +39,21 @@ fn names_without_version_or_name() {
 fn duplicate_versions_name_both_files() {
     let p = project();
     p.write("migrations/1_other.sql", "-- godwit:up\nselect 1;");
-    refused(
-        &p,
-        &["migrations/1_other.sql: same version as", "0001_ok.sql"],
-    );
+    refused(&p, &["migrations/1_other.sql: same version as", "0001_ok.sql"]);
 }
 
 #[test]
 fn no_up_section_empty_and_invalid_utf8() {
     let p = project();
     p.write("migrations/0002_plain.sql", "create table t (x int);\n");
-    refused(
-        &p,
-        &["0002_plain.sql: SQL on line 1 is outside the up and down sections"],
-    );
+    refused(&p, &["0002_plain.sql: SQL on line 1 is outside the up and down sections"]);
     p.write("migrations/0002_plain.sql", "-- only a comment\n");
     refused(&p, &["0002_plain.sql: no `-- godwit:up` section"]);
     p.write("migrations/0002_plain.sql", "  \n");
     refused(&p, &["0002_plain.sql: the file is empty"]);
-    std::fs::write(
-        p.path("migrations/0002_plain.sql"),
-        b"-- godwit:up\nselect '\xff';\n",
-    )
-    .unwrap();
+    std::fs::write(p.path("migrations/0002_plain.sql"), b"-- godwit:up\nselect '\xff';\n").unwrap();
     refused(&p, &["0002_plain.sql: invalid UTF-8 on line 2"]);
-    p.write(
-        "migrations/0002_plain.sql",
-        "-- godwit:up\nselect 1;\n-- godwit:dwon\n",
-    );
+    p.write("migrations/0002_plain.sql", "-- godwit:up\nselect 1;\n-- godwit:dwon\n");
     refused(&p, &["unknown directive `-- godwit:dwon` on line 3"]);
 }
 
@@ -82,8 +65,5 @@ fn unsupported_kinds_are_errors_and_non_migrations_are_ignored() {
     }
     p.godwit(&["status"]).ok();
     p.write("migrations/0002_script.py", "print()");
-    refused(
-        &p,
-        &["0002_script.py: `.py` files are not a migration kind godwit runs"],
-    );
+    refused(&p, &["0002_script.py: `.py` files are not a migration kind godwit runs"]);
 }

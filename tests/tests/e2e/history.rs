@@ -10,11 +10,7 @@ fn applied_two(p: &Project) {
 
 fn edited_applied_migration_blocks_up_until_repaired(p: &Project) {
     applied_two(p);
-    p.migration(
-        "0001_a.sql",
-        "create table a (x int, y int);",
-        Some("drop table a;"),
-    );
+    p.migration("0001_a.sql", "create table a (x int, y int);", Some("drop table a;"));
     p.migration("0003_c.sql", "create table c (x int);", None);
     let before = p.db().fingerprint();
     p.godwit(&["up"])
@@ -28,45 +24,27 @@ fn edited_applied_migration_blocks_up_until_repaired(p: &Project) {
         .stdout_has("0001_a was modified")
         .stderr_has("validation found 1 problem");
     // Without --yes and without a terminal, repair shows the change and refuses.
-    p.godwit(&["repair"])
-        .code(2)
-        .stderr_has("Accept edited 0001_a")
-        .stderr_has("--yes");
+    p.godwit(&["repair"]).code(2).stderr_has("Accept edited 0001_a").stderr_has("--yes");
     assert_eq!(p.db().fingerprint(), before);
-    p.godwit(&["repair", "--yes"])
-        .ok()
-        .stderr_has("Repaired 1 history entry");
+    p.godwit(&["repair", "--yes"]).ok().stderr_has("Repaired 1 history entry");
     p.godwit(&["validate"]).ok();
     p.godwit(&["up"]).ok().stderr_has("Applying 0003_c");
 }
 
 fn line_endings_are_not_edits(p: &Project) {
-    p.write(
-        "migrations/0001_a.sql",
-        "-- godwit:up\ncreate table a (x int);\n",
-    );
+    p.write("migrations/0001_a.sql", "-- godwit:up\ncreate table a (x int);\n");
     p.godwit(&["up"]).ok();
-    p.write(
-        "migrations/0001_a.sql",
-        "\u{feff}-- godwit:up\r\ncreate table a (x int);\r\n",
-    );
+    p.write("migrations/0001_a.sql", "\u{feff}-- godwit:up\r\ncreate table a (x int);\r\n");
     p.godwit(&["validate"]).ok();
 }
 
 fn missing_applied_migration_blocks_up_until_repaired(p: &Project) {
     applied_two(p);
     p.remove("migrations/0001_a.sql");
-    p.godwit(&["up"])
-        .code(1)
-        .stderr_has("1_a is applied but its file is missing");
-    p.godwit(&["status"])
-        .ok()
-        .stdout_has("missing")
-        .stdout_has("file not found");
+    p.godwit(&["up"]).code(1).stderr_has("1_a is applied but its file is missing");
+    p.godwit(&["status"]).ok().stdout_has("missing").stdout_has("file not found");
     p.godwit(&["validate"]).code(1).stdout_has("missing");
-    p.godwit(&["repair", "--yes"])
-        .ok()
-        .stderr_has("Forget missing 1_a");
+    p.godwit(&["repair", "--yes"]).ok().stderr_has("Forget missing 1_a");
     assert_eq!(p.db().history().len(), 1);
     p.godwit(&["up"]).ok();
 }
@@ -86,9 +64,7 @@ fn out_of_order_needs_a_flag(p: &Project) {
     p.godwit(&["validate"])
         .code(1)
         .stdout_has("0002_b is pending but older than the applied 0003_c");
-    p.godwit(&["up", "--allow-out-of-order"])
-        .ok()
-        .stderr_has("Applying 0002_b");
+    p.godwit(&["up", "--allow-out-of-order"]).ok().stderr_has("Applying 0002_b");
     p.godwit(&["validate"]).ok();
 }
 
@@ -99,44 +75,29 @@ fn repair_with_nothing_to_do(p: &Project) {
 
 fn baseline_marks_an_existing_schema(p: &Project) {
     // The database already has what 0001 and 0002 create; running them would fail.
-    p.db()
-        .execute("create table a (x int); create table b (x int);");
+    p.db().execute("create table a (x int); create table b (x int);");
     two_files(p);
     p.migration("0003_c.sql", "create table c (x int);", None);
     p.godwit(&["baseline", "--version", "2"])
         .ok()
         .stderr_has("Baselined 0001_a")
         .stderr_has("marked 2 migrations up to 2 as applied");
-    p.godwit(&["up"])
-        .ok()
-        .stderr_has("Applying 0003_c")
-        .stderr_has("applied 1 migration");
+    p.godwit(&["up"]).ok().stderr_has("Applying 0003_c").stderr_has("applied 1 migration");
     assert_eq!(p.db().history().len(), 3);
     p.godwit(&["baseline", "--version", "2"])
         .code(1)
         .stderr_has("already has 3 migrations applied");
-    p.godwit(&["baseline", "--version", "9"])
-        .code(2)
-        .stderr_has("no migration has version 9");
+    p.godwit(&["baseline", "--version", "9"]).code(2).stderr_has("no migration has version 9");
 }
 
 fn two_files(p: &Project) {
-    p.migration(
-        "0001_a.sql",
-        "create table a (x int);",
-        Some("drop table a;"),
-    );
-    p.migration(
-        "0002_b.sql",
-        "create table b (x int);",
-        Some("drop table b;"),
-    );
+    p.migration("0001_a.sql", "create table a (x int);", Some("drop table a;"));
+    p.migration("0002_b.sql", "create table b (x int);", Some("drop table b;"));
 }
 
 fn tampered_history_is_reported(p: &Project) {
     applied_two(p);
-    p.db()
-        .execute("UPDATE godwit_history SET state = 'bogus' WHERE version = 1");
+    p.db().execute("UPDATE godwit_history SET state = 'bogus' WHERE version = 1");
     p.godwit(&["status"])
         .code(1)
         .stderr_has("cannot read the history")

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backfill;
 mod concurrency;
 mod conformance;
 mod files;

@@ -3,21 +3,13 @@
 use godwit_tests::{Project, on_both};
 
 fn three(p: &Project) {
-    p.migration(
-        "0001_a.sql",
-        "create table a (x int);",
-        Some("drop table a;"),
-    );
+    p.migration("0001_a.sql", "create table a (x int);", Some("drop table a;"));
     p.migration(
         "0002_b.sql",
         "create table b (x int);\ninsert into b values (1);",
         Some("drop table b;"),
     );
-    p.migration(
-        "0003_c.sql",
-        "create table c (x int);",
-        Some("drop table c;"),
-    );
+    p.migration("0003_c.sql", "create table c (x int);", Some("drop table c;"));
 }
 
 fn versions(p: &Project) -> Vec<i64> {
@@ -35,11 +27,7 @@ fn up_applies_pending_in_order_and_records_them(p: &Project) {
     assert_eq!(p.db().tables(), ["a", "b", "c"]);
     let history = p.db().history();
     assert_eq!(history.len(), 3);
-    assert!(
-        history
-            .iter()
-            .all(|r| r.state == "applied" && r.checksum.len() == 64)
-    );
+    assert!(history.iter().all(|r| r.state == "applied" && r.checksum.len() == 64));
     assert_eq!(p.db().scalar("SELECT CAST(count(*) AS TEXT) FROM b"), "1");
     let again = p.godwit(&["up"]);
     again.ok().stderr_has("is up to date");
@@ -52,16 +40,8 @@ fn status_shows_applied_and_pending_as_text_and_json(p: &Project) {
     let text = p.godwit(&["status"]);
     text.ok().stderr_has("2 applied, 1 pending");
     let lines: Vec<&str> = text.stdout.lines().collect();
-    assert!(
-        lines[1].starts_with("applied") && lines[1].contains("0001_a"),
-        "{}",
-        text.stdout
-    );
-    assert!(
-        lines[3].starts_with("pending") && lines[3].contains("0003_c"),
-        "{}",
-        text.stdout
-    );
+    assert!(lines[1].starts_with("applied") && lines[1].contains("0001_a"), "{}", text.stdout);
+    assert!(lines[3].starts_with("pending") && lines[3].contains("0003_c"), "{}", text.stdout);
     let json = p.godwit(&["status", "--format", "json"]);
     json.ok();
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
@@ -79,9 +59,7 @@ fn up_to_stops_at_the_version(p: &Project) {
     three(p);
     p.godwit(&["up", "--to", "0002"]).ok();
     assert_eq!(versions(p), [1, 2]);
-    p.godwit(&["up", "--to", "7"])
-        .code(2)
-        .stderr_has("no migration has version 7");
+    p.godwit(&["up", "--to", "7"]).code(2).stderr_has("no migration has version 7");
     assert_eq!(versions(p), [1, 2]);
 }
 
@@ -132,28 +110,17 @@ fn failed_migration_leaves_database_and_history_as_before(p: &Project) {
 
 fn earlier_migrations_of_a_failed_run_stay_applied(p: &Project) {
     three(p);
-    p.migration(
-        "0004_bad.sql",
-        "create table d (x int);\ninsert into nowhere values (1);",
-        None,
-    );
-    p.godwit(&["up"])
-        .code(1)
-        .stderr_has("applying 0004_bad failed");
+    p.migration("0004_bad.sql", "create table d (x int);\ninsert into nowhere values (1);", None);
+    p.godwit(&["up"]).code(1).stderr_has("applying 0004_bad failed");
     assert_eq!(versions(p), [1, 2, 3]);
     assert_eq!(p.db().tables(), ["a", "b", "c"]);
-    p.godwit(&["status"])
-        .ok()
-        .stderr_has("3 applied, 1 pending");
+    p.godwit(&["status"]).ok().stderr_has("3 applied, 1 pending");
 }
 
 fn down_reverts_newest_first(p: &Project) {
     three(p);
     p.godwit(&["up"]).ok();
-    p.godwit(&["down"])
-        .ok()
-        .stderr_has("   Reverting 0003_c (")
-        .stderr_has("reverted 1 migration");
+    p.godwit(&["down"]).ok().stderr_has("   Reverting 0003_c (").stderr_has("reverted 1 migration");
     assert_eq!(versions(p), [1, 2]);
     p.godwit(&["up"]).ok();
     p.godwit(&["down", "--steps", "2"]).ok();
@@ -169,17 +136,9 @@ fn down_reverts_newest_first(p: &Project) {
 }
 
 fn down_refuses_irreversible_before_running_anything(p: &Project) {
-    p.migration(
-        "0001_a.sql",
-        "create table a (x int);",
-        Some("drop table a;"),
-    );
+    p.migration("0001_a.sql", "create table a (x int);", Some("drop table a;"));
     p.migration("0002_b.sql", "create table b (x int);", None);
-    p.migration(
-        "0003_c.sql",
-        "create table c (x int);",
-        Some("drop table c;"),
-    );
+    p.migration("0003_c.sql", "create table c (x int);", Some("drop table c;"));
     p.godwit(&["up"]).ok();
     let before = p.db().fingerprint();
     p.godwit(&["down", "--steps", "2"])
@@ -188,11 +147,7 @@ fn down_refuses_irreversible_before_running_anything(p: &Project) {
             "cannot revert 0002_b: it has no `-- godwit:down` section; nothing was reverted",
         )
         .stderr_has("hint:");
-    assert_eq!(
-        p.db().fingerprint(),
-        before,
-        "0003_c must not have been reverted"
-    );
+    assert_eq!(p.db().fingerprint(), before, "0003_c must not have been reverted");
 }
 
 fn failed_revert_leaves_database_as_before(p: &Project) {
@@ -203,19 +158,13 @@ fn failed_revert_leaves_database_as_before(p: &Project) {
     );
     p.godwit(&["up"]).ok();
     let before = p.db().fingerprint();
-    p.godwit(&["down"])
-        .code(1)
-        .stderr_has("reverting 0001_a failed at migrations/0001_a.sql:6");
+    p.godwit(&["down"]).code(1).stderr_has("reverting 0001_a failed at migrations/0001_a.sql:6");
     assert_eq!(p.db().fingerprint(), before);
 }
 
 fn repeatables_run_after_versioned_and_again_when_changed(p: &Project) {
     p.migration("0001_a.sql", "create table a (x int);", None);
-    p.migration(
-        "R_view.sql",
-        "drop view if exists v;\ncreate view v as select x from a;",
-        None,
-    );
+    p.migration("R_view.sql", "drop view if exists v;\ncreate view v as select x from a;", None);
     p.godwit(&["up"]).ok().stderr_has("Applying R_view");
     assert_eq!(p.db().tables(), ["a", "v"]);
     p.godwit(&["up"]).ok().stderr_has("is up to date");
@@ -226,8 +175,7 @@ fn repeatables_run_after_versioned_and_again_when_changed(p: &Project) {
     );
     p.godwit(&["status"]).ok().stdout_has("changed");
     p.godwit(&["up"]).ok().stderr_has("Reapplying R_view");
-    p.db()
-        .scalar("SELECT CAST(count(*) AS TEXT) FROM (SELECT y FROM v) t");
+    p.db().scalar("SELECT CAST(count(*) AS TEXT) FROM (SELECT y FROM v) t");
     let rows = p.db().history();
     assert_eq!(rows.iter().filter(|r| r.name == "view").count(), 1);
 }
@@ -242,23 +190,15 @@ fn no_transaction_failure_is_recorded_and_blocks_until_repair(p: &Project) {
         .stderr_has("applying 0001_nt failed at migrations/0001_nt.sql:4")
         .stderr_has("recorded as failed")
         .stderr_has("godwit repair");
-    assert_eq!(
-        p.db().tables(),
-        ["a"],
-        "no-transaction statements before the failure stay"
-    );
+    assert_eq!(p.db().tables(), ["a"], "no-transaction statements before the failure stay");
     assert_eq!(p.db().history()[0].state, "failed");
     p.godwit(&["status"]).ok().stdout_has("failed");
     p.write(
         "migrations/0001_nt.sql",
         "-- godwit:no-transaction\n-- godwit:up\ncreate table if not exists a (x int);\ninsert into a values (1);\n",
     );
-    p.godwit(&["up"])
-        .code(1)
-        .stderr_has("0001_nt failed part-way and is recorded as failed");
-    p.godwit(&["repair", "--yes"])
-        .ok()
-        .stderr_has("Clear failed 0001_nt");
+    p.godwit(&["up"]).code(1).stderr_has("0001_nt failed part-way and is recorded as failed");
+    p.godwit(&["repair", "--yes"]).ok().stderr_has("Clear failed 0001_nt");
     p.godwit(&["up"]).ok();
     assert_eq!(p.db().history()[0].state, "applied");
     assert_eq!(p.db().scalar("SELECT CAST(count(*) AS TEXT) FROM a"), "1");

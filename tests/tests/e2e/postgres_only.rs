@@ -26,15 +26,12 @@ fn sslmode_require_really_encrypts_and_disable_does_not() {
     let require = format!("{}?sslmode=require", p.url);
     p.godwit(&["--database", &require, "up"]).ok();
     assert_eq!(p.db().scalar("select ssl::text from probe"), "true");
-    p.godwit(&["--database", &require, "down", "--to", "0"])
-        .code(1);
-    p.db()
-        .execute("drop table probe; drop table godwit_history;");
+    p.godwit(&["--database", &require, "down", "--to", "0"]).code(1);
+    p.db().execute("drop table probe; drop table godwit_history;");
     let disable = format!("{}?sslmode=disable", p.url);
     p.godwit(&["--database", &disable, "up"]).ok();
     assert_eq!(p.db().scalar("select ssl::text from probe"), "false");
-    p.db()
-        .execute("drop table probe; drop table godwit_history;");
+    p.db().execute("drop table probe; drop table godwit_history;");
     // verify-full checks the chain and the host name against the given CA.
     let verify = format!("{}?sslmode=verify-full&sslrootcert={}", p.url, ca.display());
     p.godwit(&["--database", &verify, "up"]).ok();
@@ -68,42 +65,28 @@ fn verify_full_refuses_a_certificate_from_an_unknown_ca() {
         .unwrap();
     assert!(made.status.success());
     tls_probe(&p);
-    let url = format!(
-        "{}?sslmode=verify-full&sslrootcert={}",
-        p.url,
-        other.display()
-    );
+    let url = format!("{}?sslmode=verify-full&sslrootcert={}", p.url, other.display());
     p.godwit(&["--database", &url, "up"])
         .code(2)
         .stderr_has("cannot connect")
         .stderr_has("certificate");
     assert!(p.db().tables().is_empty());
     let bad = format!("{}?sslmode=sometimes", p.url);
-    p.godwit(&["--database", &bad, "status"])
-        .code(2)
-        .stderr_has("sslmode `sometimes`");
+    p.godwit(&["--database", &bad, "status"]).code(2).stderr_has("sslmode `sometimes`");
 }
 
 #[test]
 fn schema_option_puts_the_history_in_that_schema() {
     let Some(p) = project() else { return };
-    p.migration(
-        "0001_a.sql",
-        "create table a (x int);",
-        Some("drop table a;"),
-    );
+    p.migration("0001_a.sql", "create table a (x int);", Some("drop table a;"));
     p.godwit(&["--schema", "godwit_meta", "up"]).ok();
     let where_ = p.db().scalar(
         "select table_schema from information_schema.tables where table_name = 'godwit_history'",
     );
     assert_eq!(where_, "godwit_meta");
-    p.godwit(&["--schema", "godwit_meta", "status"])
-        .ok()
-        .stdout_has("applied");
+    p.godwit(&["--schema", "godwit_meta", "status"]).ok().stdout_has("applied");
     // Another schema is another history, with its own lock.
-    p.godwit(&["--schema", "public", "status"])
-        .ok()
-        .stdout_has("pending");
+    p.godwit(&["--schema", "public", "status"]).ok().stdout_has("pending");
     p.write("godwit.toml", "schema = \"godwit_meta\"\n");
     p.godwit(&["down"]).ok();
     assert!(p.db().tables().is_empty());
@@ -118,23 +101,11 @@ fn create_index_concurrently_runs_in_a_no_transaction_migration() {
         "-- godwit:no-transaction\n-- godwit:up\ncreate index concurrently t_x on t (x);\n\n-- godwit:down\ndrop index concurrently t_x;\n",
     );
     p.godwit(&["up"]).ok();
-    assert_eq!(
-        p.db()
-            .scalar("select count(*)::text from pg_indexes where indexname = 't_x'"),
-        "1"
-    );
+    assert_eq!(p.db().scalar("select count(*)::text from pg_indexes where indexname = 't_x'"), "1");
     p.godwit(&["down"]).ok();
-    assert_eq!(
-        p.db()
-            .scalar("select count(*)::text from pg_indexes where indexname = 't_x'"),
-        "0"
-    );
+    assert_eq!(p.db().scalar("select count(*)::text from pg_indexes where indexname = 't_x'"), "0");
     // In a transactional migration PostgreSQL refuses it, and nothing is left behind.
-    p.migration(
-        "0002_idx.sql",
-        "create index concurrently t_x on t (x);",
-        None,
-    );
+    p.migration("0002_idx.sql", "create index concurrently t_x on t (x);", None);
     p.godwit(&["repair", "--yes"]).ok();
     p.godwit(&["up"])
         .code(1)
@@ -153,10 +124,7 @@ fn dollar_quoted_functions_and_error_positions() {
     p.godwit(&["up"]).ok();
     assert_eq!(p.db().scalar("select add_one(41)::text"), "42");
     p.migration("0002_bad.sql", "select 1;\nselect\n  1,\n  nope;", None);
-    p.godwit(&["up"])
-        .code(1)
-        .stderr_has("0002_bad.sql:5")
-        .stderr_has("42703");
+    p.godwit(&["up"]).code(1).stderr_has("0002_bad.sql:5").stderr_has("42703");
 }
 
 #[test]

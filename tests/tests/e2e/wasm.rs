@@ -4,36 +4,22 @@
 use godwit_tests::{Backend, Project, on_both};
 
 fn component_applies_and_reverts_in_the_same_history(p: &Project) {
-    p.migration(
-        "0001_base.sql",
-        "create table base (x int);",
-        Some("drop table base;"),
-    );
+    p.migration("0001_base.sql", "create table base (x int);", Some("drop table base;"));
     p.component("rust-schema", "0002_observers.wasm");
-    p.godwit(&["up"])
-        .ok()
-        .stderr_has("Applying 0002_observers (");
+    p.godwit(&["up"]).ok().stderr_has("Applying 0002_observers (");
     assert_eq!(p.db().tables(), ["base", "observers"]);
     assert_eq!(p.db().scalar("SELECT name FROM observers"), "Ada");
     let history = p.db().history();
     assert_eq!(history.len(), 2);
-    assert_eq!(
-        p.db()
-            .scalar("SELECT kind FROM godwit_history WHERE version = 2"),
-        "wasm"
-    );
+    assert_eq!(p.db().scalar("SELECT kind FROM godwit_history WHERE version = 2"), "wasm");
     let json = p.godwit(&["status", "--format", "json"]);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(value["migrations"][1]["kind"], "wasm");
     assert_eq!(value["migrations"][1]["reversible"], true);
     // The guest's log reaches --verbose.
     p.godwit(&["down", "--to", "0"]).ok();
-    p.godwit(&["-v", "up"])
-        .ok()
-        .stderr_has("0002_observers info: observers created with 1 row");
-    p.godwit(&["down"])
-        .ok()
-        .stderr_has("Reverting 0002_observers");
+    p.godwit(&["-v", "up"]).ok().stderr_has("0002_observers info: observers created with 1 row");
+    p.godwit(&["down"]).ok().stderr_has("Reverting 0002_observers");
     assert_eq!(p.db().tables(), ["base"]);
     p.godwit(&["up", "--dry-run"])
         .ok()
@@ -47,9 +33,7 @@ fn checksum_covers_the_component_bytes(p: &Project) {
     // A custom section appended to a component keeps it valid but changes its bytes.
     bytes.extend_from_slice(&[0, 4, 1, b'x', 0xAA, 0xBB]);
     std::fs::write(p.path("migrations/0001_observers.wasm"), bytes).unwrap();
-    p.godwit(&["validate"])
-        .code(1)
-        .stdout_has("0001_observers was modified");
+    p.godwit(&["validate"]).code(1).stdout_has("0001_observers was modified");
 }
 
 fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
@@ -61,9 +45,7 @@ fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
     assert!(p.db().tables().is_empty());
     // A valid core module that is not a component, and a component of another world.
     std::fs::write(p.path("migrations/0002_bad.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    p.godwit(&["up"])
-        .code(2)
-        .stderr_has("0002_bad.wasm: not a godwit migration component");
+    p.godwit(&["up"]).code(2).stderr_has("0002_bad.wasm: not a godwit migration component");
     assert!(!p.db().has_history_table());
 }
 
@@ -81,30 +63,16 @@ fn hostile(p: &Project, mode: &str, extra: &[&str], needle: &str) {
     run.code(1)
         .stderr_has("applying 0001_hostile failed (migrations/0001_hostile.wasm)")
         .stderr_has(needle);
-    assert_eq!(
-        p.db().fingerprint(),
-        before,
-        "{mode}: the step must be rolled back"
-    );
+    assert_eq!(p.db().fingerprint(), before, "{mode}: the step must be rolled back");
     assert!(!p.db().tables().contains(&"hostile_was_here".to_owned()));
 }
 
 fn infinite_loop_is_stopped_by_the_time_limit(p: &Project) {
-    hostile(
-        p,
-        "spin",
-        &["--wasm-timeout", "300ms"],
-        "ran longer than its time limit (300ms)",
-    );
+    hostile(p, "spin", &["--wasm-timeout", "300ms"], "ran longer than its time limit (300ms)");
 }
 
 fn memory_bomb_is_stopped_by_the_memory_limit(p: &Project) {
-    hostile(
-        p,
-        "memory",
-        &["--wasm-memory", "64MiB"],
-        "more memory than its limit (64 MiB)",
-    );
+    hostile(p, "memory", &["--wasm-memory", "64MiB"], "more memory than its limit (64 MiB)");
 }
 
 fn panic_is_a_trap_with_the_guest_message(p: &Project) {
@@ -119,12 +87,7 @@ fn environment_is_empty(p: &Project) {
     p.db()
         .execute("CREATE TABLE hostile_mode (mode TEXT); INSERT INTO hostile_mode VALUES ('env');");
     p.component("hostile", "0001_hostile.wasm");
-    let run = p
-        .command()
-        .env("SECRET_TOKEN", "hunter2")
-        .args(["up"])
-        .output()
-        .unwrap();
+    let run = p.command().env("SECRET_TOKEN", "hunter2").args(["up"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("saw 0 environment variables"), "{stderr}");
@@ -138,11 +101,7 @@ fn log_flood_is_capped(p: &Project) {
     let run = p.godwit(&["-v", "up"]);
     // Printing past the cap fails the guest's write, which Rust's println! turns into a panic.
     run.code(1).stderr_has("further log lines dropped");
-    assert!(
-        run.stderr.len() < 1 << 20,
-        "output was not capped: {} bytes",
-        run.stderr.len()
-    );
+    assert!(run.stderr.len() < 1 << 20, "output was not capped: {} bytes", run.stderr.len());
 }
 
 fn sql_errors_reach_the_guest_with_their_code(p: &Project) {

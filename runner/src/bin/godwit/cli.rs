@@ -24,13 +24,7 @@ pub struct Cli {
 pub struct Global {
     /// Database URL: sqlite:PATH, sqlite::memory: or postgres://user:pass@host:port/db
     /// [default: DATABASE_URL, then godwit.toml, then sqlite:godwit.db]
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
     pub database: Option<String>,
     /// Directory of migration files [default: from godwit.toml, then migrations]
     #[arg(long, global = true, value_name = "DIR")]
@@ -102,6 +96,12 @@ pub enum Command {
         /// Apply pending migrations older than the newest applied one
         #[arg(long)]
         allow_out_of_order: bool,
+        /// Rows per batch of batched (transform) migrations
+        #[arg(long, default_value_t = 1000, value_name = "ROWS")]
+        batch_size: u32,
+        /// Pause between batches, like 100ms, to spare a busy database
+        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+        batch_pause: Option<Duration>,
     },
     /// Revert applied migrations, newest first (one by default)
     Down {
@@ -149,9 +149,8 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let (number, unit) = text.split_at(digits);
-    let number: usize = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (try 256MiB)"))?;
+    let number: usize =
+        number.parse().map_err(|_| format!("`{text}` is not a size (try 256MiB)"))?;
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "k" | "kb" | "kib" => 10,
@@ -159,9 +158,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         "g" | "gb" | "gib" => 30,
         other => return Err(format!("unknown size unit `{other}` (try 256MiB)")),
     };
-    number
-        .checked_mul(1 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    number.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
 }
 
 #[cfg(test)]

@@ -16,12 +16,7 @@ use std::process::ExitCode;
 pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
     if let Command::Completions { shell } = &cli.command {
         use clap::CommandFactory;
-        clap_complete::generate(
-            *shell,
-            &mut Cli::command(),
-            "godwit",
-            &mut std::io::stdout(),
-        );
+        clap_complete::generate(*shell, &mut Cli::command(), "godwit", &mut std::io::stdout());
         return Ok(ExitCode::SUCCESS);
     }
     let settings = Settings::resolve(&cli.global)?;
@@ -29,37 +24,18 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Init => init(cli, &settings, printer),
         Command::New { name, timestamp } => new(&settings, printer, name, *timestamp),
         Command::Status { format } => status(&settings, printer, *format),
-        Command::Up {
-            to,
-            dry_run,
-            allow_out_of_order,
-        } => {
-            let target = Target::Up {
-                to: *to,
-                allow_out_of_order: *allow_out_of_order,
-            };
-            migrate(
-                &settings,
-                printer,
-                Request {
-                    target,
-                    dry_run: *dry_run,
-                },
-            )
+        Command::Up { to, dry_run, allow_out_of_order, batch_size, batch_pause } => {
+            let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
+            let batching = (*batch_size, batch_pause.unwrap_or_default());
+            migrate(&settings, printer, Request { target, dry_run: *dry_run }, batching)
         }
         Command::Down { to, steps, dry_run } => {
             let down = match (to, steps) {
                 (Some(version), _) => DownTarget::To(*version),
                 (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
             };
-            migrate(
-                &settings,
-                printer,
-                Request {
-                    target: Target::Down(down),
-                    dry_run: *dry_run,
-                },
-            )
+            let request = Request { target: Target::Down(down), dry_run: *dry_run };
+            migrate(&settings, printer, request, (1000, std::time::Duration::ZERO))
         }
         Command::Validate => validate(&settings, printer),
         Command::Repair { yes } => repair(&settings, printer, *yes),
@@ -84,17 +60,11 @@ fn connect(settings: &Settings) -> anyhow::Result<Box<dyn Driver>> {
 }
 
 fn init(cli: &Cli, settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
-    let config_path = cli
-        .global
-        .config
-        .as_deref()
-        .unwrap_or(Path::new(config::CONFIG_FILE));
+    let config_path = cli.global.config.as_deref().unwrap_or(Path::new(config::CONFIG_FILE));
     if config_path.exists() {
-        return Err(
-            Failure::config(format!("{} already exists", config_path.display()))
-                .hint("edit it, or remove it to start over")
-                .into(),
-        );
+        return Err(Failure::config(format!("{} already exists", config_path.display()))
+            .hint("edit it, or remove it to start over")
+            .into());
     }
     if settings.dir.is_dir() {
         printer.status("Found", CYAN, format!("{}/", settings.dir.display()));
@@ -108,11 +78,7 @@ fn init(cli: &Cli, settings: &Settings, printer: &mut Printer) -> anyhow::Result
     std::fs::write(config_path, text)
         .with_context(|| format!("cannot write {}", config_path.display()))?;
     printer.status("Created", GREEN, config_path.display());
-    printer.status(
-        "Next",
-        CYAN,
-        "`godwit new <name>` creates your first migration",
-    );
+    printer.status("Next", CYAN, "`godwit new <name>` creates your first migration");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -205,8 +171,9 @@ fn migrate(
     settings: &Settings,
     printer: &mut Printer,
     request: Request,
+    (batch_size, batch_pause): (u32, std::time::Duration),
 ) -> anyhow::Result<ExitCode> {
-    let migrator = load(settings)?;
+    let migrator = load(settings)?.with_batching(batch_size, batch_pause);
     let mut db = connect(settings)?;
     let target = db.target().to_owned();
     let started = std::time::Instant::now();
@@ -248,11 +215,7 @@ fn validate(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCo
     let problems = godwit::problems(&entries);
     if problems.is_empty() {
         let n = migrator.migrations().len();
-        printer.status(
-            "Validated",
-            GREEN,
-            format!("{n} migration files against {}", db.target()),
-        );
+        printer.status("Validated", GREEN, format!("{n} migration files against {}", db.target()));
         return Ok(ExitCode::SUCCESS);
     }
     for problem in &problems {
@@ -267,9 +230,7 @@ fn validate(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCo
 
 fn describe(action: &RepairAction) -> (&'static str, String) {
     match action {
-        RepairAction::AcceptChecksum {
-            label, from, to, ..
-        } => (
+        RepairAction::AcceptChecksum { label, from, to, .. } => (
             "Accept",
             format!(
                 "edited {label} (checksum {} becomes {})",
@@ -277,10 +238,9 @@ fn describe(action: &RepairAction) -> (&'static str, String) {
                 &to[..12.min(to.len())]
             ),
         ),
-        RepairAction::ClearFailed { label, .. } => (
-            "Clear",
-            format!("failed {label} (`godwit up` runs it again)"),
-        ),
+        RepairAction::ClearFailed { label, .. } => {
+            ("Clear", format!("failed {label} (`godwit up` runs it again)"))
+        }
         RepairAction::ForgetMissing { label, .. } => ("Forget", format!("missing {label}")),
     }
 }
@@ -303,18 +263,14 @@ fn repair(settings: &Settings, printer: &mut Printer, yes: bool) -> anyhow::Resu
             needs_yes = true;
             return false;
         }
-        prompt_printer
-            .confirm("Change the history as shown?")
-            .unwrap_or(false)
+        prompt_printer.confirm("Change the history as shown?").unwrap_or(false)
     };
     let mut reporter = CliReporter::new(printer);
     let actions = migrator.repair(&mut db, &mut reporter, &mut confirm)?;
     if needs_yes {
-        return Err(
-            Failure::config("repair changes the history and needs confirmation")
-                .hint("review the changes above, then run `godwit repair --yes`")
-                .into(),
-        );
+        return Err(Failure::config("repair changes the history and needs confirmation")
+            .hint("review the changes above, then run `godwit repair --yes`")
+            .into());
     }
     let n = actions.len();
     if n == 0 {
@@ -348,10 +304,7 @@ fn baseline(
     printer.status(
         "Finished",
         GREEN,
-        format!(
-            "marked {n} {noun} up to {version} as applied in {}; nothing was run",
-            db.target()
-        ),
+        format!("marked {n} {noun} up to {version} as applied in {}; nothing was run", db.target()),
     );
     Ok(ExitCode::SUCCESS)
 }

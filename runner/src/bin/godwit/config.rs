@@ -91,14 +91,8 @@ impl Settings {
         };
         let defaults = godwit::wasm::Limits::default();
         let wasm = godwit::wasm::Limits {
-            timeout: global
-                .wasm_timeout
-                .or(file_wasm_timeout)
-                .unwrap_or(defaults.timeout),
-            memory: global
-                .wasm_memory
-                .or(file_wasm_memory)
-                .unwrap_or(defaults.memory),
+            timeout: global.wasm_timeout.or(file_wasm_timeout).unwrap_or(defaults.timeout),
+            memory: global.wasm_memory.or(file_wasm_memory).unwrap_or(defaults.memory),
             output: defaults.output,
         };
         let dir = match (&global.dir, &file.dir) {
@@ -114,10 +108,7 @@ impl Settings {
                 .or(file.database)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             versioning: file.versioning.unwrap_or_default(),
-            lock_timeout: global
-                .lock_timeout
-                .or(file_timeout)
-                .unwrap_or(Duration::from_secs(60)),
+            lock_timeout: global.lock_timeout.or(file_timeout).unwrap_or(Duration::from_secs(60)),
             schema: global.schema.clone().or(file.schema),
             wasm,
         })
@@ -134,19 +125,12 @@ fn load(explicit: Option<&Path>) -> anyhow::Result<(File, PathBuf)> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!(Failure::config(format!(
-                "configuration file {} does not exist",
-                path.display()
-            )))
+            bail!(Failure::config(format!("configuration file {} does not exist", path.display())))
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     let file: File = toml::from_str(&text).map_err(|e| {
-        Failure::config(format!(
-            "invalid {}: {}",
-            path.display(),
-            e.to_string().trim_end()
-        ))
+        Failure::config(format!("invalid {}: {}", path.display(), e.to_string().trim_end()))
     })?;
     Ok((file, path))
 }

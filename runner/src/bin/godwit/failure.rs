@@ -12,20 +12,12 @@ pub struct Failure {
 impl Failure {
     /// A configuration or usage problem: exit code 2.
     pub fn config(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: 2,
-            hint: None,
-        }
+        Failure { message: message.into(), code: 2, hint: None }
     }
 
     /// A check that failed: exit code 1.
     pub fn check(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: 1,
-            hint: None,
-        }
+        Failure { message: message.into(), code: 1, hint: None }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Failure {

@@ -30,9 +30,7 @@ pub struct Printer {
 
 impl std::fmt::Debug for Printer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Printer")
-            .field("verbosity", &self.verbosity)
-            .finish_non_exhaustive()
+        f.debug_struct("Printer").field("verbosity", &self.verbosity).finish_non_exhaustive()
     }
 }
 
@@ -102,10 +100,7 @@ impl Printer {
         self.err.flush()?;
         let mut answer = String::new();
         io::stdin().read_line(&mut answer)?;
-        Ok(matches!(
-            answer.trim().to_ascii_lowercase().as_str(),
-            "y" | "yes"
-        ))
+        Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

@@ -45,10 +45,7 @@ pub fn json(printer: &mut Printer, database: &str, entries: &[Entry<'_>]) -> std
             label: &e.label,
             state: e.state,
             out_of_order: e.out_of_order,
-            kind: e
-                .migration
-                .map(|m| m.kind.as_str())
-                .or(e.record.map(|r| r.kind.as_str())),
+            kind: e.migration.map(|m| m.kind.as_str()).or(e.record.map(|r| r.kind.as_str())),
             path: e.migration.map(|m| m.path.display().to_string()),
             reversible: e.migration.map(|m| m.is_reversible()),
             checksum: e.migration.map(|m| m.checksum.as_str()),
@@ -58,11 +55,7 @@ pub fn json(printer: &mut Printer, database: &str, entries: &[Entry<'_>]) -> std
             applied_by: e.record.map(|r| r.godwit_version.as_str()),
         })
         .collect();
-    let status = JsonStatus {
-        schema_version: SCHEMA_VERSION,
-        database,
-        migrations,
-    };
+    let status = JsonStatus { schema_version: SCHEMA_VERSION, database, migrations };
     let text = serde_json::to_string_pretty(&status).map_err(std::io::Error::other)?;
     printer.data(text)
 }
@@ -70,18 +63,13 @@ pub fn json(printer: &mut Printer, database: &str, entries: &[Entry<'_>]) -> std
 fn state_style(state: EntryState) -> Style {
     match state {
         EntryState::Applied => GREEN,
-        EntryState::Pending | EntryState::Changed => YELLOW,
+        EntryState::Pending | EntryState::Changed | EntryState::Running => YELLOW,
         EntryState::Modified | EntryState::Missing | EntryState::Failed => RED,
     }
 }
 
 pub fn table(printer: &mut Printer, entries: &[Entry<'_>]) -> std::io::Result<()> {
-    let width = entries
-        .iter()
-        .map(|e| e.label.len())
-        .max()
-        .unwrap_or(9)
-        .max(9);
+    let width = entries.iter().map(|e| e.label.len()).max().unwrap_or(9).max(9);
     printer.data(format!(
         "{DIM}{:<9} {:<width$} {:<20} {:>9}{DIM:#}",
         "STATE", "MIGRATION", "APPLIED AT", "TIME"
@@ -99,10 +87,8 @@ pub fn table(printer: &mut Printer, entries: &[Entry<'_>]) -> std::io::Result<()
             Some(r) => (r.applied_at.as_str(), format!("{} ms", r.execution_ms)),
             None => ("", String::new()),
         };
-        let mut line = format!(
-            "{style}{state:<9}{style:#} {:<width$} {at:<20} {time:>9}",
-            entry.label
-        );
+        let mut line =
+            format!("{style}{state:<9}{style:#} {:<width$} {at:<20} {time:>9}", entry.label);
         match (entry.state, entry.migration, entry.record) {
             (EntryState::Modified | EntryState::Changed, Some(m), Some(r)) => {
                 line.push_str(&format!(
@@ -114,6 +100,11 @@ pub fn table(printer: &mut Printer, entries: &[Entry<'_>]) -> std::io::Result<()
             (EntryState::Missing, None, _) => {
                 line.push_str(&format!("  {DIM}file not found{DIM:#}"))
             }
+            (EntryState::Running, _, Some(r)) => line.push_str(&format!(
+                "  {DIM}{} rows done, resumes after cursor {}{DIM:#}",
+                r.rows_done,
+                r.cursor.as_deref().unwrap_or("(start)")
+            )),
             (_, Some(m), _) if m.version().is_some() && !m.is_reversible() => {
                 line.push_str(&format!("  {DIM}irreversible{DIM:#}"))
             }
@@ -136,6 +127,7 @@ pub fn summary(entries: &[Entry<'_>]) -> String {
         (EntryState::Modified, "modified"),
         (EntryState::Missing, "missing"),
         (EntryState::Failed, "failed"),
+        (EntryState::Running, "running"),
     ];
     let parts: Vec<String> = order
         .iter()
