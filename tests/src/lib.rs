@@ -140,6 +140,7 @@ impl Project {
             .current_dir(self.dir.path())
             .env("DATABASE_URL", &self.url)
             .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
             .env_remove("GODWIT_CONFIG");
         command
     }

@@ -5,6 +5,7 @@
 //! only through the `sql` interface of `wit/migration.wit`, inside the transaction the engine
 //! opened for its step.
 
+pub mod cache;
 mod host;
 
 use crate::driver::{DbError, Driver};
@@ -83,6 +84,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<GuestState>,
     ticker: Arc<AtomicBool>,
+    cache: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -121,13 +123,23 @@ impl Runtime {
                 }
             })
             .map_err(|e| e.to_string())?;
-        Ok(Runtime { engine, linker, ticker: stop })
+        Ok(Runtime { engine, linker, ticker: stop, cache: cache::default_dir() })
     }
 
     /// Compiles a component and checks that it implements godwit's world, before anything runs.
     pub fn compile(&self, bytes: &[u8]) -> Result<Component, GuestError> {
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
+        let cached = self.cache.as_deref().and_then(|dir| cache::load(dir, &self.engine, bytes));
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                let component = Component::new(&self.engine, bytes)
+                    .map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
+                if let Some(dir) = &self.cache {
+                    cache::store(dir, &self.engine, bytes, &component);
+                }
+                component
+            }
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)

@@ -36,6 +36,27 @@ fn checksum_covers_the_component_bytes(p: &Project) {
     p.godwit(&["validate"]).code(1).stdout_has("0001_observers was modified");
 }
 
+fn compiled_components_are_cached_and_damaged_entries_ignored(p: &Project) {
+    p.component("rust-schema", "0001_observers.wasm");
+    p.godwit(&["status"]).ok();
+    let dir = p.path("cache/godwit/components");
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect()
+    };
+    let cached = entries();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let written = std::fs::metadata(&cached[0]).unwrap().modified().unwrap();
+    // A second run loads the compiled component and writes nothing.
+    p.godwit(&["up"]).ok();
+    assert_eq!(std::fs::metadata(&cached[0]).unwrap().modified().unwrap(), written);
+    assert_eq!(entries().len(), 1);
+    // A damaged entry is not trusted: it is compiled again and rewritten.
+    std::fs::write(&cached[0], b"garbage that is not compiled code").unwrap();
+    p.godwit(&["down"]).ok();
+    assert!(std::fs::read(&cached[0]).unwrap().len() > 1000);
+    assert_eq!(p.db().tables(), Vec::<String>::new());
+}
+
 fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
     p.migration("0001_a.sql", "create table a (x int);", None);
     p.write("migrations/0002_bad.wasm", "this is not WebAssembly");
@@ -115,6 +136,7 @@ fn sql_errors_reach_the_guest_with_their_code(p: &Project) {
 on_both!(
     component_applies_and_reverts_in_the_same_history,
     checksum_covers_the_component_bytes,
+    compiled_components_are_cached_and_damaged_entries_ignored,
     not_a_component_is_rejected_before_anything_runs,
     infinite_loop_is_stopped_by_the_time_limit,
     memory_bomb_is_stopped_by_the_memory_limit,
