@@ -48,6 +48,17 @@ pub struct GuestInfo {
     pub batched: bool,
 }
 
+/// What `godwit inspect` shows about a component.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspection {
+    pub size: usize,
+    pub sha256: String,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    /// What the component says about itself, or why it is not a godwit migration.
+    pub world: Result<GuestInfo, String>,
+}
+
 /// What one `transform` call did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Batch {
@@ -126,8 +137,42 @@ impl Runtime {
         Ok(Runtime { engine, linker, ticker: stop, cache: cache::default_dir() })
     }
 
+    /// What a component is, imports and exports, and whether it is a godwit migration.
+    pub fn inspect(&self, bytes: &[u8], limits: Limits) -> Result<Inspection, GuestError> {
+        let component = self.compile_cached(bytes)?;
+        let ty = component.component_type();
+        let imports = ty.imports(&self.engine).map(|(name, _)| name.to_owned()).collect();
+        let exports = ty.exports(&self.engine).map(|(name, _)| name.to_owned()).collect();
+        let world = self
+            .check(&component)
+            .and_then(|()| self.describe(&component, limits))
+            .map_err(|e| e.to_string());
+        Ok(Inspection {
+            size: bytes.len(),
+            sha256: crate::Checksum::of_bytes(bytes).to_string(),
+            imports,
+            exports,
+            world,
+        })
+    }
+
     /// Compiles a component and checks that it implements godwit's world, before anything runs.
     pub fn compile(&self, bytes: &[u8]) -> Result<Component, GuestError> {
+        let component = self.compile_cached(bytes)?;
+        self.check(&component)?;
+        Ok(component)
+    }
+
+    fn check(&self, component: &Component) -> Result<(), GuestError> {
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
+        MigrationComponentPre::new(pre).map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
+        Ok(())
+    }
+
+    fn compile_cached(&self, bytes: &[u8]) -> Result<Component, GuestError> {
         let cached = self.cache.as_deref().and_then(|dir| cache::load(dir, &self.engine, bytes));
         let component = match cached {
             Some(component) => component,
@@ -140,11 +185,6 @@ impl Runtime {
                 component
             }
         };
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
-        MigrationComponentPre::new(pre).map_err(|e| GuestError::Rejected(format!("{e:#}")))?;
         Ok(component)
     }
 

@@ -146,3 +146,24 @@ on_both!(
     log_flood_is_capped,
     sql_errors_reach_the_guest_with_their_code,
 );
+
+#[test]
+fn inspect_describes_components_and_rejects_others() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    p.component("rust-backfill", "0001_split.wasm");
+    let run = p.godwit(&["inspect", "migrations/0001_split.wasm"]);
+    run.ok()
+        .stdout_has("world        godwit:migration/migration-component@0.1.0: yes")
+        .stdout_has("batched      yes")
+        .stdout_has("exports      godwit:migration/migration@0.1.0");
+    let json = p.godwit(&["inspect", "migrations/0001_split.wasm", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["matches_world"], true);
+    assert_eq!(value["descriptor"]["reversible"], true);
+    assert_eq!(value["sha256"].as_str().unwrap().len(), 64);
+    p.write("notes.wasm", "not wasm");
+    p.godwit(&["inspect", "notes.wasm"])
+        .code(1)
+        .stderr_has("notes.wasm: not a godwit migration component");
+    p.godwit(&["inspect", "missing.wasm"]).code(2).stderr_has("cannot read missing.wasm");
+}

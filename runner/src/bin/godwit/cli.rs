@@ -129,6 +129,13 @@ pub enum Command {
         #[arg(long, value_name = "VERSION")]
         version: godwit::Version,
     },
+    /// Describe a WebAssembly migration: size, sha256, imports, exports, godwit world
+    Inspect {
+        /// A `.wasm` component
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]

@@ -40,6 +40,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Validate => validate(&settings, printer),
         Command::Repair { yes } => repair(&settings, printer, *yes),
         Command::Baseline { version } => baseline(&settings, printer, *version),
+        Command::Inspect { file, format } => inspect(&settings, printer, file, *format),
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     }
 }
@@ -307,6 +308,63 @@ fn baseline(
         format!("marked {n} {noun} up to {version} as applied in {}; nothing was run", db.target()),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(
+    settings: &Settings,
+    printer: &mut Printer,
+    file: &Path,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| Failure::config(format!("cannot read {}: {e}", file.display())))?;
+    let runtime = godwit::wasm::Runtime::new().map_err(anyhow::Error::msg)?;
+    let inspection = runtime.inspect(&bytes, settings.wasm).map_err(|e| {
+        Failure::check(format!("{}: {e}", file.display()))
+            .hint("a godwit migration is a WebAssembly component built against wit/migration.wit")
+    })?;
+    let world = "godwit:migration/migration-component@0.1.0";
+    match format {
+        Format::Json => {
+            let value = serde_json::json!({
+                "schema_version": 1,
+                "file": file.display().to_string(),
+                "size": inspection.size,
+                "sha256": inspection.sha256,
+                "imports": inspection.imports,
+                "exports": inspection.exports,
+                "world": world,
+                "matches_world": inspection.world.is_ok(),
+                "descriptor": inspection.world.as_ref().ok(),
+                "problem": inspection.world.as_ref().err(),
+            });
+            printer.data(serde_json::to_string_pretty(&value)?)?;
+        }
+        Format::Text => {
+            printer.data(format!("file         {}", file.display()))?;
+            printer.data(format!("size         {} bytes", inspection.size))?;
+            printer.data(format!("sha256       {}", inspection.sha256))?;
+            printer.data(format!("imports      {}", inspection.imports.join(", ")))?;
+            printer.data(format!("exports      {}", inspection.exports.join(", ")))?;
+            match &inspection.world {
+                Ok(info) => {
+                    printer.data(format!("world        {world}: yes"))?;
+                    printer.data(format!("description  {}", info.description))?;
+                    printer.data(format!("reversible   {}", yes_no(info.reversible)))?;
+                    printer.data(format!("batched      {}", yes_no(info.batched)))?;
+                }
+                Err(problem) => printer.data(format!("world        {world}: no, {problem}"))?,
+            }
+        }
+    }
+    match inspection.world {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(_) => Ok(ExitCode::from(1)),
+    }
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
 }
 
 #[cfg(test)]
