@@ -227,6 +227,8 @@ pub enum ProblemKind {
     Io(String),
     /// A `.wasm` file that is not a godwit migration component.
     Component(String),
+    /// A Rust guest crate that could not be built.
+    Build(crate::build::BuildError),
 }
 
 impl SourceProblem {
@@ -246,6 +248,7 @@ impl SourceProblem {
                 "give each migration its own version; `godwit new` picks the next one"
             }
             ProblemKind::Io(_) => "check the file's permissions",
+            ProblemKind::Build(error) => error.hint(),
             ProblemKind::Component(_) => {
                 "build it against wit/migration.wit (godwit:migration@0.1.0), for instance with the godwit-sdk crate"
             }
@@ -267,6 +270,7 @@ impl fmt::Display for SourceProblem {
             }
             ProblemKind::Io(message) => write!(f, "{path}: {message}"),
             ProblemKind::Component(message) => write!(f, "{path}: {message}"),
+            ProblemKind::Build(error) => write!(f, "{path}: {error}"),
         }
     }
 }

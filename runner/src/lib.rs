@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+pub mod build;
 mod checksum;
 pub mod driver;
 mod error;

@@ -2,6 +2,7 @@
 //! godwit ships reads a directory. File naming rules live here: a file that looks like a
 //! migration but is malformed is an error naming the file, never silently skipped.
 
+use crate::build::BuildMode;
 use crate::checksum::Checksum;
 use crate::error::{Error, ProblemKind, SourceProblem};
 use crate::migration::{Key, Kind, Migration, Script, WasmScript};
@@ -17,15 +18,23 @@ pub trait MigrationSource {
     fn resolve(&self) -> Result<Vec<Migration>, Error>;
 }
 
-/// Migrations read from the files of one directory (not its subdirectories).
+/// Migrations read from the files of one directory, and from the Rust guest crates in its
+/// subdirectories named like migrations.
 #[derive(Debug, Clone)]
 pub struct DirSource {
     dir: PathBuf,
+    build: BuildMode,
 }
 
 impl DirSource {
     pub fn new(dir: impl Into<PathBuf>) -> DirSource {
-        DirSource { dir: dir.into() }
+        DirSource { dir: dir.into(), build: BuildMode::Build }
+    }
+
+    /// Whether resolving may build crate migrations (the default) or must use their last build.
+    pub fn building(mut self, mode: BuildMode) -> DirSource {
+        self.build = mode;
+        self
     }
 }
 
@@ -51,7 +60,7 @@ pub enum NameProblem {
     Version(VersionError),
     #[error("`.{0}` files are not a migration kind godwit runs")]
     UnsupportedKind(String),
-    #[error("migration directories are not a migration kind godwit runs")]
+    #[error("a migration directory must be a Rust crate, with a Cargo.toml")]
     Directory,
 }
 
@@ -62,7 +71,8 @@ impl NameProblem {
                 "name versioned migrations `<version>_<name>.sql` (like `0001_create_users.sql`) and repeatable ones `R_<name>.sql`"
             }
             NameProblem::Version(_) => "use at most 18 digits, like `0001` or `20261122093000`",
-            NameProblem::UnsupportedKind(_) | NameProblem::Directory => {
+            NameProblem::Directory => "`godwit new <name> --kind rust` creates one",
+            NameProblem::UnsupportedKind(_) => {
                 "migrations are `.sql` files and `.wasm` components; move other files out of the migrations directory"
             }
         }
@@ -82,13 +92,12 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
         let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
         digits > 0 && matches!(stem.as_bytes().get(digits), Some(b'_' | b'-') | None)
     };
-    if is_dir {
-        return match looks_versioned(file_name) {
-            true => FileName::Invalid(NameProblem::Directory),
-            false => FileName::Ignored,
-        };
-    }
-    let (stem, ext) = file_name.rsplit_once('.').unwrap_or((file_name, ""));
+    // A directory named like a migration is a Rust guest crate; its name has no extension.
+    let (stem, ext) = match is_dir {
+        true if looks_versioned(file_name) => (file_name, "wasm"),
+        true => return FileName::Ignored,
+        false => file_name.rsplit_once('.').unwrap_or((file_name, "")),
+    };
     if !ext.eq_ignore_ascii_case("sql") && !ext.eq_ignore_ascii_case("wasm") {
         return match looks_versioned(stem) {
             true => FileName::Invalid(NameProblem::UnsupportedKind(ext.to_owned())),
@@ -179,7 +188,11 @@ impl MigrationSource for DirSource {
         let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
         let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
         for (path, key, name) in found {
-            let migration = match load(&path, key, name) {
+            let loaded = match path.is_dir() {
+                true => load_crate(&path, key, name, self.build),
+                false => load(&path, key, name),
+            };
+            let migration = match loaded {
                 Ok(migration) => migration,
                 Err(problem) => {
                     problems.push(problem);
@@ -205,6 +218,32 @@ impl MigrationSource for DirSource {
         }
         Ok(versioned.into_values().chain(repeatable.into_values()).collect())
     }
+}
+
+fn load_crate(
+    dir: &Path,
+    key: Key,
+    name: String,
+    mode: BuildMode,
+) -> Result<Migration, SourceProblem> {
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(SourceProblem::new(dir, ProblemKind::Name(NameProblem::Directory)));
+    }
+    let io = |e: std::io::Error| SourceProblem::new(dir, ProblemKind::Io(e.to_string()));
+    let checksum = crate::build::source_checksum(dir).map_err(io)?;
+    let artifact = crate::build::component(dir, mode)
+        .map_err(|e| SourceProblem::new(dir, ProblemKind::Build(e)))?;
+    let bytes = std::fs::read(&artifact).map_err(io)?;
+    let label = dir.file_name().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
+    Ok(Migration {
+        key,
+        name,
+        label,
+        path: dir.to_owned(),
+        kind: Kind::Wasm,
+        checksum,
+        script: Script::Wasm(WasmScript { bytes: Arc::new(bytes), prepared: None }),
+    })
 }
 
 fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
@@ -300,6 +339,9 @@ mod tests {
         assert_eq!(invalid("R_.sql", false), NameProblem::NoName);
         assert!(matches!(invalid("99999999999999999999_x.sql", false), NameProblem::Version(_)));
         assert_eq!(invalid("0001_x.py", false), NameProblem::UnsupportedKind("py".into()));
-        assert_eq!(invalid("0002_backfill", true), NameProblem::Directory);
+        assert_eq!(
+            classify("0002_backfill", true),
+            FileName::Versioned { version: v(2), name: "backfill".into() }
+        );
     }
 }

@@ -167,3 +167,43 @@ fn inspect_describes_components_and_rejects_others() {
         .stderr_has("notes.wasm: not a godwit migration component");
     p.godwit(&["inspect", "missing.wasm"]).code(2).stderr_has("cannot read missing.wasm");
 }
+
+#[test]
+fn rust_crate_migration_is_scaffolded_built_and_applied() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let sdk = root.join("sdk");
+    let run = p.godwit(&["new", "observers", "--kind", "rust", "--sdk", sdk.to_str().unwrap()]);
+    run.ok().stdout_has("migrations/0001_observers");
+    assert!(p.path("migrations/0001_observers/Cargo.toml").is_file());
+    // Guest crates share one target directory across test runs.
+    let shared = root.join("target/guest-crates");
+    let godwit = |args: &[&str]| {
+        godwit_tests::Run::from(
+            p.command().env("CARGO_TARGET_DIR", &shared).args(args).output().unwrap(),
+        )
+    };
+    // The scaffold refuses to run until it is written.
+    godwit(&["up"]).code(1).stderr_has("write this migration's up in src/lib.rs");
+    assert!(p.db().tables().is_empty());
+    p.write(
+        "migrations/0001_observers/src/lib.rs",
+        "use godwit_sdk::{Migration, Result, params, sql};\n\
+         struct Observers;\n\
+         impl Migration for Observers {\n\
+             fn reversible() -> bool { true }\n\
+             fn up() -> Result<()> { sql::execute(\"CREATE TABLE observers (id INTEGER)\", params![])?; Ok(()) }\n\
+             fn down() -> Result<()> { sql::execute(\"DROP TABLE observers\", params![])?; Ok(()) }\n\
+         }\n\
+         godwit_sdk::migration!(Observers);\n",
+    );
+    godwit(&["build"]).ok().stderr_has("Built 0001_observers");
+    godwit(&["up", "--no-build"]).ok().stderr_has("Applying 0001_observers");
+    assert_eq!(p.db().tables(), ["observers"]);
+    godwit(&["validate"]).ok();
+    // The checksum covers the crate's source: an edit is a modification.
+    let lib = p.path("migrations/0001_observers/src/lib.rs");
+    let edited = std::fs::read_to_string(&lib).unwrap().replace("id INTEGER", "id BIGINT");
+    std::fs::write(&lib, edited).unwrap();
+    godwit(&["validate"]).code(1).stdout_has("0001_observers was modified");
+}

@@ -44,6 +44,9 @@ pub struct Global {
     /// Memory limit for a WebAssembly migration, like 256MiB or 1GiB [default: 256MiB]
     #[arg(long, global = true, value_parser = parse_size, value_name = "SIZE")]
     pub wasm_memory: Option<usize>,
+    /// Use the last build of Rust crate migrations instead of building them
+    #[arg(long, global = true)]
+    pub no_build: bool,
     /// When to use colours
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -63,6 +66,12 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewKind {
+    Sql,
+    Rust,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
     Json,
@@ -79,7 +88,16 @@ pub enum Command {
         /// Number it with a UTC timestamp instead of the next sequential version
         #[arg(long)]
         timestamp: bool,
+        /// A SQL file, or a Rust crate that builds a WebAssembly component
+        #[arg(long, value_enum, default_value_t = NewKind::Sql)]
+        kind: NewKind,
+        /// With --kind rust: the godwit-sdk crate to depend on [default: an `sdk/` directory
+        /// above the current one, else godwit-sdk 0.1 from the registry]
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
     },
+    /// Build the Rust crate migrations into WebAssembly components
+    Build,
     /// Show every migration: applied, pending, modified, missing or failed
     Status {
         #[arg(long, value_enum, default_value_t = Format::Text)]

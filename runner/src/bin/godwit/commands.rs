@@ -1,6 +1,6 @@
 //! One function per subcommand: resolve settings, call the engine, print the outcome.
 
-use crate::cli::{Cli, Command, Format};
+use crate::cli::{Cli, Command, Format, NewKind};
 use crate::config::{self, Settings, Versioning};
 use crate::failure::Failure;
 use crate::printer::{CYAN, GREEN, Printer};
@@ -22,7 +22,10 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&cli.global)?;
     match &cli.command {
         Command::Init => init(cli, &settings, printer),
-        Command::New { name, timestamp } => new(&settings, printer, name, *timestamp),
+        Command::New { name, timestamp, kind, sdk } => {
+            new(&settings, printer, name, *timestamp, *kind, sdk.as_deref())
+        }
+        Command::Build => build(&settings, printer),
         Command::Status { format } => status(&settings, printer, *format),
         Command::Up { to, dry_run, allow_out_of_order, batch_size, batch_pause } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
@@ -46,7 +49,8 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
 }
 
 fn load(settings: &Settings) -> anyhow::Result<Migrator> {
-    Ok(Migrator::load(&settings.dir)?
+    let source = godwit::DirSource::new(&settings.dir).building(settings.build);
+    Ok(Migrator::from_source(&source)?
         .with_lock_timeout(settings.lock_timeout)
         .with_wasm_limits(settings.wasm))
 }
@@ -105,6 +109,8 @@ fn new(
     printer: &mut Printer,
     name: &str,
     timestamp: bool,
+    kind: NewKind,
+    sdk: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let slug = slug(name);
     if slug.is_empty() {
@@ -127,14 +133,21 @@ fn new(
             if let Some((newest, _)) = newest.filter(|(n, _)| n.get() >= version) {
                 version = newest.get() + 1;
             }
-            format!("{version}_{slug}.sql")
+            format!("{version}_{slug}")
         }
         false => {
             let (next, width) = newest.map_or((1, 4), |(n, width)| (n.get() + 1, width));
-            format!("{next:0width$}_{slug}.sql")
+            format!("{next:0width$}_{slug}")
         }
     };
-    let path = settings.dir.join(&file_name);
+    if kind == NewKind::Rust {
+        let dir = settings.dir.join(&file_name);
+        scaffold_crate(&dir, &file_name, name, sdk)?;
+        printer.status("Created", GREEN, format!("{}/", dir.display()));
+        printer.data(dir.display())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = settings.dir.join(format!("{file_name}.sql"));
     let template = format!(
         "-- {name}\n\n-- godwit:up\n\n\n-- godwit:down\n-- Undo the up section here. Delete this section if the change cannot be undone;\n-- an empty one reverts as a no-op.\n"
     );
@@ -146,6 +159,74 @@ fn new(
         .with_context(|| format!("cannot create {}", path.display()))?;
     printer.status("Created", GREEN, path.display());
     printer.data(path.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A Rust guest crate migration: its own workspace (so it builds inside another one), the
+/// SDK from this checkout when there is one, and an `up` that fails until it is written.
+fn scaffold_crate(
+    dir: &Path,
+    stem: &str,
+    description: &str,
+    sdk: Option<&Path>,
+) -> anyhow::Result<()> {
+    let sdk = match sdk {
+        Some(path) => Some(path.to_owned()),
+        None => std::env::current_dir().ok().and_then(|cwd| {
+            cwd.ancestors().map(|a| a.join("sdk")).find(|s| s.join("Cargo.toml").is_file())
+        }),
+    }
+    .and_then(|sdk| std::fs::canonicalize(sdk).ok());
+    let dependency = match sdk {
+        Some(path) => format!("{{ path = {} }}", toml_string(&path.display().to_string())),
+        None => "\"0.1\"".to_owned(),
+    };
+    let manifest = format!(
+        "[package]\nname = \"migration-{}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\ngodwit-sdk = {dependency}\n\n\
+         # A migration crate builds on its own, even inside another Cargo workspace.\n[workspace]\n\n\
+         [profile.release]\nopt-level = \"s\"\nlto = true\ndebug = false\n",
+        stem.replace('_', "-")
+    );
+    let description = description.replace('\\', "\\\\").replace('"', "\\\"");
+    let source = format!(
+        "//! {description}\n\nuse godwit_sdk::{{Migration, Result}};\n\nstruct Change;\n\n\
+         impl Migration for Change {{\n    fn description() -> String {{\n        \"{description}\".into()\n    }}\n\n\
+         \x20   fn reversible() -> bool {{\n        true\n    }}\n\n\
+         \x20   fn up() -> Result<()> {{\n\
+         \x20       // godwit_sdk::sql::execute(\"CREATE TABLE ...\", godwit_sdk::params![])?;\n\
+         \x20       Err(\"write this migration's up in src/lib.rs\".into())\n    }}\n\n\
+         \x20   fn down() -> Result<()> {{\n        Err(\"write this migration's down in src/lib.rs\".into())\n    }}\n}}\n\n\
+         godwit_sdk::migration!(Change);\n"
+    );
+    if dir.exists() {
+        return Err(Failure::config(format!("{} already exists", dir.display())).into());
+    }
+    std::fs::create_dir_all(dir.join("src"))
+        .and_then(|()| std::fs::write(dir.join("Cargo.toml"), manifest))
+        .and_then(|()| std::fs::write(dir.join("src/lib.rs"), source))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(())
+}
+
+fn build(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
+    let source = godwit::DirSource::new(&settings.dir).building(godwit::build::BuildMode::Build);
+    let migrator = Migrator::from_source(&source)?;
+    let crates: Vec<_> = migrator.migrations().iter().filter(|m| m.path.is_dir()).collect();
+    for migration in &crates {
+        printer.status(
+            "Built",
+            GREEN,
+            format!("{} ({})", migration.label, migration.path.display()),
+        );
+    }
+    let n = crates.len();
+    let noun = if n == 1 { "crate migration" } else { "crate migrations" };
+    printer.status(
+        "Finished",
+        GREEN,
+        format!("{n} {noun} built and checked against godwit's world"),
+    );
     Ok(ExitCode::SUCCESS)
 }
 

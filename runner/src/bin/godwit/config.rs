@@ -66,6 +66,7 @@ pub struct Settings {
     pub lock_timeout: Duration,
     pub schema: Option<String>,
     pub wasm: godwit::wasm::Limits,
+    pub build: godwit::build::BuildMode,
 }
 
 impl Settings {
@@ -111,6 +112,10 @@ impl Settings {
             lock_timeout: global.lock_timeout.or(file_timeout).unwrap_or(Duration::from_secs(60)),
             schema: global.schema.clone().or(file.schema),
             wasm,
+            build: match global.no_build {
+                true => godwit::build::BuildMode::NoBuild,
+                false => godwit::build::BuildMode::Build,
+            },
         })
     }
 }
