@@ -65,7 +65,8 @@ pub fn guest(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         cargo_build(&[
-            "--release",
+            "--profile",
+            "guest",
             "--target",
             "wasm32-wasip2",
             "-p",
@@ -77,7 +78,7 @@ pub fn guest(name: &str) -> PathBuf {
         ]);
     });
     let target = profile_dir().parent().expect("target dir").to_owned();
-    let path = target.join(format!("wasm32-wasip2/release/guest_{}.wasm", name.replace('-', "_")));
+    let path = target.join(format!("wasm32-wasip2/guest/guest_{}.wasm", name.replace('-', "_")));
     assert!(path.is_file(), "no component at {}", path.display());
     path
 }

@@ -207,3 +207,32 @@ fn rust_crate_migration_is_scaffolded_built_and_applied() {
     std::fs::write(&lib, edited).unwrap();
     godwit(&["validate"]).code(1).stdout_has("0001_observers was modified");
 }
+
+/// The README demo runs from the repository's `migrations/` on the embedded SQLite default.
+#[test]
+fn demo_runs_and_its_components_match_their_examples() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    for entry in std::fs::read_dir(root.join("migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, p.path("migrations").join(path.file_name().unwrap())).unwrap();
+    }
+    p.godwit(&["up"]).ok().stderr_has("Applying 0007_split_names (").stderr_has(", 5 rows)");
+    p.godwit(&["status"]).ok().stderr_has("8 applied");
+    assert_eq!(p.db().scalar("SELECT last_name FROM people WHERE id = 2"), "Hopper");
+    for (shipped, example) in
+        [("0005_observers.wasm", "rust-schema"), ("0007_split_names.wasm", "rust-backfill")]
+    {
+        let describe = |path: &std::path::Path| -> serde_json::Value {
+            let run = p.godwit(&["inspect", path.to_str().unwrap(), "--format", "json"]);
+            let mut value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            let object = value.as_object_mut().unwrap();
+            for volatile in ["file", "size", "sha256"] {
+                object.remove(volatile);
+            }
+            value
+        };
+        let shipped_path = root.join("migrations").join(shipped);
+        assert_eq!(describe(&shipped_path), describe(&godwit_tests::guest(example)), "{shipped}");
+    }
+}
