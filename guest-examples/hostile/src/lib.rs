@@ -1,7 +1,7 @@
 //! Misbehaves in the way the table `hostile_mode` names, so that one component can show every
 //! limit of godwit's sandbox: `spin` loops forever, `memory` allocates 2 GiB, `panic` panics,
 //! `file` reads /etc/passwd, `env` counts the environment, `flood` logs and prints without
-//! end, `sql-error` runs a statement on a table that does not exist.
+//! end, `sql-error` runs a statement on a table that does not exist, `clock` reads the time.
 
 use godwit_sdk::{Migration, Result, log, params, sql};
 
@@ -35,6 +35,13 @@ impl Migration for Hostile {
                 Err(e) => Err(format!("could not read /etc/passwd: {e}").into()),
             },
             "env" => Err(format!("saw {} environment variables", std::env::vars().count()).into()),
+            "clock" => {
+                let since_epoch = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(u64::MAX);
+                Err(format!("the wall clock says {since_epoch} s since 1970").into())
+            }
             "flood" => {
                 for i in 0..1_000_000u32 {
                     log::info(&format!("flood line {i}"));

@@ -6,7 +6,7 @@ use crate::driver::{Dialect, Driver, Value};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 pub struct GuestState {
     driver: Option<Box<dyn Driver>>,
@@ -22,8 +22,15 @@ impl GuestState {
     pub fn new(driver: Option<Box<dyn Driver>>, limits: StoreLimits, output: usize) -> GuestState {
         let stdout = MemoryOutputPipe::new(output);
         let stderr = MemoryOutputPipe::new(output);
-        // No preopened directories, no environment, no arguments, no network: an empty context.
-        let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        // No preopened directories, no environment, no arguments, no network, and clocks that
+        // stand still: the contract gives a guest no time, so nothing it does depends on when
+        // it runs.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(Frozen)
+            .monotonic_clock(Frozen)
+            .build();
         GuestState {
             driver,
             limits,
@@ -56,6 +63,27 @@ impl GuestState {
             code: None,
             message: "no database during describe".to_owned(),
         })
+    }
+}
+
+/// A clock that always reads zero: the Unix epoch for the wall clock, 0 ns for the monotonic one.
+struct Frozen;
+
+impl HostWallClock for Frozen {
+    fn resolution(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for Frozen {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
     }
 }
 

@@ -114,6 +114,10 @@ fn environment_is_empty(p: &Project) {
     assert!(stderr.contains("saw 0 environment variables"), "{stderr}");
 }
 
+fn clocks_stand_still(p: &Project) {
+    hostile(p, "clock", &[], "the wall clock says 0 s since 1970");
+}
+
 fn log_flood_is_capped(p: &Project) {
     p.db().execute(
         "CREATE TABLE hostile_mode (mode TEXT); INSERT INTO hostile_mode VALUES ('flood');",
@@ -144,6 +148,7 @@ on_both!(
     files_are_not_there,
     environment_is_empty,
     log_flood_is_capped,
+    clocks_stand_still,
     sql_errors_reach_the_guest_with_their_code,
 );
 
@@ -198,6 +203,9 @@ fn rust_crate_migration_is_scaffolded_built_and_applied() {
          godwit_sdk::migration!(Observers);\n",
     );
     godwit(&["build"]).ok().stderr_has("Built 0001_observers");
+    godwit(&["inspect", "migrations/0001_observers"])
+        .ok()
+        .stdout_has("godwit:migration/migration-component@0.1.0: yes");
     godwit(&["up", "--no-build"]).ok().stderr_has("Applying 0001_observers");
     assert_eq!(p.db().tables(), ["observers"]);
     godwit(&["validate"]).ok();

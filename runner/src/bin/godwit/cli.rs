@@ -149,7 +149,7 @@ pub enum Command {
     },
     /// Describe a WebAssembly migration: size, sha256, imports, exports, godwit world
     Inspect {
-        /// A `.wasm` component
+        /// A `.wasm` component, or a Rust crate migration directory (built first)
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

@@ -397,7 +397,12 @@ fn inspect(
     file: &Path,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(file)
+    let artifact = match file.is_dir() {
+        true => godwit::build::component(file, settings.build)
+            .map_err(|e| Failure::check(format!("{}: {e}", file.display())).hint(e.hint()))?,
+        false => file.to_owned(),
+    };
+    let bytes = std::fs::read(&artifact)
         .map_err(|e| Failure::config(format!("cannot read {}: {e}", file.display())))?;
     let runtime = godwit::wasm::Runtime::new().map_err(anyhow::Error::msg)?;
     let inspection = runtime.inspect(&bytes, settings.wasm).map_err(|e| {
