@@ -501,18 +501,15 @@ fn run_batched(
     };
     loop {
         db.begin().map_err(database)?;
-        let driver = std::mem::replace(db, Box::new(Lent));
-        let (driver, output, result) = runtime.transform(
-            component,
-            driver,
-            cursor.as_deref(),
-            guests.batch_size,
-            guests.limits,
-        );
-        *db = driver;
-        for line in &output {
-            reporter.report(Event::GuestOutput { label: &migration.label, line });
-        }
+        let (output, result) = lend(db, &migration.label, reporter, |driver| {
+            runtime.transform(
+                component,
+                driver,
+                cursor.as_deref(),
+                guests.batch_size,
+                guests.limits,
+            )
+        });
         let batch = match result {
             Ok(batch)
                 if batch.processed == 0
@@ -605,13 +602,25 @@ fn run_guest(
         let reason = "the component was not compiled before the run".to_owned();
         return Err(fail(GuestError::Rejected(reason), Vec::new()));
     };
-    let driver = std::mem::replace(db, Box::new(Lent));
-    let (driver, output, result) = runtime.migrate(component, driver, reverting, guests.limits);
+    let (output, result) = lend(db, &migration.label, reporter, |driver| {
+        runtime.migrate(component, driver, reverting, guests.limits)
+    });
+    result.map_err(|source| fail(source, output))
+}
+
+/// Lends the connection to one guest call, takes it back, and reports what the guest printed.
+fn lend<T>(
+    db: &mut Box<dyn Driver>,
+    label: &str,
+    reporter: &mut dyn Reporter,
+    call: impl FnOnce(Box<dyn Driver>) -> (Box<dyn Driver>, Vec<String>, T),
+) -> (Vec<String>, T) {
+    let (driver, output, result) = call(std::mem::replace(db, Box::new(Lent)));
     *db = driver;
     for line in &output {
-        reporter.report(Event::GuestOutput { label: &migration.label, line });
+        reporter.report(Event::GuestOutput { label, line });
     }
-    result.map_err(|source| fail(source, output))
+    (output, result)
 }
 
 fn elapsed_ms(started: Instant) -> i64 {
