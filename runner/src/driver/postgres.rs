@@ -261,18 +261,14 @@ impl Driver for PostgresDriver {
         self.open_pending()?;
         let statement = self.prepare_cached(sql)?;
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client.execute(&statement, &refs).map_err(|e| db_error(&e))
+        self.client.execute(&statement, &as_sql(&params)).map_err(|e| db_error(&e))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
         self.open_pending()?;
         let statement = self.prepare_cached(sql)?;
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let found = self.client.query(&statement, &refs).map_err(|e| db_error(&e))?;
+        let found = self.client.query(&statement, &as_sql(&params)).map_err(|e| db_error(&e))?;
         let columns = statement.columns();
         let rows = found
             .iter()
@@ -435,6 +431,10 @@ impl ToSql for Param<'_> {
     }
 
     to_sql_checked!();
+}
+
+fn as_sql<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
 /// A result column as a [`Value`]; types without an equivalent must be cast in the query.
