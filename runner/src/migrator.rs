@@ -499,16 +499,22 @@ fn run_batched(
     let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
         return Err(Error::WasmRuntime { reason: "the component was not compiled".to_owned() });
     };
+    let guest_failed = |source, output| {
+        Error::GuestFailed(Box::new(GuestFailure {
+            label: migration.label.clone(),
+            path: migration.path.clone(),
+            reverting: false,
+            source,
+            output,
+        }))
+    };
+    let mut transformer = runtime
+        .transformer(component, guests.limits)
+        .map_err(|(output, source)| guest_failed(source, output))?;
     loop {
         db.begin().map_err(database)?;
         let (output, result) = lend(db, &migration.label, reporter, |driver| {
-            runtime.transform(
-                component,
-                driver,
-                cursor.as_deref(),
-                guests.batch_size,
-                guests.limits,
-            )
+            transformer.batch(driver, cursor.as_deref(), guests.batch_size)
         });
         let batch = match result {
             Ok(batch)
@@ -524,13 +530,7 @@ fn run_batched(
             Ok(batch) => batch,
             Err(source) => {
                 let _ = db.rollback();
-                return Err(Error::GuestFailed(Box::new(GuestFailure {
-                    label: migration.label.clone(),
-                    path: migration.path.clone(),
-                    reverting: false,
-                    source,
-                    output,
-                })));
+                return Err(guest_failed(source, output));
             }
         };
         rows_done = rows_done.saturating_add(i64::try_from(batch.processed).unwrap_or(i64::MAX));

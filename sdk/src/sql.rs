@@ -38,10 +38,10 @@ pub fn query(statement: &str, params: &[Value]) -> Result<Vec<Row>> {
 }
 
 /// The first column of the first row, typed.
-pub fn scalar<T: crate::FromValue>(statement: &str, params: &[Value]) -> Result<T> {
+pub fn scalar<T: for<'a> crate::FromValue<'a>>(statement: &str, params: &[Value]) -> Result<T> {
     let rows = query(statement, params)?;
     let row = rows.first().ok_or_else(|| Error::from("the query returned no row"))?;
-    let value = row.values().first().cloned().unwrap_or(Value::Null);
+    let value = row.values().first().unwrap_or(&Value::Null);
     T::from_value(value).map_err(Error)
 }
 

@@ -9,7 +9,7 @@
 //!
 //! Also the cached load + instantiate + describe of a component through the library, and the
 //! peak RSS of the godwit process at ROWS and at ROWS / 10 (flat means it does not grow with the
-//! table). Prints a Markdown table of times and ratios.
+//! table). Each way runs three times, interleaved; the table shows medians and their ratios.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +18,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BATCH: i64 = 10_000;
+const ROUNDS: usize = 3;
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
 
 fn main() {
     let rows: i64 = std::env::args().nth(1).map_or(1_000_000, |a| a.parse().expect("ROWS"));
@@ -41,13 +47,21 @@ fn main() {
     let cache = work.path().join("cache");
 
     let load = cached_load(&component, work.path());
-    let (guest, rss) = guest_run(&godwit, &component, work.path(), &cache, rows);
     let (_, rss_small) = guest_run(&godwit, &component, work.path(), &cache, rows / 10);
-    let native = native_run(work.path(), rows);
-    let update = set_based(work.path(), rows);
+    // Three rounds, the three ways interleaved so that a busy moment of the machine does not
+    // fall on one of them only; the median of each.
+    let (mut guests, mut natives, mut updates, mut rss) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    for _ in 0..ROUNDS {
+        let (time, peak) = guest_run(&godwit, &component, work.path(), &cache, rows);
+        guests.push(time);
+        rss = rss.max(peak);
+        natives.push(native_run(work.path(), rows));
+        updates.push(set_based(work.path(), rows));
+    }
+    let (guest, native, update) = (median(guests), median(natives), median(updates));
 
     println!(
-        "| {rows} rows, SQLite file, batches of {BATCH} | time | vs native loop | vs one UPDATE |"
+        "| {rows} rows, SQLite file, batches of {BATCH}, median of {ROUNDS} | time | vs native loop | vs one UPDATE |"
     );
     println!("|---|---|---|---|");
     let row = |name: &str, d: Duration| {

@@ -42,8 +42,8 @@ impl Migration for SplitNames {
         let mut last = None;
         for row in &rows {
             let id: i64 = row.get("id")?;
-            let full: String = row.get("full_name")?;
-            let (first, rest) = full.split_once(' ').unwrap_or((full.as_str(), ""));
+            let full: &str = row.get("full_name")?;
+            let (first, rest) = full.split_once(' ').unwrap_or((full, ""));
             updates.push(vec![first.into(), rest.into(), id.into()]);
             last = Some(id);
         }

@@ -1,11 +1,11 @@
 //! What a guest may call: the `sql` and `log` interfaces of the contract, implemented over the
 //! driver lent to the guest for one call, and an empty WASI context.
 
+use super::capture::Capture;
 use super::godwit::migration::{log, sql, types};
 use crate::driver::{Dialect, Driver, Value};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 pub struct GuestState {
@@ -13,15 +13,15 @@ pub struct GuestState {
     pub limits: StoreLimits,
     wasi: WasiCtx,
     table: ResourceTable,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
+    stdout: Capture,
+    stderr: Capture,
     logs: Vec<String>,
 }
 
 impl GuestState {
     pub fn new(driver: Option<Box<dyn Driver>>, limits: StoreLimits, output: usize) -> GuestState {
-        let stdout = MemoryOutputPipe::new(output);
-        let stderr = MemoryOutputPipe::new(output);
+        let stdout = Capture::new(output);
+        let stderr = Capture::new(output);
         // No preopened directories, no environment, no arguments, no network, and clocks that
         // stand still: the contract gives a guest no time, so nothing it does depends on when
         // it runs.
@@ -42,17 +42,32 @@ impl GuestState {
         }
     }
 
-    pub fn into_driver(self) -> Option<Box<dyn Driver>> {
-        self.driver
+    /// Lends the connection for the next call.
+    pub fn lend(&mut self, driver: Box<dyn Driver>) {
+        self.driver = Some(driver);
     }
 
-    /// What the guest logged, then what it printed, one line each.
-    pub fn output_lines(&self) -> Vec<String> {
-        let mut lines = self.logs.clone();
-        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let bytes = pipe.contents();
+    /// Takes the connection back after a call.
+    pub fn take_driver(&mut self) -> Option<Box<dyn Driver>> {
+        self.driver.take()
+    }
+
+    /// The connection and what the guest wrote, after a call.
+    pub fn give_back(&mut self) -> (Vec<String>, Box<dyn Driver>) {
+        let driver = self.take_driver().unwrap_or_else(|| Box::new(super::Lent));
+        (self.take_output(), driver)
+    }
+
+    /// What the guest logged, then what it printed, one line each, since the last call.
+    pub fn take_output(&mut self) -> Vec<String> {
+        let mut lines = std::mem::take(&mut self.logs);
+        for (stream, capture) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let (bytes, dropped) = capture.take();
             for line in String::from_utf8_lossy(&bytes).lines() {
                 lines.push(format!("{stream}: {line}"));
+            }
+            if dropped > 0 {
+                lines.push(format!("{stream}: ({dropped} more bytes dropped)"));
             }
         }
         lines

@@ -6,6 +6,7 @@
 //! opened for its step.
 
 pub mod cache;
+mod capture;
 mod host;
 
 use crate::driver::{DbError, Driver};
@@ -37,6 +38,13 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits { timeout: Duration::from_secs(60), memory: 256 << 20, output: 64 << 10 }
+    }
+}
+
+impl Limits {
+    /// The time limit in epoch ticks.
+    fn ticks(&self) -> u64 {
+        u64::try_from(self.timeout.as_millis() / TICK.as_millis()).unwrap_or(u64::MAX).max(1)
     }
 }
 
@@ -205,38 +213,40 @@ impl Runtime {
         down: bool,
         limits: Limits,
     ) -> (Box<dyn Driver>, Vec<String>, Result<(), GuestError>) {
-        let (result, state) = self.call(component, Some(driver), limits, |bindings, store| {
+        let (result, mut state) = self.call(component, Some(driver), limits, |bindings, store| {
             let migration = bindings.godwit_migration_migration();
             match down {
                 false => migration.call_up(store),
                 true => migration.call_down(store),
             }
         });
-        let output = state.output_lines();
-        let driver = state.into_driver();
-        (driver.unwrap_or_else(|| Box::new(Lent)), output, result)
+        let (output, driver) = state.give_back();
+        (driver, output, result)
     }
 
-    /// Calls `transform` once with the database lent to the guest.
-    pub fn transform(
+    /// Instantiates a batched migration once for all the batches of this run: its memory and
+    /// allocator stay warm from one batch to the next. A guest carries its progress only in
+    /// the cursor, since a resumed run starts from a new instance.
+    pub fn transformer(
         &self,
         component: &Component,
-        driver: Box<dyn Driver>,
-        cursor: Option<&str>,
-        batch_size: u32,
         limits: Limits,
-    ) -> (Box<dyn Driver>, Vec<String>, Result<Batch, GuestError>) {
-        let (result, state) = self.call(component, Some(driver), limits, |bindings, store| {
-            bindings.godwit_migration_migration().call_transform(store, cursor, batch_size)
-        });
-        let output = state.output_lines();
-        let driver = state.into_driver();
-        let batch = result.map(|progress| Batch {
-            next_cursor: progress.next_cursor,
-            processed: progress.processed,
-            estimated_total: progress.estimated_total,
-        });
-        (driver.unwrap_or_else(|| Box::new(Lent)), output, batch)
+    ) -> Result<Transformer, (Vec<String>, GuestError)> {
+        let mut store = self.store(None, limits);
+        match MigrationComponent::instantiate(&mut store, component, &self.linker) {
+            Ok(bindings) => Ok(Transformer { store, bindings, limits }),
+            Err(error) => Err((store.data_mut().take_output(), classify(error, limits))),
+        }
+    }
+
+    fn store(&self, driver: Option<Box<dyn Driver>>, limits: Limits) -> Store<GuestState> {
+        let store_limits =
+            StoreLimitsBuilder::new().memory_size(limits.memory).trap_on_grow_failure(true).build();
+        let state = GuestState::new(driver, store_limits, limits.output);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(limits.ticks());
+        store
     }
 
     fn call<T>(
@@ -249,13 +259,7 @@ impl Runtime {
             &mut Store<GuestState>,
         ) -> wasmtime::Result<Result<T, String>>,
     ) -> (Result<T, GuestError>, GuestState) {
-        let store_limits =
-            StoreLimitsBuilder::new().memory_size(limits.memory).trap_on_grow_failure(true).build();
-        let state = GuestState::new(driver, store_limits, limits.output);
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        let ticks = (limits.timeout.as_millis() / TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
+        let mut store = self.store(driver, limits);
         let result = MigrationComponent::instantiate(&mut store, component, &self.linker)
             .and_then(|bindings| body(&bindings, &mut store));
         let outcome = match result {
@@ -264,6 +268,49 @@ impl Runtime {
             Err(error) => Err(classify(error, limits)),
         };
         (outcome, store.into_data())
+    }
+}
+
+/// The instance of a batched migration that serves its batches, one `transform` call each.
+pub struct Transformer {
+    store: Store<GuestState>,
+    bindings: MigrationComponent,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Transformer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transformer").finish_non_exhaustive()
+    }
+}
+
+impl Transformer {
+    /// Calls `transform` once with the database lent to the guest; each call gets the whole
+    /// time limit. After an error the instance must not be called again.
+    pub fn batch(
+        &mut self,
+        driver: Box<dyn Driver>,
+        cursor: Option<&str>,
+        batch_size: u32,
+    ) -> (Box<dyn Driver>, Vec<String>, Result<Batch, GuestError>) {
+        self.store.data_mut().lend(driver);
+        self.store.set_epoch_deadline(self.limits.ticks());
+        let result = self.bindings.godwit_migration_migration().call_transform(
+            &mut self.store,
+            cursor,
+            batch_size,
+        );
+        let (output, driver) = self.store.data_mut().give_back();
+        let batch = match result {
+            Ok(Ok(progress)) => Ok(Batch {
+                next_cursor: progress.next_cursor,
+                processed: progress.processed,
+                estimated_total: progress.estimated_total,
+            }),
+            Ok(Err(message)) => Err(GuestError::Returned(message)),
+            Err(error) => Err(classify(error, self.limits)),
+        };
+        (driver, output, batch)
     }
 }
 
