@@ -28,6 +28,8 @@ pub mod bindings {
         path: "../wit",
         world: "migration-component",
         pub_export_macro: true,
+        // Parameters borrow the guest's strings instead of copying them into owned values.
+        ownership: Borrowing { duplicate_if_necessary: true },
         default_bindings_module: "godwit_sdk::bindings",
     });
 }
@@ -36,8 +38,8 @@ pub mod sql;
 mod value;
 
 pub use bindings::exports::godwit::migration::migration::{BatchProgress, Descriptor};
-pub use bindings::godwit::migration::types::{Dialect, Value};
-pub use value::{FromValue, Row};
+pub use bindings::godwit::migration::types::{Dialect, ValueParam as Param, ValueResult as Value};
+pub use value::{FromValue, Row, Rows};
 
 /// An error a migration returns: godwit fails the migration with this message and rolls its
 /// transaction back.

@@ -1,9 +1,8 @@
 //! SQL through the host, inside the transaction godwit opened for this step.
 
 use crate::bindings::godwit::migration::{sql, types};
-use crate::value::Row;
-use crate::{Dialect, Error, Result, Value};
-use std::rc::Rc;
+use crate::value::Rows;
+use crate::{Dialect, Error, Param, Result, Value};
 
 impl From<types::DbError> for Error {
     fn from(error: types::DbError) -> Error {
@@ -21,26 +20,40 @@ pub fn dialect() -> Dialect {
 
 /// Runs one statement with positional parameters (`$1`, `$2`, ... work on both databases);
 /// returns the number of rows it changed.
-pub fn execute(statement: &str, params: &[Value]) -> Result<u64> {
+pub fn execute(statement: &str, params: &[Param<'_>]) -> Result<u64> {
     Ok(sql::execute(statement, params)?)
 }
 
-/// Runs one statement once per parameter row, in one call to the host.
-pub fn execute_many(statement: &str, rows: &[Vec<Value>]) -> Result<u64> {
-    Ok(sql::execute_many(statement, rows)?)
+/// Runs one statement once per parameter row, in one call to the host; returns the rows
+/// changed, summed. Rows are arrays or vectors of equal length:
+/// `sql::execute_many("UPDATE t SET a = $1 WHERE id = $2", &[[a.into(), id.into()]])`.
+pub fn execute_many<'a, R: AsRef<[Param<'a>]>>(statement: &str, rows: &[R]) -> Result<u64> {
+    let width = rows.first().map_or(0, |row| row.as_ref().len());
+    let mut flat = Vec::with_capacity(width * rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let row = row.as_ref();
+        if row.len() != width {
+            return Err(Error(format!(
+                "execute_many: parameter row {i} has {} values, row 0 has {width}",
+                row.len()
+            )));
+        }
+        flat.extend_from_slice(row);
+    }
+    let width = u32::try_from(width).map_err(|_| Error::from("execute_many: rows too wide"))?;
+    Ok(sql::execute_many(statement, width, &flat)?)
 }
 
 /// Runs a query; each row reads its columns by name.
-pub fn query(statement: &str, params: &[Value]) -> Result<Vec<Row>> {
+pub fn query(statement: &str, params: &[Param<'_>]) -> Result<Rows> {
     let result = sql::query(statement, params)?;
-    let columns: Rc<[String]> = result.columns.into();
-    Ok(result.rows.into_iter().map(|values| Row::new(columns.clone(), values)).collect())
+    Ok(Rows::new(result.columns, result.values))
 }
 
 /// The first column of the first row, typed.
-pub fn scalar<T: for<'a> crate::FromValue<'a>>(statement: &str, params: &[Value]) -> Result<T> {
+pub fn scalar<T: for<'a> crate::FromValue<'a>>(statement: &str, params: &[Param<'_>]) -> Result<T> {
     let rows = query(statement, params)?;
-    let row = rows.first().ok_or_else(|| Error::from("the query returned no row"))?;
+    let row = rows.get(0).ok_or_else(|| Error::from("the query returned no row"))?;
     let value = row.values().first().unwrap_or(&Value::Null);
     T::from_value(value).map_err(Error)
 }
@@ -49,6 +62,6 @@ pub fn scalar<T: for<'a> crate::FromValue<'a>>(statement: &str, params: &[Value]
 #[macro_export]
 macro_rules! params {
     ($($value:expr),* $(,)?) => {
-        &[$($crate::Value::from($value)),*][..]
+        &[$($crate::Param::from($value)),*][..]
     };
 }

@@ -1,23 +1,60 @@
 //! Rust values to SQL values and back, and rows read by column name.
 
-use crate::Value;
-use std::rc::Rc;
+use crate::{Param, Value};
 
-macro_rules! into_value {
+macro_rules! into_param {
     ($($ty:ty => $variant:ident),*) => {
-        $(impl From<$ty> for Value {
-            fn from(value: $ty) -> Value {
-                Value::$variant(value.into())
+        $(impl From<$ty> for Param<'_> {
+            fn from(value: $ty) -> Self {
+                Param::$variant(value.into())
             }
         })*
     };
 }
 
-into_value!(i64 => Integer, i32 => Integer, u32 => Integer, f64 => Real, bool => Boolean, String => Text, &str => Text, Vec<u8> => Blob);
+into_param!(i64 => Integer, i32 => Integer, u32 => Integer, f64 => Real, bool => Boolean);
 
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(value: Option<T>) -> Value {
-        value.map_or(Value::Null, Into::into)
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(value: &'a str) -> Param<'a> {
+        Param::Text(value)
+    }
+}
+
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(value: &'a String) -> Param<'a> {
+        Param::Text(value)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Param<'a> {
+    fn from(value: &'a [u8]) -> Param<'a> {
+        Param::Blob(value)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Param<'a> {
+    fn from(value: &'a Vec<u8>) -> Param<'a> {
+        Param::Blob(value)
+    }
+}
+
+/// A value read from a row, passed back as a parameter.
+impl<'a> From<&'a Value> for Param<'a> {
+    fn from(value: &'a Value) -> Param<'a> {
+        match value {
+            Value::Null => Param::Null,
+            Value::Boolean(b) => Param::Boolean(*b),
+            Value::Integer(i) => Param::Integer(*i),
+            Value::Real(r) => Param::Real(*r),
+            Value::Text(t) => Param::Text(t),
+            Value::Blob(b) => Param::Blob(b),
+        }
+    }
+}
+
+impl<'a, T: Into<Param<'a>>> From<Option<T>> for Param<'a> {
+    fn from(value: Option<T>) -> Param<'a> {
+        value.map_or(Param::Null, Into::into)
     }
 }
 
@@ -100,25 +137,67 @@ impl<'a, T: FromValue<'a>> FromValue<'a> for Option<T> {
     }
 }
 
-/// One result row; columns are read by name.
+/// A query's result: rows whose columns are read by name.
 #[derive(Debug, Clone)]
-pub struct Row {
-    columns: Rc<[String]>,
+pub struct Rows {
+    columns: Vec<String>,
     values: Vec<Value>,
 }
 
-impl Row {
-    pub(crate) fn new(columns: Rc<[String]>, values: Vec<Value>) -> Row {
-        Row { columns, values }
+impl Rows {
+    pub(crate) fn new(columns: Vec<String>, values: Vec<Value>) -> Rows {
+        Rows { columns, values }
     }
 
-    pub fn values(&self) -> &[Value] {
-        &self.values
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.columns.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Row `index`, if there is one.
+    pub fn get(&self, index: usize) -> Option<Row<'_>> {
+        let width = self.columns.len();
+        let values = self.values.get(index * width..(index + 1) * width)?;
+        (width > 0).then_some(Row { columns: &self.columns, values })
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Row<'_>> {
+        let columns = &self.columns;
+        self.values.chunks(columns.len().max(1)).map(move |values| Row { columns, values })
+    }
+}
+
+impl<'a> IntoIterator for &'a Rows {
+    type Item = Row<'a>;
+    type IntoIter = Box<dyn ExactSizeIterator<Item = Row<'a>> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// One result row, borrowed from its [`Rows`]; columns are read by name.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    columns: &'a [String],
+    values: &'a [Value],
+}
+
+impl<'a> Row<'a> {
+    pub fn values(&self) -> &'a [Value] {
+        self.values
     }
 
     /// The value of column `name`, converted: `row.get::<i64>("id")?`; text can be borrowed
-    /// from the row: `row.get::<&str>("name")?`.
-    pub fn get<'a, T: FromValue<'a>>(&'a self, name: &str) -> crate::Result<T> {
+    /// from the rows: `row.get::<&str>("name")?`.
+    pub fn get<T: FromValue<'a>>(&self, name: &str) -> crate::Result<T> {
         let index = self
             .columns
             .iter()

@@ -2,7 +2,7 @@
 //! table of any size. `up` adds the columns; `transform` fills them for the rows after the
 //! cursor (the last id done) and bumps `passes`, so a row processed twice would show.
 
-use godwit_sdk::{BatchProgress, Migration, Result, Value, params, sql};
+use godwit_sdk::{BatchProgress, Migration, Param, Result, params, sql};
 
 struct SplitNames;
 
@@ -38,13 +38,13 @@ impl Migration for SplitNames {
             "SELECT id, full_name FROM people WHERE id > $1 ORDER BY id LIMIT $2",
             params![after, batch_size],
         )?;
-        let mut updates: Vec<Vec<Value>> = Vec::with_capacity(rows.len());
+        let mut updates: Vec<[Param; 3]> = Vec::with_capacity(rows.len());
         let mut last = None;
         for row in &rows {
             let id: i64 = row.get("id")?;
             let full: &str = row.get("full_name")?;
             let (first, rest) = full.split_once(' ').unwrap_or((full, ""));
-            updates.push(vec![first.into(), rest.into(), id.into()]);
+            updates.push([first.into(), rest.into(), id.into()]);
             last = Some(id);
         }
         sql::execute_many(

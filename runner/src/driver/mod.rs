@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub use self::postgres::PostgresDriver;
 pub use self::sqlite::SqliteDriver;
-pub use self::value::{Rows, Value};
+pub use self::value::{ParamRows, Rows, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,9 +69,9 @@ pub trait Driver: Send {
     /// rows it changed.
     fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
     /// Runs one statement once per parameter row, prepared once.
-    fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, DbError> {
+    fn execute_many(&mut self, sql: &str, rows: ParamRows<'_>) -> Result<u64, DbError> {
         let mut changed = 0;
-        for params in rows {
+        for params in rows.iter() {
             changed += self.execute_with(sql, params)?;
         }
         Ok(changed)

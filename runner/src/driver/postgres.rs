@@ -270,17 +270,13 @@ impl Driver for PostgresDriver {
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
         let found = self.client.query(&statement, &as_sql(&params)).map_err(|e| db_error(&e))?;
         let columns = statement.columns();
-        let rows = found
-            .iter()
-            .map(|row| {
-                columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, column)| column_value(row, i, column.name(), column.type_()))
-                    .collect()
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Rows { columns: columns.iter().map(|c| c.name().to_owned()).collect(), rows })
+        let mut values = Vec::with_capacity(found.len() * columns.len());
+        for row in &found {
+            for (i, column) in columns.iter().enumerate() {
+                values.push(column_value(row, i, column.name(), column.type_())?);
+            }
+        }
+        Ok(Rows { columns: columns.iter().map(|c| c.name().to_owned()).collect(), values })
     }
 
     fn begin(&mut self) -> Result<(), DbError> {

@@ -10,7 +10,7 @@
 //! itself: SQLite's own locks are POSIX record locks, which `flock` does not interact with,
 //! and the kernel releases it when the process dies, so a killed run never leaves a stale lock.
 
-use super::{ConnectOptions, DbError, Dialect, Driver, Rows, Value};
+use super::{ConnectOptions, DbError, Dialect, Driver, ParamRows, Rows, Value};
 use crate::checksum::Checksum;
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord, RecordState};
@@ -156,10 +156,10 @@ impl Driver for SqliteDriver {
         Ok(changed as u64)
     }
 
-    fn execute_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> Result<u64, DbError> {
+    fn execute_many(&mut self, sql: &str, rows: ParamRows<'_>) -> Result<u64, DbError> {
         let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
         let mut changed = 0;
-        for params in rows {
+        for params in rows.iter() {
             changed +=
                 statement.execute(rusqlite::params_from_iter(params)).map_err(db_error)? as u64;
         }
@@ -170,22 +170,23 @@ impl Driver for SqliteDriver {
         let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
         let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
         let width = columns.len();
-        let mut rows = Vec::new();
+        let mut values = Vec::new();
         let mut cursor = statement.query(rusqlite::params_from_iter(params)).map_err(db_error)?;
         while let Some(row) = cursor.next().map_err(db_error)? {
-            let mut values = Vec::with_capacity(width);
             for i in 0..width {
                 values.push(match row.get_ref(i).map_err(db_error)? {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(v) => Value::Integer(v),
                     ValueRef::Real(v) => Value::Real(v),
-                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
+                        Ok(text) => text.to_owned(),
+                        Err(_) => String::from_utf8_lossy(t).into_owned(),
+                    }),
                     ValueRef::Blob(b) => Value::Blob(b.to_vec()),
                 });
             }
-            rows.push(values);
         }
-        Ok(Rows { columns, rows })
+        Ok(Rows { columns, values })
     }
 
     fn begin(&mut self) -> Result<(), DbError> {

@@ -12,11 +12,56 @@ pub enum Value {
     Blob(Vec<u8>),
 }
 
-/// A query's result: column names, then rows in that column order.
+/// A query's result: column names, then the values of all rows, row after row, in that
+/// column order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rows {
     pub columns: Vec<String>,
-    pub rows: Vec<Vec<Value>>,
+    pub values: Vec<Value>,
+}
+
+impl Rows {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.columns.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The rows, each a slice of values in column order.
+    pub fn iter(&self) -> impl Iterator<Item = &[Value]> {
+        self.values.chunks(self.columns.len().max(1))
+    }
+}
+
+/// The parameter rows of `execute_many`: `values` holds them one after another, `width`
+/// values each.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamRows<'a> {
+    width: usize,
+    values: &'a [Value],
+}
+
+impl<'a> ParamRows<'a> {
+    /// Checks that `values` divides into rows of `width`.
+    pub fn new(width: usize, values: &'a [Value]) -> Result<ParamRows<'a>, super::DbError> {
+        match (width, values.len()) {
+            (0, 0) => Ok(ParamRows { width: 1, values }),
+            (0, n) => Err(super::DbError::new(format!(
+                "execute-many got {n} parameter values with a row width of 0"
+            ))),
+            (w, n) if n % w != 0 => Err(super::DbError::new(format!(
+                "execute-many got {n} parameter values, not a multiple of the row width {w}"
+            ))),
+            (width, _) => Ok(ParamRows { width, values }),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [Value]> {
+        self.values.chunks(self.width)
+    }
 }
 
 impl Value {

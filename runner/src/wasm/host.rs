@@ -3,7 +3,7 @@
 
 use super::capture::Capture;
 use super::godwit::migration::{log, sql, types};
-use crate::driver::{Dialect, Driver, Value};
+use crate::driver::{Dialect, Driver, ParamRows, Value};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
@@ -156,11 +156,13 @@ impl sql::Host for GuestState {
     fn execute_many(
         &mut self,
         statement: String,
-        param_rows: Vec<Vec<types::Value>>,
+        row_width: u32,
+        params: Vec<types::Value>,
     ) -> Result<u64, types::DbError> {
-        let rows: Vec<Vec<Value>> =
-            param_rows.into_iter().map(|row| row.into_iter().map(to_value).collect()).collect();
-        self.db()?.execute_many(&statement, &rows).map_err(db_error)
+        let params: Vec<Value> = params.into_iter().map(to_value).collect();
+        let width = usize::try_from(row_width).unwrap_or(usize::MAX);
+        let rows = ParamRows::new(width, &params).map_err(db_error)?;
+        self.db()?.execute_many(&statement, rows).map_err(db_error)
     }
 
     fn query(
@@ -172,11 +174,7 @@ impl sql::Host for GuestState {
         let rows = self.db()?.query(&statement, &params).map_err(db_error)?;
         Ok(types::Rows {
             columns: rows.columns,
-            rows: rows
-                .rows
-                .into_iter()
-                .map(|row| row.into_iter().map(from_value).collect())
-                .collect(),
+            values: rows.values.into_iter().map(from_value).collect(),
         })
     }
 }

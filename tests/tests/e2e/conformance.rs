@@ -2,8 +2,8 @@
 //! SQLite and PostgreSQL. A new backend passes these before it is wired into the CLI.
 
 use godwit::{
-    ConnectOptions, Dialect, Driver, Event, Key, Migrator, NewRecord, RecordState, Reporter,
-    Request, Value, Version,
+    ConnectOptions, Dialect, Driver, Event, Key, Migrator, NewRecord, ParamRows, RecordState,
+    Reporter, Request, Value, Version,
 };
 use godwit_tests::{Project, on_both};
 
@@ -116,13 +116,18 @@ fn parameters_and_queries_round_trip(p: &Project) {
         ]
     };
     assert_eq!(db.execute_with(insert, &row(1, "it's")).unwrap(), 1);
-    assert_eq!(db.execute_many(insert, &[row(2, "ünï"), row(3, "")]).unwrap(), 2);
+    let many = [row(2, "ünï"), row(3, "")].concat();
+    assert_eq!(db.execute_many(insert, ParamRows::new(6, &many).unwrap()).unwrap(), 2);
+    assert!(
+        ParamRows::new(5, &many).unwrap_err().message.contains("not a multiple of the row width 5")
+    );
+    assert_eq!(db.execute_many(insert, ParamRows::new(0, &[]).unwrap()).unwrap(), 0);
     let rows = db
         .query("select i, r, s, b, n, flag from t where i >= $1 order by i", &[Value::Integer(2)])
         .unwrap();
     assert_eq!(rows.columns, ["i", "r", "s", "b", "n", "flag"]);
-    assert_eq!(rows.rows.len(), 2);
-    let first = &rows.rows[0];
+    assert_eq!(rows.len(), 2);
+    let first = rows.iter().next().unwrap();
     assert_eq!(first[0], Value::Integer(2));
     assert_eq!(first[1], Value::Real(1.0));
     assert_eq!(first[2], Value::Text("ünï".into()));
