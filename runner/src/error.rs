@@ -250,7 +250,7 @@ impl SourceProblem {
             ProblemKind::Io(_) => "check the file's permissions",
             ProblemKind::Build(error) => error.hint(),
             ProblemKind::Component(_) => {
-                "build it against wit/migration.wit (godwit:migration@0.1.0), for instance with the godwit-sdk crate"
+                "build it against wit/migration.wit (godwit:migration@0.2.0), for instance with the godwit-sdk crate"
             }
         }
     }

@@ -112,6 +112,9 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// The version of `wit/migration.wit` the host implements.
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
 /// Epoch ticks per second; a guest's deadline is counted in ticks.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -172,6 +175,21 @@ impl Runtime {
     }
 
     fn check(&self, component: &Component) -> Result<(), GuestError> {
+        // A component built against another version of the contract: say so, rather than
+        // which function of it does not match.
+        let ty = component.component_type();
+        let names = ty.imports(&self.engine).chain(ty.exports(&self.engine)).map(|(n, _)| n);
+        for name in names {
+            let Some(rest) = name.strip_prefix("godwit:migration/") else { continue };
+            let version = rest.split_once('@').map_or("", |(_, version)| version);
+            if version != CONTRACT_VERSION {
+                return Err(GuestError::Rejected(format!(
+                    "built against version {} of godwit's contract (it uses `{name}`), but \
+                     this godwit implements godwit:migration@{CONTRACT_VERSION}",
+                    if version.is_empty() { "(none)" } else { version }
+                )));
+            }
+        }
         let pre = self
             .linker
             .instantiate_pre(component)
@@ -413,5 +431,15 @@ impl Driver for Lent {
         _state: crate::history::RecordState,
     ) -> Result<(), DbError> {
         lost!()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn contract_version_is_the_one_in_wit() {
+        let wit = include_str!("../../../wit/migration.wit");
+        let package = format!("package godwit:migration@{};", super::CONTRACT_VERSION);
+        assert!(wit.lines().any(|line| line == package), "wit/migration.wit lacks `{package}`");
     }
 }

@@ -68,6 +68,14 @@ fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
     std::fs::write(p.path("migrations/0002_bad.wasm"), b"\0asm\x01\0\0\0").unwrap();
     p.godwit(&["up"]).code(2).stderr_has("0002_bad.wasm: not a godwit migration component");
     assert!(!p.db().has_history_table());
+    // A component built against an older version of the contract (0.1.0, lists of lists).
+    let old = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/contract-0.1.0.wasm");
+    std::fs::copy(old, p.path("migrations/0002_bad.wasm")).unwrap();
+    p.godwit(&["up"])
+        .code(2)
+        .stderr_has("0002_bad.wasm: not a godwit migration component: built against version 0.1.0")
+        .stderr_has("this godwit implements godwit:migration@0.2.0");
+    assert!(!p.db().has_history_table());
 }
 
 /// Runs the hostile guest in `mode` and checks that it fails with `needle` and changes nothing.
@@ -162,9 +170,9 @@ fn inspect_describes_components_and_rejects_others() {
     p.component("rust-backfill", "0001_split.wasm");
     let run = p.godwit(&["inspect", "migrations/0001_split.wasm"]);
     run.ok()
-        .stdout_has("world        godwit:migration/migration-component@0.1.0: yes")
+        .stdout_has("world        godwit:migration/migration-component@0.2.0: yes")
         .stdout_has("batched      yes")
-        .stdout_has("exports      godwit:migration/migration@0.1.0");
+        .stdout_has("exports      godwit:migration/migration@0.2.0");
     let json = p.godwit(&["inspect", "migrations/0001_split.wasm", "--format", "json"]);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(value["matches_world"], true);
@@ -209,7 +217,7 @@ fn rust_crate_migration_is_scaffolded_built_and_applied() {
     godwit(&["build"]).ok().stderr_has("Built 0001_observers");
     godwit(&["inspect", "migrations/0001_observers"])
         .ok()
-        .stdout_has("godwit:migration/migration-component@0.1.0: yes");
+        .stdout_has("godwit:migration/migration-component@0.2.0: yes");
     godwit(&["up", "--no-build"]).ok().stderr_has("Applying 0001_observers");
     assert_eq!(p.db().tables(), ["observers"]);
     godwit(&["validate"]).ok();

@@ -409,7 +409,7 @@ fn inspect(
         Failure::check(format!("{}: {e}", file.display()))
             .hint("a godwit migration is a WebAssembly component built against wit/migration.wit")
     })?;
-    let world = "godwit:migration/migration-component@0.1.0";
+    let world = "godwit:migration/migration-component@0.2.0";
     match format {
         Format::Json => {
             let value = serde_json::json!({
