@@ -226,6 +226,19 @@ fn rust_crate_migration_is_scaffolded_built_and_applied() {
     let edited = std::fs::read_to_string(&lib).unwrap().replace("id INTEGER", "id BIGINT");
     std::fs::write(&lib, edited).unwrap();
     godwit(&["validate"]).code(1).stdout_has("0001_observers was modified");
+    // Without the wasm32-wasip2 standard library (a sysroot that lacks it stands in for a
+    // toolchain without the target), building says how to install it and nothing changes.
+    let before = p.db().fingerprint();
+    let run = godwit_tests::Run::from(
+        p.command()
+            .env("CARGO_TARGET_DIR", p.path("target-without-std"))
+            .env("RUSTFLAGS", format!("--sysroot={}", p.path("no-sysroot").display()))
+            .args(["build"])
+            .output()
+            .unwrap(),
+    );
+    run.code(2).stderr_has("0001_observers").stderr_has("rustup target add wasm32-wasip2");
+    assert_eq!(p.db().fingerprint(), before);
 }
 
 /// The README demo runs from the repository's `migrations/` on the embedded SQLite default.
