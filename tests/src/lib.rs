@@ -83,6 +83,55 @@ pub fn guest(name: &str) -> PathBuf {
     path
 }
 
+/// The workspace's root directory.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root")
+}
+
+/// The version of componentize-py the Python guests are built with.
+pub const COMPONENTIZE_PY: &str = "0.25.1";
+
+/// `target/pyenv`, a virtualenv with componentize-py, created on first use
+/// (`scripts/test.sh` creates it before the tests).
+fn componentize_py() -> PathBuf {
+    let venv = profile_dir().parent().expect("target dir").join("pyenv");
+    let bin = venv.join("bin/componentize-py");
+    if !bin.is_file() {
+        let created = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
+        assert!(created.is_ok_and(|s| s.success()), "python3 -m venv {} failed", venv.display());
+        let installed = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", &format!("componentize-py=={COMPONENTIZE_PY}")])
+            .status();
+        assert!(installed.is_ok_and(|s| s.success()), "pip install componentize-py failed");
+    }
+    bin
+}
+
+/// The component built from the Python app in `guest-examples/<name>` (its `app.py`) with
+/// componentize-py and the helpers in `sdk/python`, built once per test process.
+pub fn python_guest(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out =
+        profile_dir().parent().expect("target dir").join(format!("python-guests/{name}.wasm"));
+    if !built.iter().any(|b| b == name) {
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let status = Command::new(componentize_py())
+            .current_dir(root())
+            .args(["-d", "wit", "-w", "migration-component", "componentize", "app", "-p"])
+            .arg(root().join("guest-examples").join(name))
+            .arg("-p")
+            .arg(root().join("sdk/python"))
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .expect("run componentize-py");
+        assert!(status.success(), "componentize-py failed for guest-examples/{name}");
+        built.push(name.to_owned());
+    }
+    out
+}
+
 /// A temporary project directory with its own database.
 #[derive(Debug)]
 pub struct Project {
@@ -144,6 +193,13 @@ impl Project {
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
             .env_remove("GODWIT_CONFIG");
         command
+    }
+
+    /// Runs `godwit` with `args`, with the compile cache shared by all tests: for components
+    /// that take seconds to compile (Python, JavaScript), compiled once per machine.
+    pub fn godwit_shared_cache(&self, args: &[&str]) -> Run {
+        let cache = profile_dir().parent().expect("target dir").join("test-component-cache");
+        Run::from(self.command().env("XDG_CACHE_HOME", cache).args(args).output().expect("godwit"))
     }
 
     /// Runs `godwit` with `args` and captures the outcome.

@@ -9,6 +9,7 @@ mod conformance;
 mod files;
 mod history;
 mod migrate;
+mod polyglot;
 mod postgres_only;
 mod project;
 mod wasm;

@@ -1,0 +1,151 @@
+"""godwit's helpers for migrations written in Python and built with componentize-py.
+
+Subclass `Migration`, implement `apply` (and `revert`, and `batch` for a batched
+transform), and name the class `Migration` in your app module:
+
+    import godwit
+
+    class Migration(godwit.Migration):
+        description = "add users.email"
+        reversible = True
+
+        def apply(self):
+            godwit.execute("ALTER TABLE users ADD COLUMN email TEXT")
+
+        def revert(self):
+            godwit.execute("ALTER TABLE users DROP COLUMN email")
+
+Build: componentize-py -d wit -w migration-component componentize app -p . -p sdk/python -o m.wasm
+"""
+
+from componentize_py_types import Err
+from wit_world import exports
+from wit_world.exports.migration import BatchProgress, Descriptor
+from wit_world.imports import log as _log
+from wit_world.imports import sql, types
+
+
+class DbError(Exception):
+    """A database error: `code` is the SQLSTATE (PostgreSQL) or SQLite's result code name."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{message} ({code})" if code else message)
+        self.code = code
+        self.message = message
+
+
+def value(v):
+    """The SQL value of a Python value: None, bool, int, float, str or bytes."""
+    if v is None:
+        return types.Value_Null()
+    if isinstance(v, bool):
+        return types.Value_Boolean(v)
+    if isinstance(v, int):
+        return types.Value_Integer(v)
+    if isinstance(v, float):
+        return types.Value_Real(v)
+    if isinstance(v, str):
+        return types.Value_Text(v)
+    if isinstance(v, (bytes, bytearray)):
+        return types.Value_Blob(bytes(v))
+    raise TypeError(f"no SQL value for a {type(v).__name__}")
+
+
+def _python(v):
+    return None if isinstance(v, types.Value_Null) else v.value
+
+
+def _host(call, *args):
+    try:
+        return call(*args)
+    except Err as e:
+        raise DbError(e.value.code, e.value.message) from None
+
+
+def dialect():
+    """"sqlite" or "postgres"."""
+    return "postgres" if sql.current_dialect() == types.Dialect.POSTGRES else "sqlite"
+
+
+def execute(statement, *params):
+    """Runs one statement with positional parameters ($1, $2, ...); returns rows changed."""
+    return _host(sql.execute, statement, [value(p) for p in params])
+
+
+def execute_many(statement, rows):
+    """Runs one statement for every parameter row (tuples of equal length), in one host call."""
+    rows = list(rows)
+    width = len(rows[0]) if rows else 0
+    flat = []
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"parameter row {i} has {len(row)} values, row 0 has {width}")
+        flat.extend(value(p) for p in row)
+    return _host(sql.execute_many, statement, width, flat)
+
+
+def query(statement, *params):
+    """Runs a query; returns its rows as dicts keyed by column name."""
+    result = _host(sql.query, statement, [value(p) for p in params])
+    columns = result.columns
+    width = len(columns)
+    values = [_python(v) for v in result.values]
+    return [dict(zip(columns, values[i : i + width])) for i in range(0, len(values), width or 1)]
+
+
+def scalar(statement, *params):
+    """The first column of the first row."""
+    rows = query(statement, *params)
+    if not rows:
+        raise ValueError("the query returned no row")
+    return next(iter(rows[0].values()))
+
+
+def log(message, level="info"):
+    levels = {"debug": _log.Level.DEBUG, "info": _log.Level.INFO}
+    levels.update(warn=_log.Level.WARN, error=_log.Level.ERROR)
+    _log.log(levels[level], str(message))
+
+
+class Progress:
+    """What `batch` returns: the next cursor (None when done), rows processed, optional total."""
+
+    def __init__(self, next_cursor, processed, estimated_total=None):
+        self.next_cursor = next_cursor
+        self.processed = processed
+        self.estimated_total = estimated_total
+
+
+def _guard(call):
+    try:
+        return call()
+    except Exception as e:  # the migration fails with this message; godwit rolls back
+        raise Err(f"{type(e).__name__}: {e}") from None
+
+
+class Migration(exports.Migration):
+    description = ""
+    reversible = False
+    batched = False
+
+    def apply(self):
+        raise NotImplementedError("apply")
+
+    def revert(self):
+        raise RuntimeError("this migration cannot be reverted")
+
+    def batch(self, cursor, batch_size):
+        return Progress(None, 0)
+
+    def describe(self):
+        return Descriptor(self.description, self.reversible, self.batched)
+
+    def up(self):
+        _guard(self.apply)
+
+    def down(self):
+        _guard(self.revert)
+
+    def transform(self, cursor, batch_size):
+        p = _guard(lambda: self.batch(cursor, batch_size))
+        return BatchProgress(p.next_cursor, p.processed, p.estimated_total)
