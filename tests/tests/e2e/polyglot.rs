@@ -36,4 +36,8 @@ fn python_backfill(p: &Project) {
     backfill_in(p, &godwit_tests::python_guest("python-backfill"));
 }
 
-on_both!(python_backfill);
+fn javascript_backfill(p: &Project) {
+    backfill_in(p, &godwit_tests::js_guest("js-backfill"));
+}
+
+on_both!(python_backfill, javascript_backfill);
