@@ -39,10 +39,15 @@ fn cargo_build(args: &[&str]) {
     assert!(status.success(), "cargo build {args:?} failed");
 }
 
-/// target/<profile>/ of this test binary (target/<profile>/deps/<test>).
+/// target/<profile>/ of this binary: a test (target/<profile>/deps/<test>) or a benchmark
+/// (target/<profile>/<bin>).
 fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target profile dir").to_owned()
+    let dir = exe.parent().expect("exe dir");
+    match dir.file_name() {
+        Some(name) if name == "deps" => dir.parent().expect("target profile dir").to_owned(),
+        _ => dir.to_owned(),
+    }
 }
 
 /// The `godwit` binary of this workspace, built on first use.
