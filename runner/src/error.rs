@@ -101,6 +101,9 @@ pub struct GuestFailure {
     pub label: String,
     pub path: PathBuf,
     pub reverting: bool,
+    /// For a failed batch of a transform: the rows done by the batches committed before it,
+    /// which stay, so that `godwit up` resumes after them.
+    pub resumable: Option<i64>,
     pub source: crate::wasm::GuestError,
     /// What the guest logged and printed before it failed.
     pub output: Vec<String>,
@@ -174,11 +177,27 @@ impl Error {
                  fix the database by hand, then run `godwit repair` and `godwit up`",
                 failure.label, failure.line
             ),
-            Error::GuestFailed(failure) => format!(
-                "{} was rolled back and the database is as it was before it; \
-                 `--wasm-timeout` and `--wasm-memory` raise the sandbox's limits",
-                failure.label
-            ),
+            Error::GuestFailed(failure) => {
+                let label = &failure.label;
+                let mut hint = match failure.resumable {
+                    Some(rows) => format!(
+                        "the failed batch was rolled back; the batches before it stay committed \
+                         ({rows} rows done) and {label} stays in progress: fix the cause and run \
+                         `godwit up` to resume after them"
+                    ),
+                    None => format!("{label} was rolled back and the database is as it was before it"),
+                };
+                match failure.source {
+                    crate::wasm::GuestError::Timeout(_) => hint.push_str(
+                        "; `--wasm-timeout` (wasm_timeout in godwit.toml) raises the time limit",
+                    ),
+                    crate::wasm::GuestError::Memory(_) => hint.push_str(
+                        "; `--wasm-memory` (wasm_memory in godwit.toml) raises the memory limit",
+                    ),
+                    _ => {}
+                }
+                hint
+            }
             Error::WasmRuntime { .. } => return None,
             Error::MigrationFailed(failure) => format!(
                 "{} was rolled back and the database is as it was before it; fix {} and run godwit again",

@@ -499,18 +499,19 @@ fn run_batched(
     let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
         return Err(Error::WasmRuntime { reason: "the component was not compiled".to_owned() });
     };
-    let guest_failed = |source, output| {
+    let guest_failed = |source, output, rows_done| {
         Error::GuestFailed(Box::new(GuestFailure {
             label: migration.label.clone(),
             path: migration.path.clone(),
             reverting: false,
+            resumable: Some(rows_done),
             source,
             output,
         }))
     };
     let mut transformer = runtime
         .transformer(component, guests.limits)
-        .map_err(|(output, source)| guest_failed(source, output))?;
+        .map_err(|(output, source)| guest_failed(source, output, rows_done))?;
     loop {
         db.begin().map_err(database)?;
         let (output, result) = lend(db, &migration.label, reporter, |driver| {
@@ -530,7 +531,7 @@ fn run_batched(
             Ok(batch) => batch,
             Err(source) => {
                 let _ = db.rollback();
-                return Err(guest_failed(source, output));
+                return Err(guest_failed(source, output, rows_done));
             }
         };
         rows_done = rows_done.saturating_add(i64::try_from(batch.processed).unwrap_or(i64::MAX));
@@ -594,6 +595,7 @@ fn run_guest(
             label: migration.label.clone(),
             path: migration.path.clone(),
             reverting,
+            resumable: None,
             source,
             output,
         }))

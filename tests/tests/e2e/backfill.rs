@@ -95,7 +95,40 @@ fn killed_backfill_resumes_without_loss_or_double_work(p: &Project) {
     assert_eq!(history_progress(p), ("applied".into(), 3000));
 }
 
+fn failed_batch_keeps_earlier_batches_and_resumes(p: &Project) {
+    people(p, 1000);
+    // The update of row 650 fails, in the third batch of 300.
+    p.db().execute(match p.backend {
+        Backend::Sqlite => {
+            "CREATE TRIGGER stop BEFORE UPDATE ON people WHEN NEW.id = 650 \
+             BEGIN SELECT RAISE(ABORT, 'row 650 is locked'); END;"
+        }
+        Backend::Postgres => {
+            "CREATE FUNCTION stop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.id = 650 THEN RAISE EXCEPTION 'row 650 is locked'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER stop BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION stop();"
+        }
+    });
+    p.godwit(&["up", "--batch-size", "300"])
+        .code(1)
+        .stderr_has("applying 0001_split_names failed")
+        .stderr_has("row 650 is locked")
+        .stderr_has("the batches before it stay committed (600 rows done)")
+        .stderr_has("run `godwit up` to resume");
+    assert_eq!(count(p, "passes = 1"), 600);
+    assert_eq!(count(p, "passes = 0"), 400);
+    assert_eq!(history_progress(p), ("in_progress".into(), 600));
+    p.db().execute(match p.backend {
+        Backend::Sqlite => "DROP TRIGGER stop",
+        Backend::Postgres => "DROP TRIGGER stop ON people",
+    });
+    p.godwit(&["up", "--batch-size", "300"]).ok().stderr_has("Resuming 0001_split_names (");
+    assert_eq!(count(p, "passes = 1"), 1000);
+    assert_eq!(history_progress(p), ("applied".into(), 1000));
+}
+
 on_both!(
+    failed_batch_keeps_earlier_batches_and_resumes,
     backfill_processes_every_row_exactly_once,
     killed_backfill_resumes_without_loss_or_double_work
 );

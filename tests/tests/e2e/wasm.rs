@@ -79,7 +79,7 @@ fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
 }
 
 /// Runs the hostile guest in `mode` and checks that it fails with `needle` and changes nothing.
-fn hostile(p: &Project, mode: &str, extra: &[&str], needle: &str) {
+fn hostile(p: &Project, mode: &str, extra: &[&str], needle: &str) -> godwit_tests::Run {
     p.db().execute(&format!(
         "CREATE TABLE hostile_mode (mode TEXT); INSERT INTO hostile_mode VALUES ('{mode}');"
     ));
@@ -91,17 +91,21 @@ fn hostile(p: &Project, mode: &str, extra: &[&str], needle: &str) {
     let run = p.godwit(&args);
     run.code(1)
         .stderr_has("applying 0001_hostile failed (migrations/0001_hostile.wasm)")
-        .stderr_has(needle);
+        .stderr_has(needle)
+        .stderr_has("hint: 0001_hostile was rolled back and the database is as it was before it");
     assert_eq!(p.db().fingerprint(), before, "{mode}: the step must be rolled back");
     assert!(!p.db().tables().contains(&"hostile_was_here".to_owned()));
+    run
 }
 
 fn infinite_loop_is_stopped_by_the_time_limit(p: &Project) {
-    hostile(p, "spin", &["--wasm-timeout", "300ms"], "ran longer than its time limit (300ms)");
+    hostile(p, "spin", &["--wasm-timeout", "300ms"], "ran longer than its time limit (300ms)")
+        .stderr_has("`--wasm-timeout` (wasm_timeout in godwit.toml) raises the time limit");
 }
 
 fn memory_bomb_is_stopped_by_the_memory_limit(p: &Project) {
-    hostile(p, "memory", &["--wasm-memory", "64MiB"], "more memory than its limit (64 MiB)");
+    hostile(p, "memory", &["--wasm-memory", "64MiB"], "more memory than its limit (64 MiB)")
+        .stderr_has("`--wasm-memory` (wasm_memory in godwit.toml) raises the memory limit");
 }
 
 fn panic_is_a_trap_with_the_guest_message(p: &Project) {
