@@ -18,6 +18,7 @@ mod checksum;
 pub mod driver;
 mod error;
 mod history;
+pub mod lock;
 mod migration;
 mod migrator;
 mod plan;

@@ -273,3 +273,54 @@ fn demo_runs_and_its_components_match_their_examples() {
         assert_eq!(describe(&shipped_path), describe(&godwit_tests::guest(example)), "{shipped}");
     }
 }
+
+#[test]
+fn lock_pins_components_and_refuses_tampered_or_unlocked_ones() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    p.component("rust-schema", "0001_observers.wasm");
+    let sha = |name: &str| {
+        godwit::Checksum::of_bytes(&std::fs::read(p.path(&format!("migrations/{name}"))).unwrap())
+            .to_string()
+    };
+    let original = sha("0001_observers.wasm");
+    p.godwit(&["lock"])
+        .ok()
+        .stderr_has(&format!("Locked 0001_observers sha256:{}", &original[..12]))
+        .stderr_has("godwit.lock pins 1 component");
+    let text = std::fs::read_to_string(p.path("godwit.lock")).unwrap();
+    assert!(text.contains(&format!("sha256 = \"{original}\"")), "{text}");
+    assert!(text.contains("file = \"migrations/0001_observers.wasm\""), "{text}");
+    p.godwit(&["lock"]).ok().stderr_has("godwit.lock is up to date");
+    p.godwit(&["up"]).ok().stderr_has("Applying 0001_observers");
+
+    // Other bytes under the same name: refused before anything runs, by up, down and validate.
+    p.component("rust-backfill", "0001_observers.wasm");
+    let tampered = sha("0001_observers.wasm");
+    let before = p.db().fingerprint();
+    for command in [&["up"][..], &["down"], &["validate"]] {
+        p.godwit(command)
+            .code(2)
+            .stderr_has(&format!(
+                "migrations/0001_observers.wasm (0001_observers) does not match godwit.lock: \
+                 locked sha256 {original}, found {tampered}"
+            ))
+            .stderr_has("run `godwit lock`");
+    }
+    assert_eq!(p.db().fingerprint(), before);
+
+    // A component nobody locked is refused too.
+    p.component("rust-schema", "0001_observers.wasm");
+    p.component("rust-backfill", "0002_split.wasm");
+    p.godwit(&["up"])
+        .code(2)
+        .stderr_has("migrations/0002_split.wasm (0002_split) is not in godwit.lock");
+    assert_eq!(p.db().fingerprint(), before);
+
+    // `godwit lock` takes the change deliberately and says what it was.
+    p.remove("migrations/0001_observers.wasm");
+    p.godwit(&["lock"])
+        .ok()
+        .stderr_has("Locked 0002_split")
+        .stderr_has(&format!("Removed 0001_observers sha256:{}", &original[..12]));
+    assert!(!std::fs::read_to_string(p.path("godwit.lock")).unwrap().contains("0001_observers"));
+}

@@ -135,6 +135,8 @@ pub enum Command {
     },
     /// Check applied migrations against the files; exit 1 on any problem
     Validate,
+    /// Pin every WebAssembly migration's SHA-256 in godwit.lock and show what changed
+    Lock,
     /// Accept edited files' checksums and forget failed or missing migrations in the history
     Repair {
         /// Do it without asking

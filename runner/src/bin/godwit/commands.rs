@@ -3,11 +3,12 @@
 use crate::cli::{Cli, Command, Format, NewKind};
 use crate::config::{self, Settings, Versioning};
 use crate::failure::Failure;
-use crate::printer::{CYAN, GREEN, Printer};
+use crate::printer::{CYAN, GREEN, Printer, YELLOW};
 use crate::report::{CliReporter, duration};
 use anyhow::Context;
 use godwit::{
     ConnectOptions, DownTarget, Driver, Migrator, RepairAction, Request, Target, Version,
+    lock::{Change, LockFile},
 };
 use std::io::IsTerminal;
 use std::path::Path;
@@ -41,6 +42,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             migrate(&settings, printer, request, (1000, std::time::Duration::ZERO))
         }
         Command::Validate => validate(&settings, printer),
+        Command::Lock => lock(&settings, printer),
         Command::Repair { yes } => repair(&settings, printer, *yes),
         Command::Baseline { version } => baseline(&settings, printer, *version),
         Command::Inspect { file, format } => inspect(&settings, printer, file, *format),
@@ -249,6 +251,83 @@ fn status(settings: &Settings, printer: &mut Printer, format: Format) -> anyhow:
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses components that differ from `godwit.lock`, when the project has one.
+fn check_lock(settings: &Settings, migrator: &Migrator) -> anyhow::Result<()> {
+    let path = &settings.lock_file;
+    let Some(locked) = LockFile::read(path).map_err(Failure::config)? else {
+        return Ok(());
+    };
+    let current = LockFile::of(migrator.migrations(), &settings.project);
+    let mut problems = Vec::new();
+    for change in locked.diff(&current) {
+        match change {
+            Change::Added(new) => problems.push(format!(
+                "{} ({}) is not in {}: its sha256 is {}",
+                new.file,
+                new.migration,
+                path.display(),
+                new.sha256
+            )),
+            Change::Changed { old, new } => problems.push(format!(
+                "{} ({}) does not match {}: locked sha256 {}, found {}",
+                new.file,
+                new.migration,
+                path.display(),
+                old.sha256,
+                new.sha256
+            )),
+            // A locked component that is gone runs nothing; the plan reports it as missing.
+            Change::Removed(_) => {}
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::config(problems.join("\n"))
+        .hint("nothing ran; if the change is intended, review the component and run `godwit lock`")
+        .into())
+}
+
+fn lock(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings)?;
+    let path = &settings.lock_file;
+    let old = LockFile::read(path).map_err(Failure::config)?.unwrap_or_default();
+    let new = LockFile::of(migrator.migrations(), &settings.project);
+    let changes = old.diff(&new);
+    let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_owned();
+    for change in &changes {
+        let (verb, color, text) = match change {
+            Change::Added(l) => {
+                ("Locked", GREEN, format!("{} sha256:{}", l.migration, short(&l.sha256)))
+            }
+            Change::Changed { old, new } => (
+                "Changed",
+                YELLOW,
+                format!(
+                    "{} sha256:{} -> sha256:{}",
+                    new.migration,
+                    short(&old.sha256),
+                    short(&new.sha256)
+                ),
+            ),
+            Change::Removed(l) => {
+                ("Removed", YELLOW, format!("{} sha256:{}", l.migration, short(&l.sha256)))
+            }
+        };
+        printer.status(verb, color, text);
+    }
+    if changes.is_empty() && path.is_file() {
+        printer.status("Finished", GREEN, format!("{} is up to date", path.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::write(path, new.to_text())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let n = new.components.len();
+    let noun = if n == 1 { "component" } else { "components" };
+    printer.status("Finished", GREEN, format!("{} pins {n} {noun}", path.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
 fn migrate(
     settings: &Settings,
     printer: &mut Printer,
@@ -256,6 +335,7 @@ fn migrate(
     (batch_size, batch_pause): (u32, std::time::Duration),
 ) -> anyhow::Result<ExitCode> {
     let migrator = load(settings)?.with_batching(batch_size, batch_pause);
+    check_lock(settings, &migrator)?;
     let mut db = connect(settings)?;
     let target = db.target().to_owned();
     let started = std::time::Instant::now();
@@ -291,6 +371,7 @@ fn migrate(
 
 fn validate(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
     let migrator = load(settings)?;
+    check_lock(settings, &migrator)?;
     let mut db = connect(settings)?;
     let applied = migrator.history(db.as_mut())?;
     let entries = godwit::status(migrator.migrations(), &applied);

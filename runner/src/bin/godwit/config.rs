@@ -67,6 +67,10 @@ pub struct Settings {
     pub schema: Option<String>,
     pub wasm: godwit::wasm::Limits,
     pub build: godwit::build::BuildMode,
+    /// `godwit.lock`, next to the configuration file.
+    pub lock_file: PathBuf,
+    /// The directory lock-file paths are relative to: the configuration file's.
+    pub project: PathBuf,
 }
 
 impl Settings {
@@ -115,6 +119,11 @@ impl Settings {
             build: match global.no_build {
                 true => godwit::build::BuildMode::NoBuild,
                 false => godwit::build::BuildMode::Build,
+            },
+            lock_file: relative_to(&base, Path::new(godwit::lock::LOCK_FILE)),
+            project: match base.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+                _ => PathBuf::from("."),
             },
         })
     }
