@@ -16,9 +16,12 @@ use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
 use crate::version::Version;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::{File, TryLockError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 const CREATE_HISTORY: &str = "
 CREATE TABLE IF NOT EXISTS godwit_history (
@@ -52,14 +55,80 @@ pub struct SqliteDriver {
     locked: bool,
     /// Whether the run's outer transaction is open.
     group_open: bool,
+    /// What SQLite's authorizer enforces on migrations' statements.
+    guard: Guard,
+}
+
+/// Statements of migrations (SQL files and guests alike) may not touch `godwit_history`:
+/// while `on`, SQLite's authorizer denies any change to it as the statement is prepared, and
+/// remembers what it denied for the error message. godwit's own history statements run
+/// with the guard off.
+#[derive(Debug, Clone, Default)]
+struct Guard {
+    on: Arc<AtomicBool>,
+    denied: Arc<Mutex<Option<String>>>,
+}
+
+impl Guard {
+    fn authorize(&self, context: AuthContext<'_>) -> Authorization {
+        if !self.on.load(Ordering::Relaxed) {
+            return Authorization::Allow;
+        }
+        let (what, table) = match context.action {
+            AuthAction::Insert { table_name } => ("INSERT INTO", table_name),
+            AuthAction::Update { table_name, .. } => ("UPDATE of", table_name),
+            AuthAction::Delete { table_name } => ("DELETE FROM", table_name),
+            AuthAction::DropTable { table_name } => ("DROP TABLE", table_name),
+            AuthAction::AlterTable { table_name, .. } => ("ALTER TABLE", table_name),
+            AuthAction::CreateIndex { table_name, .. } => ("CREATE INDEX on", table_name),
+            AuthAction::DropIndex { table_name, .. } => ("DROP INDEX on", table_name),
+            AuthAction::CreateTrigger { table_name, .. }
+            | AuthAction::CreateTempTrigger { table_name, .. } => ("CREATE TRIGGER on", table_name),
+            AuthAction::DropTrigger { table_name, .. } => ("DROP TRIGGER on", table_name),
+            _ => return Authorization::Allow,
+        };
+        if !table.eq_ignore_ascii_case("godwit_history") {
+            return Authorization::Allow;
+        }
+        let by = context.accessor.map(|t| format!(" (through {t})")).unwrap_or_default();
+        *self.denied.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(format!("{what} godwit_history{by}"));
+        Authorization::Deny
+    }
+
+    /// Runs a migration's statement with the guard on.
+    fn run<T>(
+        &self,
+        conn: &Connection,
+        body: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        self.on.store(true, Ordering::Relaxed);
+        let result = body(conn);
+        self.on.store(false, Ordering::Relaxed);
+        let denied = self.denied.lock().unwrap_or_else(PoisonError::into_inner).take();
+        result.map_err(|error| match denied {
+            Some(what) => DbError {
+                message: format!(
+                    "a migration may not change godwit's history table: {what} was denied"
+                ),
+                code: Some("SQLITE_AUTH".to_owned()),
+                position: None,
+            },
+            None => db_error(error),
+        })
+    }
 }
 
 impl SqliteDriver {
     pub fn open(path: &str, options: &ConnectOptions) -> Result<SqliteDriver, Error> {
         let target = format!("sqlite:{path}");
         let connect_error = |source: DbError| Error::Connect { target: target.clone(), source };
-        let conn = Connection::open(path).map_err(|e| connect_error(db_error(e)))?;
+        let mut conn = Connection::open(path).map_err(|e| connect_error(db_error(e)))?;
         conn.busy_timeout(options.busy_timeout).map_err(|e| connect_error(db_error(e)))?;
+        let guard = Guard::default();
+        let authorizer = guard.clone();
+        conn.authorizer(Some(move |context: AuthContext<'_>| authorizer.authorize(context)))
+            .map_err(|e| connect_error(db_error(e)))?;
         // Opening is lazy: touch the file now so that a directory, a non-database file or a
         // permission problem is reported as a connection error, not as a failed migration.
         conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
@@ -68,7 +137,7 @@ impl SqliteDriver {
             ":memory:" => None,
             _ => Some(File::open(path).map_err(|e| connect_error(DbError::new(e.to_string())))?),
         };
-        Ok(SqliteDriver { conn, target, lock_file, locked: false, group_open: false })
+        Ok(SqliteDriver { conn, target, lock_file, locked: false, group_open: false, guard })
     }
 
     fn history_exists(&self) -> Result<bool, DbError> {
@@ -147,46 +216,50 @@ impl Driver for SqliteDriver {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn.execute_batch(sql).map_err(db_error)
+        self.guard.run(&self.conn, |conn| conn.execute_batch(sql))
     }
 
     fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
-        let changed = statement.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
-        Ok(changed as u64)
+        self.guard.run(&self.conn, |conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            Ok(statement.execute(rusqlite::params_from_iter(params))? as u64)
+        })
     }
 
     fn execute_many(&mut self, sql: &str, rows: ParamRows<'_>) -> Result<u64, DbError> {
-        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
-        let mut changed = 0;
-        for params in rows.iter() {
-            changed +=
-                statement.execute(rusqlite::params_from_iter(params)).map_err(db_error)? as u64;
-        }
-        Ok(changed)
+        self.guard.run(&self.conn, |conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut changed = 0;
+            for params in rows.iter() {
+                changed += statement.execute(rusqlite::params_from_iter(params))? as u64;
+            }
+            Ok(changed)
+        })
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-        let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
-        let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
-        let width = columns.len();
-        let mut values = Vec::new();
-        let mut cursor = statement.query(rusqlite::params_from_iter(params)).map_err(db_error)?;
-        while let Some(row) = cursor.next().map_err(db_error)? {
-            for i in 0..width {
-                values.push(match row.get_ref(i).map_err(db_error)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(v) => Value::Integer(v),
-                    ValueRef::Real(v) => Value::Real(v),
-                    ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
-                        Ok(text) => text.to_owned(),
-                        Err(_) => String::from_utf8_lossy(t).into_owned(),
-                    }),
-                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-                });
+        self.guard.run(&self.conn, |conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
+            let width = columns.len();
+            let mut values = Vec::new();
+            let mut cursor = statement.query(rusqlite::params_from_iter(params))?;
+            while let Some(row) = cursor.next()? {
+                for i in 0..width {
+                    values.push(match row.get_ref(i)? {
+                        ValueRef::Null => Value::Null,
+                        ValueRef::Integer(v) => Value::Integer(v),
+                        ValueRef::Real(v) => Value::Real(v),
+                        ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
+                            Ok(text) => text.to_owned(),
+                            Err(_) => String::from_utf8_lossy(t).into_owned(),
+                        }),
+                        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                    });
+                }
             }
-        }
-        Ok(Rows { columns, values })
+            Ok(Rows { columns, values })
+        })
     }
 
     fn begin(&mut self) -> Result<(), DbError> {

@@ -217,3 +217,48 @@ on_both!(
     repeatables_run_after_versioned_and_again_when_changed,
     no_transaction_failure_is_recorded_and_blocks_until_repair,
 );
+
+/// SQLite's authorizer keeps migrations away from the history table: direct writes, schema
+/// changes and triggers are denied as the statement is prepared, and the step rolls back.
+#[test]
+fn sqlite_migrations_may_not_change_the_history_table() {
+    let p = Project::new(godwit_tests::Backend::Sqlite).unwrap();
+    p.migration("0001_a.sql", "create table a (x int);", None);
+    p.godwit(&["up"]).ok();
+    let cases = [
+        ("update godwit_history set checksum = 'x';", "UPDATE of godwit_history"),
+        ("delete from godwit_history;", "DELETE FROM godwit_history"),
+        (
+            "insert into godwit_history (version, name, kind, checksum, applied_at, execution_ms, state, godwit_version) values (9, 'x', 'sql', 'x', 'x', 0, 'applied', 'x');",
+            "INSERT INTO godwit_history",
+        ),
+        ("drop table godwit_history;", "DROP TABLE godwit_history"),
+        ("alter table godwit_history add column y int;", "ALTER TABLE godwit_history"),
+        ("drop index godwit_history_repeatable;", "DROP INDEX on godwit_history"),
+        (
+            "create trigger t after insert on godwit_history begin select 1; end;",
+            "CREATE TRIGGER on godwit_history",
+        ),
+        (
+            "create trigger t after insert on a begin delete from godwit_history; end;\n\
+             insert into a values (1);",
+            "DELETE FROM godwit_history (through t)",
+        ),
+    ];
+    for (sql, denied) in cases {
+        let before = p.db().fingerprint();
+        p.migration("0002_sneaky.sql", sql, None);
+        p.godwit(&["up"]).code(1).stderr_has("applying 0002_sneaky failed").stderr_has(&format!(
+            "a migration may not change godwit's history table: {denied} was denied"
+        ));
+        assert_eq!(p.db().fingerprint(), before, "{sql}");
+    }
+    // Reading it is allowed.
+    p.migration(
+        "0002_sneaky.sql",
+        "create table c as select count(*) as n from godwit_history;",
+        None,
+    );
+    p.godwit(&["up"]).ok();
+    assert_eq!(p.db().scalar("select n from c"), "1");
+}
