@@ -86,15 +86,17 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<
     Ok(())
 }
 
-fn cargo() -> Command {
+/// A `cargo` command (`$CARGO` when set) without the variables cargo sets for the package it
+/// is running: when godwit (or a test) itself runs under cargo, they describe that package,
+/// not the one being built, and build scripts that watch them would rebuild every time.
+pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    // When godwit itself runs under cargo, these describe godwit's package, not the guest's.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
         if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
             .iter()
             .any(|prefix| key.starts_with(prefix))
-            || key == "CARGO_PRIMARY_PACKAGE"
+            || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&key.as_ref())
         {
             command.env_remove(key.as_ref());
         }

@@ -17,24 +17,9 @@ pub use db::Backend;
 
 /// `cargo build` with `args`, from inside a test.
 fn cargo_build(args: &[&str]) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut build = Command::new(cargo);
+    // Without the variables cargo set for this test binary (see `godwit::build::cargo`).
+    let mut build = godwit::build::cargo();
     build.arg("build").arg("--quiet").args(args);
-    // Cargo sets these for this test binary; build scripts that watch them (ring's does)
-    // would otherwise see a change and rebuild on every run.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let per_package = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
-            .iter()
-            .any(|prefix| key.starts_with(prefix));
-        if per_package
-            || key == "CARGO_PRIMARY_PACKAGE"
-            || key == "CARGO_TARGET_TMPDIR"
-            || key == "OUT_DIR"
-        {
-            build.env_remove(key.as_ref());
-        }
-    }
     let status = build.status().expect("run cargo build");
     assert!(status.success(), "cargo build {args:?} failed");
 }
