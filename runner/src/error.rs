@@ -65,10 +65,31 @@ pub enum Error {
     #[error("no migration has version {version}")]
     UnknownVersion { version: Version },
     #[error(
+        "pack `{pack}` is set to run after the project's migration {version}, which does not exist"
+    )]
+    UnknownAfter { pack: String, version: Version },
+    #[error("no pack named `{pack}` is configured or in the history")]
+    UnknownPack { pack: String },
+    #[error(transparent)]
+    BeyondGrant(Box<BeyondGrant>),
+    #[error("invalid pack {}: {reason}", path.display())]
+    InvalidPack { path: PathBuf, reason: String },
+    #[error(
         "the history already has {} applied; baseline only marks an unmigrated database",
         plural(*applied, "migration", "migrations")
     )]
     BaselineOnMigrated { applied: usize },
+}
+
+/// A pack's step that left objects (triggers) acting beyond the pack's grant.
+#[derive(Debug, thiserror::Error)]
+#[error("{label} ({}) leaves objects that go beyond the grant of pack `{pack}`", path.display())]
+pub struct BeyondGrant {
+    pub label: String,
+    pub path: PathBuf,
+    pub pack: String,
+    #[source]
+    pub source: DbError,
 }
 
 /// Where a migration failed, what ran, and whether the history now records it as failed.
@@ -145,7 +166,10 @@ impl Error {
             | Error::InvalidMigrations { .. }
             | Error::InvalidUrl { .. }
             | Error::Connect { .. }
-            | Error::UnknownVersion { .. } => 2,
+            | Error::UnknownVersion { .. }
+            | Error::UnknownAfter { .. }
+            | Error::UnknownPack { .. }
+            | Error::InvalidPack { .. } => 2,
             _ => 1,
         }
     }
@@ -214,6 +238,22 @@ impl Error {
                 "add a `-- godwit:down` section to them, or revert to a later version with --to".to_owned()
             }
             Error::UnknownVersion { .. } => "`godwit status` lists the versions".to_owned(),
+            Error::UnknownAfter { pack, .. } => format!(
+                "set `after` of pack `{pack}` in godwit.toml to a version `godwit status` lists"
+            ),
+            Error::UnknownPack { .. } => {
+                "`godwit status` lists the packs; packs are listed as [[pack]] in godwit.toml"
+                    .to_owned()
+            }
+            Error::BeyondGrant(failure) => format!(
+                "{} was rolled back and the database is as it was before it; triggers a pack \
+                 creates run later for whoever writes their table, so they must stay within its grant too",
+                failure.label
+            ),
+            Error::InvalidPack { .. } => {
+                "a pack's godwit-pack.toml needs `name` and `version`; see \"Packs\" in the README"
+                    .to_owned()
+            }
             Error::Unfinished { label } => {
                 format!("run `godwit up` to finish {label} first; then it can be reverted")
             }

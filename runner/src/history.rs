@@ -1,8 +1,9 @@
 //! Rows of the `godwit_history` table as the engine sees them. Drivers read and write these;
 //! the table's DDL lives with each driver because column types differ between databases.
 //!
-//! A versioned migration has at most one row, keyed by version; a repeatable one has at most
-//! one row, keyed by name with a NULL version. `cursor` and `rows_done` belong to batched
+//! Every row belongs to a stream: the project's own migrations (the empty stream) or one pack's
+//! (its name). Within a stream, a versioned migration has at most one row, keyed by version; a
+//! repeatable one has at most one row, keyed by name with a NULL version. `cursor` and `rows_done` belong to batched
 //! migrations that commit many transactions before they count as applied.
 
 use crate::checksum::Checksum;
@@ -44,6 +45,8 @@ impl RecordState {
 /// A row read back from the history table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppliedMigration {
+    /// The pack this row belongs to; empty for the project's own migrations.
+    pub stream: String,
     pub version: Option<Version>,
     pub name: String,
     pub kind: String,
@@ -67,16 +70,18 @@ impl AppliedMigration {
 
     /// How messages name a row whose file may be gone.
     pub fn label(&self) -> String {
-        match self.version {
+        let label = match self.version {
             Some(version) => format!("{version}_{}", self.name),
             None => format!("R_{}", self.name),
-        }
+        };
+        crate::migration::in_stream(&self.stream, label)
     }
 }
 
 /// A row to insert.
 #[derive(Clone, Debug)]
 pub struct NewRecord<'a> {
+    pub stream: &'a str,
     pub version: Option<Version>,
     pub name: &'a str,
     pub kind: &'a str,
@@ -88,6 +93,7 @@ pub struct NewRecord<'a> {
 impl<'a> NewRecord<'a> {
     pub fn of(migration: &'a Migration, state: RecordState, execution_ms: i64) -> NewRecord<'a> {
         NewRecord {
+            stream: &migration.stream,
             version: migration.version(),
             name: &migration.name,
             kind: migration.kind.as_str(),

@@ -1,11 +1,14 @@
-//! `godwit.lock`: the SHA-256 of every WebAssembly migration a project runs.
+//! `godwit.lock`: the SHA-256 of every WebAssembly migration and every pack a project runs.
 //!
 //! Once a project has a lock file, `godwit up` and `godwit down` run only components whose
 //! checksum (the bytes of a `.wasm` file, the source tree of a crate migration) is the one
 //! locked: a component replaced behind the reviewer's back, or one nobody locked, is refused
-//! before anything runs. `godwit lock` rewrites the file deliberately and shows what changed.
+//! before anything runs. A pack is pinned as a whole (its manifest and every migration), and
+//! a project that uses packs must have a lock file. `godwit lock` rewrites the file
+//! deliberately and shows what changed.
 
 use crate::migration::{Kind, Migration};
+use crate::pack::Pack;
 use std::path::Path;
 
 /// The name of the lock file, next to `godwit.toml`.
@@ -18,6 +21,20 @@ pub struct LockFile {
     pub version: u32,
     #[serde(default, rename = "component")]
     pub components: Vec<Locked>,
+    #[serde(default, rename = "pack", skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<LockedPack>,
+}
+
+/// One locked pack.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LockedPack {
+    pub name: String,
+    /// The version its manifest declares.
+    pub version: String,
+    /// Its directory, relative to the project.
+    pub dir: String,
+    /// The SHA-256 over its manifest and its migrations' checksums.
+    pub sha256: String,
 }
 
 /// One locked component.
@@ -30,12 +47,56 @@ pub struct Locked {
     pub sha256: String,
 }
 
-/// A difference between two lock files, or between a lock file and the migrations.
+/// A difference between two lock files, or between a lock file and the migrations: of a
+/// component ([`Locked`]) or of a pack ([`LockedPack`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    Added(Locked),
-    Removed(Locked),
-    Changed { old: Locked, new: Locked },
+pub enum Change<T> {
+    Added(T),
+    Removed(T),
+    Changed { old: T, new: T },
+}
+
+/// Something the lock file pins, found by a name.
+pub trait Pinned: Clone + PartialEq {
+    fn name(&self) -> &str;
+}
+
+impl Pinned for Locked {
+    fn name(&self) -> &str {
+        &self.migration
+    }
+}
+
+impl Pinned for LockedPack {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// What turns `old` into `new`, entry by entry.
+fn diff<T: Pinned>(old: &[T], new: &[T]) -> Vec<Change<T>> {
+    let find = |list: &[T], name: &str| list.iter().find(|l| l.name() == name).cloned();
+    let mut changes = Vec::new();
+    for entry in new {
+        match find(old, entry.name()) {
+            None => changes.push(Change::Added(entry.clone())),
+            Some(was) if was != *entry => {
+                changes.push(Change::Changed { old: was, new: entry.clone() });
+            }
+            Some(_) => {}
+        }
+    }
+    for was in old {
+        if find(new, was.name()).is_none() {
+            changes.push(Change::Removed(was.clone()));
+        }
+    }
+    changes
+}
+
+/// `path` relative to the project, with `/` separators, as the lock file records paths.
+fn relative(path: &Path, project: &Path) -> String {
+    path.strip_prefix(project).unwrap_or(path).to_string_lossy().replace('\\', "/")
 }
 
 const HEADER: &str = "# godwit.lock: the SHA-256 of every WebAssembly migration this project runs.\n\
@@ -43,23 +104,27 @@ const HEADER: &str = "# godwit.lock: the SHA-256 of every WebAssembly migration 
                       # `godwit lock` updates the file. Review the change before you commit it.\n";
 
 impl LockFile {
-    /// The lock of `migrations`' components, with paths relative to `project`.
-    pub fn of(migrations: &[Migration], project: &Path) -> LockFile {
+    /// The lock of `migrations`' components and of `packs`, with paths relative to `project`.
+    pub fn of(migrations: &[Migration], packs: &[Pack], project: &Path) -> LockFile {
         let components = migrations
             .iter()
             .filter(|m| m.kind == Kind::Wasm)
             .map(|m| Locked {
                 migration: m.label.clone(),
-                file: m
-                    .path
-                    .strip_prefix(project)
-                    .unwrap_or(&m.path)
-                    .to_string_lossy()
-                    .replace('\\', "/"),
+                file: relative(&m.path, project),
                 sha256: m.checksum.to_string(),
             })
             .collect();
-        LockFile { version: 1, components }
+        let packs = packs
+            .iter()
+            .map(|p| LockedPack {
+                name: p.name.clone(),
+                version: p.version.clone(),
+                dir: relative(&p.dir, project),
+                sha256: p.checksum(migrations).to_string(),
+            })
+            .collect();
+        LockFile { version: 1, components, packs }
     }
 
     /// Reads `path`; `None` when there is no lock file.
@@ -87,25 +152,14 @@ impl LockFile {
         format!("{HEADER}\n{body}")
     }
 
-    /// What turns `self` into `new`, by migration.
-    pub fn diff(&self, new: &LockFile) -> Vec<Change> {
-        let find = |list: &[Locked], name: &str| list.iter().find(|l| l.migration == name).cloned();
-        let mut changes = Vec::new();
-        for locked in &new.components {
-            match find(&self.components, &locked.migration) {
-                None => changes.push(Change::Added(locked.clone())),
-                Some(old) if old != *locked => {
-                    changes.push(Change::Changed { old, new: locked.clone() });
-                }
-                Some(_) => {}
-            }
-        }
-        for old in &self.components {
-            if find(&new.components, &old.migration).is_none() {
-                changes.push(Change::Removed(old.clone()));
-            }
-        }
-        changes
+    /// What turns `self`'s components into `new`'s, by migration.
+    pub fn diff(&self, new: &LockFile) -> Vec<Change<Locked>> {
+        diff(&self.components, &new.components)
+    }
+
+    /// What turns `self`'s packs into `new`'s, by name.
+    pub fn pack_diff(&self, new: &LockFile) -> Vec<Change<LockedPack>> {
+        diff(&self.packs, &new.packs)
     }
 }
 
@@ -123,10 +177,16 @@ mod tests {
 
     #[test]
     fn diff_names_added_removed_and_changed_components() {
-        let old =
-            LockFile { version: 1, components: vec![locked("1_a", "aa"), locked("2_b", "bb")] };
-        let new =
-            LockFile { version: 1, components: vec![locked("1_a", "a2"), locked("3_c", "cc")] };
+        let old = LockFile {
+            version: 1,
+            components: vec![locked("1_a", "aa"), locked("2_b", "bb")],
+            packs: vec![],
+        };
+        let new = LockFile {
+            version: 1,
+            components: vec![locked("1_a", "a2"), locked("3_c", "cc")],
+            packs: vec![],
+        };
         assert_eq!(
             old.diff(&new),
             [
@@ -140,7 +200,14 @@ mod tests {
 
     #[test]
     fn text_round_trips() {
-        let lock = LockFile { version: 1, components: vec![locked("1_a", "aa")] };
+        let pack = LockedPack {
+            name: "billing".into(),
+            version: "1.0.0".into(),
+            dir: "packs/billing".into(),
+            sha256: "bb".into(),
+        };
+        let lock =
+            LockFile { version: 1, components: vec![locked("1_a", "aa")], packs: vec![pack] };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(LOCK_FILE);
         std::fs::write(&path, lock.to_text()).unwrap();

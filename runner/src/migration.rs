@@ -96,15 +96,27 @@ pub enum Script {
 /// A migration resolved from a source.
 #[derive(Clone, Debug)]
 pub struct Migration {
+    /// The pack the migration comes from; empty for the project's own migrations.
+    pub stream: String,
     pub key: Key,
     /// The descriptive part of the file name (`add_email` in `0003_add_email.sql`).
     pub name: String,
-    /// The file name without its extension, how messages refer to the migration.
+    /// The file name without its extension, how messages refer to the migration; a pack's
+    /// migrations are prefixed with the pack's name (`billing:0001_invoices`).
     pub label: String,
     pub path: PathBuf,
     pub kind: Kind,
     pub checksum: Checksum,
     pub script: Script,
+}
+
+/// How messages name something of a stream: `billing:0001_invoices`, or the label alone for
+/// the project's own migrations.
+pub fn in_stream(stream: &str, label: String) -> String {
+    match stream {
+        "" => label,
+        stream => format!("{stream}:{label}"),
+    }
 }
 
 impl Migration {

@@ -2,11 +2,14 @@
 //! `--to` and `--steps` are properties of the request and the plan, not separate loops.
 
 use crate::driver::{DbError, Driver};
-use crate::error::{Error, GuestFailure, MigrationFailure, ProblemKind, SourceProblem};
+use crate::error::{
+    BeyondGrant, Error, GuestFailure, MigrationFailure, ProblemKind, SourceProblem,
+};
 use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::WasmScript;
 use crate::migration::{Key, Migration, Script, Statement};
-use crate::plan::{Action, DownTarget, Step, Target, plan};
+use crate::pack::Pack;
+use crate::plan::{Action, DownTarget, PackOrder, Step, Target, plan};
 use crate::report::{Event, Reporter};
 use crate::source::{DirSource, MigrationSource};
 use crate::status::{EntryState, status};
@@ -32,7 +35,7 @@ impl Request {
 
     /// Revert as `down` describes.
     pub fn down(down: DownTarget) -> Request {
-        Request { target: Target::Down(down), dry_run: false }
+        Request { target: Target::Down { stream: String::new(), down }, dry_run: false }
     }
 }
 
@@ -47,17 +50,20 @@ pub struct Report {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RepairAction {
     /// Record the file's current checksum for an applied migration that was edited.
-    AcceptChecksum { key: Key, label: String, from: String, to: String },
+    AcceptChecksum { stream: String, key: Key, label: String, from: String, to: String },
     /// Delete the row of a migration that failed part-way, so that `up` runs it again.
-    ClearFailed { key: Key, label: String },
+    ClearFailed { stream: String, key: Key, label: String },
     /// Delete the row of an applied migration whose file is gone.
-    ForgetMissing { key: Key, label: String },
+    ForgetMissing { stream: String, key: Key, label: String },
 }
 
 /// Resolved migrations and how to run them.
 #[derive(Debug, Clone)]
 pub struct Migrator {
+    /// The project's migrations, then each pack's.
     migrations: Vec<Migration>,
+    /// The packs, in the order the project lists them.
+    packs: Vec<Pack>,
     lock_timeout: Duration,
     /// Present when there are component migrations: they were compiled with its engine.
     runtime: Option<Arc<Runtime>>,
@@ -75,7 +81,46 @@ impl Migrator {
     /// Resolves the source's migrations and compiles its components, checking each against
     /// godwit's world before anything runs.
     pub fn from_source(source: &dyn MigrationSource) -> Result<Migrator, Error> {
-        let mut migrator = Migrator::new(source.resolve()?);
+        Migrator::with_packs(source, Vec::new(), crate::build::BuildMode::Build)
+    }
+
+    /// Resolves the project's migrations and every pack's (each in its own stream), and
+    /// compiles their components. Problems of every file are reported together.
+    pub fn with_packs(
+        source: &dyn MigrationSource,
+        packs: Vec<Pack>,
+        build: crate::build::BuildMode,
+    ) -> Result<Migrator, Error> {
+        for (i, pack) in packs.iter().enumerate() {
+            if let Some(first) = packs[..i].iter().find(|p| p.name == pack.name) {
+                return Err(Error::InvalidPack {
+                    path: pack.dir.join(crate::pack::MANIFEST),
+                    reason: format!(
+                        "the pack name `{}` is also the name of {}",
+                        pack.name,
+                        first.dir.display()
+                    ),
+                });
+            }
+        }
+        let mut migrations = Vec::new();
+        let mut problems = Vec::new();
+        let sources =
+            packs.iter().map(|p| DirSource::new(&p.dir).building(build).in_stream(p.name.clone()));
+        let resolved =
+            std::iter::once(source.resolve()).chain(sources.map(|source| source.resolve()));
+        for result in resolved {
+            match result {
+                Ok(found) => migrations.extend(found),
+                Err(Error::InvalidMigrations { problems: found }) => problems.extend(found),
+                Err(error) => return Err(error),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidMigrations { problems });
+        }
+        let mut migrator = Migrator::new(migrations);
+        migrator.packs = packs;
         migrator.runtime = prepare_components(&mut migrator.migrations, migrator.limits)?;
         Ok(migrator)
     }
@@ -84,6 +129,7 @@ impl Migrator {
     pub fn new(migrations: Vec<Migration>) -> Migrator {
         Migrator {
             migrations,
+            packs: Vec::new(),
             lock_timeout: Duration::from_secs(60),
             runtime: None,
             limits: Limits::default(),
@@ -116,6 +162,15 @@ impl Migrator {
         &self.migrations
     }
 
+    pub fn packs(&self) -> &[Pack] {
+        &self.packs
+    }
+
+    /// Where each pack's migrations go among the project's.
+    fn order(&self) -> Vec<PackOrder> {
+        self.packs.iter().map(|p| PackOrder { pack: p.name.clone(), after: p.after }).collect()
+    }
+
     /// The history rows, without locking or creating anything.
     pub fn history(&self, driver: &mut dyn Driver) -> Result<Vec<AppliedMigration>, Error> {
         driver.history().map_err(|source| Error::Database {
@@ -136,7 +191,7 @@ impl Migrator {
             ensure_history(&mut **db)?;
         }
         let applied = self.history(&mut **db)?;
-        let plan = plan(&self.migrations, &applied, &request.target)?;
+        let plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
         let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
         let guests = Guests {
             runtime: self.runtime.as_deref(),
@@ -144,6 +199,7 @@ impl Migrator {
             batch_size: self.batch_size,
             batch_pause: self.batch_pause,
             applied: &applied,
+            packs: &self.packs,
         };
         let outcome =
             run_steps(&mut db, &guests, &plan.steps, request.dry_run, reporter, &mut report);
@@ -158,17 +214,23 @@ impl Migrator {
             .into_iter()
             .filter_map(|entry| {
                 let (key, label) = (entry.key.clone(), entry.label.clone());
+                let stream = entry.stream.clone();
                 match (entry.state, entry.migration, entry.record) {
                     (EntryState::Modified, Some(m), Some(row)) => {
                         Some(RepairAction::AcceptChecksum {
+                            stream,
                             key,
                             label,
                             from: row.checksum.to_string(),
                             to: m.checksum.to_string(),
                         })
                     }
-                    (EntryState::Failed, _, _) => Some(RepairAction::ClearFailed { key, label }),
-                    (EntryState::Missing, _, _) => Some(RepairAction::ForgetMissing { key, label }),
+                    (EntryState::Failed, _, _) => {
+                        Some(RepairAction::ClearFailed { stream, key, label })
+                    }
+                    (EntryState::Missing, _, _) => {
+                        Some(RepairAction::ForgetMissing { stream, key, label })
+                    }
                     _ => None,
                 }
             })
@@ -192,9 +254,13 @@ impl Migrator {
         in_transaction(&mut **db, "cannot repair the history", |db| {
             for action in &actions {
                 match action {
-                    RepairAction::AcceptChecksum { key, to, .. } => db.update_checksum(key, to)?,
-                    RepairAction::ClearFailed { key, .. }
-                    | RepairAction::ForgetMissing { key, .. } => db.delete_record(key)?,
+                    RepairAction::AcceptChecksum { stream, key, to, .. } => {
+                        db.update_checksum(stream, key, to)?
+                    }
+                    RepairAction::ClearFailed { stream, key, .. }
+                    | RepairAction::ForgetMissing { stream, key, .. } => {
+                        db.delete_record(stream, key)?
+                    }
                 }
             }
             Ok(())
@@ -395,6 +461,41 @@ struct Guests<'a> {
     batch_pause: Duration,
     /// The history as the run found it: where an unfinished transform resumes.
     applied: &'a [AppliedMigration],
+    /// The packs whose grants confine their migrations.
+    packs: &'a [Pack],
+}
+
+impl Guests<'_> {
+    /// Runs `body` confined to the grant of the migration's pack, if it has one; the
+    /// confinement is lifted whatever the outcome, before godwit records anything.
+    fn confined<T>(
+        &self,
+        db: &mut Box<dyn Driver>,
+        migration: &Migration,
+        body: impl FnOnce(&mut Box<dyn Driver>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let Some(pack) = self.packs.iter().find(|p| p.name == migration.stream) else {
+            return body(db);
+        };
+        db.confine(Some(pack)).map_err(|source| Error::Database {
+            context: format!(
+                "cannot run {} under the grant of pack `{}`",
+                migration.label, pack.name
+            ),
+            source,
+        })?;
+        let result = body(db);
+        let lifted = db.confine(None).map_err(|source| {
+            Error::BeyondGrant(Box::new(BeyondGrant {
+                label: migration.label.clone(),
+                path: migration.path.clone(),
+                pack: pack.name.clone(),
+                source,
+            }))
+        });
+        let value = result?;
+        lifted.map(|()| value)
+    }
 }
 
 /// Runs one step and records it. In a transaction, a failure rolls back both; outside one
@@ -421,17 +522,17 @@ fn execute_step(
         // Statements that refuse to run in a transaction must not run in one still open.
         sync(db.as_mut())?;
     }
-    let outcome = match &migration.script {
+    let outcome = guests.confined(db, migration, |db| match &migration.script {
         Script::Sql(_) => run_statements(db.as_mut(), step, reporter),
         Script::Wasm(wasm) => run_guest(db, step, wasm, guests, reporter),
-    };
+    });
     if let Err(error) = outcome {
         if transactional {
             let _ = db.rollback();
         } else {
             let ms = elapsed_ms(started);
             in_transaction(db.as_mut(), &record_context, |db| {
-                db.delete_record(&migration.key)?;
+                db.delete_record(&migration.stream, &migration.key)?;
                 db.insert_record(&NewRecord::of(migration, RecordState::Failed, ms))
             })?;
         }
@@ -442,9 +543,9 @@ fn execute_step(
     let record = |db: &mut dyn Driver| match step.action {
         Action::Apply => db.insert_record(&NewRecord::of(migration, RecordState::Applied, ms)),
         Action::Reapply => db
-            .delete_record(&migration.key)
+            .delete_record(&migration.stream, &migration.key)
             .and_then(|()| db.insert_record(&NewRecord::of(migration, RecordState::Applied, ms))),
-        Action::Revert | Action::Resume => db.delete_record(&migration.key),
+        Action::Revert | Action::Resume => db.delete_record(&migration.stream, &migration.key),
     };
     if transactional {
         let result = record(db.as_mut()).and_then(|()| db.commit());
@@ -480,15 +581,17 @@ fn run_batched(
             .map_or((None, 0), |row| (row.cursor.clone(), row.rows_done)),
         _ => {
             db.begin().map_err(database)?;
-            let record = run_guest(db, step, wasm, guests, reporter).and_then(|()| {
-                let ms = elapsed_ms(started);
-                let row = NewRecord::of(migration, RecordState::InProgress, ms);
-                db.delete_record(&migration.key)
-                    .and_then(|()| db.insert_record(&row))
-                    .and_then(|()| db.commit())
-                    .and_then(|()| db.sync())
-                    .map_err(database)
-            });
+            let record = guests
+                .confined(db, migration, |db| run_guest(db, step, wasm, guests, reporter))
+                .and_then(|()| {
+                    let ms = elapsed_ms(started);
+                    let row = NewRecord::of(migration, RecordState::InProgress, ms);
+                    db.delete_record(&migration.stream, &migration.key)
+                        .and_then(|()| db.insert_record(&row))
+                        .and_then(|()| db.commit())
+                        .and_then(|()| db.sync())
+                        .map_err(database)
+                });
             if let Err(error) = record {
                 let _ = db.rollback();
                 return Err(error);
@@ -514,9 +617,17 @@ fn run_batched(
         .map_err(|(output, source)| guest_failed(source, output, rows_done))?;
     loop {
         db.begin().map_err(database)?;
-        let (output, result) = lend(db, &migration.label, reporter, |driver| {
-            transformer.batch(driver, cursor.as_deref(), guests.batch_size)
-        });
+        let (output, result) = match guests.confined(db, migration, |db| {
+            Ok(lend(db, &migration.label, reporter, |driver| {
+                transformer.batch(driver, cursor.as_deref(), guests.batch_size)
+            }))
+        }) {
+            Ok(called) => called,
+            Err(error) => {
+                let _ = db.rollback();
+                return Err(error);
+            }
+        };
         let batch = match result {
             Ok(batch)
                 if batch.processed == 0
@@ -540,7 +651,13 @@ fn run_batched(
             None => RecordState::Applied,
         };
         let committed = db
-            .update_progress(&migration.key, batch.next_cursor.as_deref(), rows_done, state)
+            .update_progress(
+                &migration.stream,
+                &migration.key,
+                batch.next_cursor.as_deref(),
+                rows_done,
+                state,
+            )
             .and_then(|()| db.commit())
             .and_then(|()| db.sync());
         if let Err(source) = committed {

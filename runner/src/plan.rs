@@ -5,14 +5,17 @@
 use crate::error::Error;
 use crate::history::AppliedMigration;
 use crate::migration::Migration;
-use crate::status::{EntryState, Problem, problems, status};
+use crate::status::{Entry, EntryState, Problem, problems, status};
 use crate::version::Version;
 
 /// Where to migrate to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
+    /// Apply what is pending in every stream; `to` holds back the project's migrations newer
+    /// than it (and packs that come after those).
     Up { to: Option<Version>, allow_out_of_order: bool },
-    Down(DownTarget),
+    /// Revert migrations of one stream: the project's (empty) or a pack's.
+    Down { stream: String, down: DownTarget },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +24,14 @@ pub enum DownTarget {
     Steps(usize),
     /// Revert every applied migration newer than this version (0 reverts all).
     To(Version),
+}
+
+/// Where a pack's migrations go among the project's: before the first project migration
+/// newer than `after`; before all of them when `after` is `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackOrder {
+    pub pack: String,
+    pub after: Option<Version>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -52,10 +63,12 @@ impl Plan<'_> {
 }
 
 /// Computes the plan, or the reason there cannot be one. Nothing runs when this fails.
+/// `packs` lists the packs in the order the project declares them.
 pub fn plan<'a>(
     migrations: &'a [Migration],
     applied: &'a [AppliedMigration],
     target: &Target,
+    packs: &[PackOrder],
 ) -> Result<Plan<'a>, Error> {
     let entries = status(migrations, applied);
     let (blocking, out_of_order): (Vec<Problem>, Vec<Problem>) =
@@ -63,11 +76,18 @@ pub fn plan<'a>(
     if !blocking.is_empty() {
         return Err(Error::Inconsistent { problems: blocking });
     }
-    let known = |version: Version| entries.iter().any(|e| e.key.version() == Some(version));
-    match *target {
+    let known = |stream: &str, version: Version| {
+        entries.iter().any(|e| e.stream == stream && e.key.version() == Some(version))
+    };
+    match target {
         Target::Up { to, allow_out_of_order } => {
-            if let Some(version) = to.filter(|v| !known(*v)) {
+            if let Some(version) = to.filter(|v| !known("", *v)) {
                 return Err(Error::UnknownVersion { version });
+            }
+            for order in packs {
+                if let Some(after) = order.after.filter(|v| !known("", *v)) {
+                    return Err(Error::UnknownAfter { pack: order.pack.clone(), version: after });
+                }
             }
             if !allow_out_of_order && !out_of_order.is_empty() {
                 let mut newest = String::new();
@@ -83,57 +103,28 @@ pub fn plan<'a>(
                     .collect();
                 return Err(Error::OutOfOrder { pending, newest });
             }
-            let mut steps = Vec::new();
-            let mut held_back = false;
-            for entry in &entries {
-                let (Some(migration), Some(version)) = (entry.migration, entry.key.version())
-                else {
-                    continue;
-                };
-                if entry.state == EntryState::Running {
-                    steps.push(Step { action: Action::Resume, migration });
-                    continue;
-                }
-                if entry.state == EntryState::Pending {
-                    if to.is_some_and(|to| version > to) {
-                        held_back = true;
-                    } else {
-                        steps.push(Step { action: Action::Apply, migration });
-                    }
-                }
-            }
-            // Repeatables (views, functions) may depend on any versioned migration, so they
-            // run only once every versioned one is applied.
-            if !held_back {
-                for entry in entries.iter().filter(|e| e.key.version().is_none()) {
-                    let action = match entry.state {
-                        EntryState::Pending => Action::Apply,
-                        EntryState::Changed => Action::Reapply,
-                        _ => continue,
-                    };
-                    if let Some(migration) = entry.migration {
-                        steps.push(Step { action, migration });
-                    }
-                }
-            }
-            Ok(Plan { steps })
+            Ok(Plan { steps: up_steps(&entries, *to, packs) })
         }
-        Target::Down(down) => {
+        Target::Down { stream, down } => {
             if let Some(running) = entries.iter().find(|e| e.state == EntryState::Running) {
                 return Err(Error::Unfinished { label: running.label.clone() });
             }
-            if let DownTarget::To(version) = down
+            if !stream.is_empty() && !entries.iter().any(|e| e.stream == *stream) {
+                return Err(Error::UnknownPack { pack: stream.clone() });
+            }
+            if let DownTarget::To(version) = *down
                 && version.get() != 0
-                && !known(version)
+                && !known(stream, version)
             {
                 return Err(Error::UnknownVersion { version });
             }
             let applied_newest_first = entries
                 .iter()
                 .rev()
+                .filter(|e| e.stream == *stream)
                 .filter(|e| e.state == EntryState::Applied && e.key.version().is_some())
                 .filter_map(|e| Some((e.key.version()?, e.migration?)));
-            let chosen: Vec<&Migration> = match down {
+            let chosen: Vec<&Migration> = match *down {
                 DownTarget::Steps(n) => applied_newest_first.take(n).map(|(_, m)| m).collect(),
                 DownTarget::To(to) => {
                     applied_newest_first.take_while(|(v, _)| *v > to).map(|(_, m)| m).collect()
@@ -151,6 +142,88 @@ pub fn plan<'a>(
             Ok(Plan { steps })
         }
     }
+}
+
+/// The steps of `up`: the project's pending migrations in version order, each pack's placed
+/// before the first project migration newer than its `after`, and repeatables last in each
+/// stream once its versioned migrations are all applied.
+fn up_steps<'a>(entries: &[Entry<'a>], to: Option<Version>, packs: &[PackOrder]) -> Vec<Step<'a>> {
+    let project = stream_steps(entries, "", to);
+    // The newest project version once the project's planned steps have run.
+    let reached = entries
+        .iter()
+        .filter(|e| e.stream.is_empty() && e.record.is_some())
+        .filter_map(|e| e.key.version())
+        .chain(project.versioned.iter().filter_map(|s| s.migration.version()))
+        .max();
+    let mut groups: Vec<(usize, Vec<Step<'a>>)> = Vec::new();
+    for order in packs {
+        let pack = stream_steps(entries, &order.pack, None);
+        let at = match order.after {
+            None => 0,
+            Some(after) => {
+                match project.versioned.iter().position(|s| s.migration.version() > Some(after)) {
+                    Some(at) => at,
+                    // The project stops before `after`: the pack waits for a later run.
+                    None if reached.is_none_or(|r| r < after) => continue,
+                    None => project.versioned.len(),
+                }
+            }
+        };
+        groups.push((at, pack.versioned.into_iter().chain(pack.repeatable).collect()));
+    }
+    let mut steps = Vec::new();
+    for (i, step) in project.versioned.into_iter().enumerate() {
+        steps.extend(groups.iter_mut().filter(|(at, _)| *at == i).flat_map(|(_, g)| g.drain(..)));
+        steps.push(step);
+    }
+    steps.extend(groups.into_iter().flat_map(|(_, group)| group));
+    steps.extend(project.repeatable);
+    steps
+}
+
+/// One stream's steps for `up`.
+struct StreamSteps<'a> {
+    versioned: Vec<Step<'a>>,
+    repeatable: Vec<Step<'a>>,
+}
+
+fn stream_steps<'a>(entries: &[Entry<'a>], stream: &str, to: Option<Version>) -> StreamSteps<'a> {
+    let entries = || entries.iter().filter(|e| e.stream == stream);
+    let mut versioned = Vec::new();
+    let mut held_back = false;
+    for entry in entries() {
+        let (Some(migration), Some(version)) = (entry.migration, entry.key.version()) else {
+            continue;
+        };
+        if entry.state == EntryState::Running {
+            versioned.push(Step { action: Action::Resume, migration });
+            continue;
+        }
+        if entry.state == EntryState::Pending {
+            if to.is_some_and(|to| version > to) {
+                held_back = true;
+            } else {
+                versioned.push(Step { action: Action::Apply, migration });
+            }
+        }
+    }
+    // Repeatables (views, functions) may depend on any versioned migration, so they run
+    // only once every versioned one is applied.
+    let mut repeatable = Vec::new();
+    if !held_back {
+        for entry in entries().filter(|e| e.key.version().is_none()) {
+            let action = match entry.state {
+                EntryState::Pending => Action::Apply,
+                EntryState::Changed => Action::Reapply,
+                _ => continue,
+            };
+            if let Some(migration) = entry.migration {
+                repeatable.push(Step { action, migration });
+            }
+        }
+    }
+    StreamSteps { versioned, repeatable }
 }
 
 #[cfg(test)]

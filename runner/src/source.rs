@@ -24,16 +24,24 @@ pub trait MigrationSource {
 pub struct DirSource {
     dir: PathBuf,
     build: BuildMode,
+    /// The pack these migrations belong to; empty for the project's own.
+    stream: String,
 }
 
 impl DirSource {
     pub fn new(dir: impl Into<PathBuf>) -> DirSource {
-        DirSource { dir: dir.into(), build: BuildMode::Build }
+        DirSource { dir: dir.into(), build: BuildMode::Build, stream: String::new() }
     }
 
     /// Whether resolving may build crate migrations (the default) or must use their last build.
     pub fn building(mut self, mode: BuildMode) -> DirSource {
         self.build = mode;
+        self
+    }
+
+    /// Makes the migrations a pack's: recorded in the pack's stream, labelled `pack:0001_x`.
+    pub fn in_stream(mut self, stream: impl Into<String>) -> DirSource {
+        self.stream = stream.into();
         self
     }
 }
@@ -192,13 +200,15 @@ impl MigrationSource for DirSource {
                 true => load_crate(&path, key, name, self.build),
                 false => load(&path, key, name),
             };
-            let migration = match loaded {
+            let mut migration = match loaded {
                 Ok(migration) => migration,
                 Err(problem) => {
                     problems.push(problem);
                     continue;
                 }
             };
+            migration.stream.clone_from(&self.stream);
+            migration.label = crate::migration::in_stream(&self.stream, migration.label);
             let slot = match &migration.key {
                 Key::Versioned(v) => versioned.get(v),
                 Key::Repeatable(n) => repeatable.get(n),
@@ -236,6 +246,7 @@ fn load_crate(
     let bytes = std::fs::read(&artifact).map_err(io)?;
     let label = dir.file_name().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
     Ok(Migration {
+        stream: String::new(),
         key,
         name,
         label,
@@ -256,6 +267,7 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
             return Err(SourceProblem::new(path, ProblemKind::Empty));
         }
         return Ok(Migration {
+            stream: String::new(),
             key,
             name,
             label,
@@ -276,6 +288,7 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
     let script = sql_file::parse(text.strip_prefix('\u{feff}').unwrap_or(&text))
         .map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
     Ok(Migration {
+        stream: String::new(),
         key,
         name,
         label,

@@ -1,10 +1,13 @@
 //! The status of every migration: resolved files matched with history rows. This is a pure
 //! function, shared by `status`, `validate` and the plan, so the three never disagree.
+//!
+//! Each stream (the project's migrations, each pack's) is matched on its own: versions and
+//! out-of-order checks never cross streams. Entries come stream by stream: the project's,
+//! then the packs' in the order the migrations list them, then streams only the history knows.
 
 use crate::checksum::Checksum;
 use crate::history::{AppliedMigration, RecordState};
 use crate::migration::{Key, Migration};
-use crate::version::Version;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -30,6 +33,8 @@ pub enum EntryState {
 /// One line of `godwit status`.
 #[derive(Clone, Debug)]
 pub struct Entry<'a> {
+    /// The pack, or empty for the project's own migrations.
+    pub stream: String,
     pub key: Key,
     pub label: String,
     pub migration: Option<&'a Migration>,
@@ -42,16 +47,38 @@ pub struct Entry<'a> {
 /// A file and its history row, either of which may be absent.
 type Pair<'a> = (Option<&'a Migration>, Option<&'a AppliedMigration>);
 
-/// Matches migrations with history rows: versioned ones by version, then repeatables by name.
+/// Matches migrations with history rows, stream by stream: versioned ones by version, then
+/// repeatables by name.
 pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) -> Vec<Entry<'a>> {
+    let mut streams: Vec<&str> = vec![""];
+    for stream in migrations.iter().map(|m| &m.stream).chain(applied.iter().map(|r| &r.stream)) {
+        if !streams.contains(&stream.as_str()) {
+            streams.push(stream);
+        }
+    }
+    streams
+        .into_iter()
+        .flat_map(|stream| {
+            let migrations = migrations.iter().filter(|m| m.stream == stream);
+            let applied = applied.iter().filter(|r| r.stream == stream);
+            stream_status(stream, migrations, applied)
+        })
+        .collect()
+}
+
+fn stream_status<'a>(
+    stream: &str,
+    migrations: impl Iterator<Item = &'a Migration>,
+    applied: impl Iterator<Item = &'a AppliedMigration> + Clone,
+) -> Vec<Entry<'a>> {
     let mut merged: BTreeMap<(bool, Key), Pair<'a>> = BTreeMap::new();
     for m in migrations {
         merged.entry(sort_key(&m.key)).or_default().0 = Some(m);
     }
-    for row in applied {
+    for row in applied.clone() {
         merged.entry(sort_key(&row.key())).or_default().1 = Some(row);
     }
-    let newest = newest_applied(applied);
+    let newest = applied.filter_map(|row| row.version).max();
     merged
         .into_iter()
         .map(|((_, key), (migration, record))| {
@@ -73,9 +100,9 @@ pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) 
             let label = match (migration, record) {
                 (Some(m), _) => m.label.clone(),
                 (None, Some(row)) => row.label(),
-                (None, None) => key.to_string(),
+                (None, None) => crate::migration::in_stream(stream, key.to_string()),
             };
-            Entry { key, label, migration, record, state, out_of_order }
+            Entry { stream: stream.to_owned(), key, label, migration, record, state, out_of_order }
         })
         .collect()
 }
@@ -83,10 +110,6 @@ pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) 
 /// Versioned migrations sort before repeatables.
 fn sort_key(key: &Key) -> (bool, Key) {
     (key.version().is_none(), key.clone())
-}
-
-pub(crate) fn newest_applied(applied: &[AppliedMigration]) -> Option<Version> {
-    applied.iter().filter_map(|row| row.version).max()
 }
 
 /// Something about the applied migrations that must be settled before migrating further.
@@ -121,11 +144,14 @@ impl fmt::Display for Problem {
 
 /// Every problem in a status, in the order of the entries.
 pub fn problems(entries: &[Entry<'_>]) -> Vec<Problem> {
-    let newest = entries
-        .iter()
-        .filter(|e| e.record.is_some() && e.key.version().is_some())
-        .map(|e| e.label.clone())
-        .next_back();
+    // The newest applied migration of a stream, for out-of-order messages.
+    let newest = |stream: &str| {
+        entries
+            .iter()
+            .filter(|e| e.stream == stream && e.record.is_some() && e.key.version().is_some())
+            .map(|e| e.label.clone())
+            .next_back()
+    };
     entries
         .iter()
         .filter_map(|entry| {
@@ -141,9 +167,10 @@ pub fn problems(entries: &[Entry<'_>]) -> Vec<Problem> {
                     Some(Problem::Missing { label })
                 }
                 (EntryState::Failed, _, _) => Some(Problem::Failed { label }),
-                (EntryState::Pending, _, _) if entry.out_of_order => {
-                    Some(Problem::OutOfOrder { label, newest: newest.clone().unwrap_or_default() })
-                }
+                (EntryState::Pending, _, _) if entry.out_of_order => Some(Problem::OutOfOrder {
+                    label,
+                    newest: newest(&entry.stream).unwrap_or_default(),
+                }),
                 _ => None,
             }
         })

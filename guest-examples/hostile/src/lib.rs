@@ -1,7 +1,8 @@
 //! Misbehaves in the way the table `hostile_mode` names, so that one component can show every
 //! limit of godwit's sandbox: `spin` loops forever, `memory` allocates 2 GiB, `panic` panics,
 //! `file` reads /etc/passwd, `env` counts the environment, `flood` logs and prints without
-//! end, `sql-error` runs a statement on a table that does not exist, `clock` reads the time.
+//! end, `sql-error` runs a statement on a table that does not exist, `clock` reads the time,
+//! `escape` drops the `users` table (which no pack's grant allows).
 
 use godwit_sdk::{Migration, Result, log, params, sql};
 
@@ -51,6 +52,10 @@ impl Migration for Hostile {
             }
             "sql-error" => {
                 sql::execute("INSERT INTO no_such_table VALUES (1)", params![])?;
+                Ok(())
+            }
+            "escape" => {
+                sql::execute("DROP TABLE users", params![])?;
                 Ok(())
             }
             other => Err(format!("unknown mode {other}").into()),

@@ -10,6 +10,7 @@ mod value;
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
+use crate::pack::Pack;
 use std::fmt;
 use std::time::Duration;
 
@@ -59,10 +60,15 @@ pub trait Driver: Send {
     /// Takes the migration lock without waiting; `Ok(false)` when another process holds it.
     fn try_lock(&mut self) -> Result<bool, DbError>;
     fn unlock(&mut self) -> Result<(), DbError>;
-    /// Creates the history table if it does not exist.
+    /// Creates the history table if it does not exist, and brings one written by an older
+    /// godwit up to date.
     fn ensure_history(&mut self) -> Result<(), DbError>;
     /// Every history row; empty when the table does not exist yet (nothing is created).
     fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError>;
+    /// Confines the statements that follow, of SQL files and guests alike, to what a pack's
+    /// grant allows, until called with `None` (before godwit records the step). The database
+    /// enforces it; a denied statement fails with the pack, the denied action and object.
+    fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError>;
     /// Runs one statement of a migration.
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
     /// Runs one statement with positional parameters (`?1` or `$1`); returns the number of
@@ -90,11 +96,13 @@ pub trait Driver: Send {
     /// run, whatever its outcome, and before statements that must run outside a transaction.
     fn sync(&mut self) -> Result<(), DbError>;
     fn insert_record(&mut self, record: &NewRecord<'_>) -> Result<(), DbError>;
-    fn delete_record(&mut self, key: &Key) -> Result<(), DbError>;
-    fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError>;
+    /// Deletes the row of `key` in `stream` (empty for the project's own migrations).
+    fn delete_record(&mut self, stream: &str, key: &Key) -> Result<(), DbError>;
+    fn update_checksum(&mut self, stream: &str, key: &Key, checksum: &str) -> Result<(), DbError>;
     /// Records how far a batched migration got, and whether it is now applied.
     fn update_progress(
         &mut self,
+        stream: &str,
         key: &Key,
         cursor: Option<&str>,
         rows_done: i64,

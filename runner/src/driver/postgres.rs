@@ -14,6 +14,7 @@ use super::{ConnectOptions, DbError, Dialect, Driver, Rows, Value, redact};
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
+use crate::pack::Pack;
 use crate::version::Version;
 use postgres::error::ErrorPosition;
 use postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
@@ -104,12 +105,48 @@ impl PostgresDriver {
         })
     }
 
-    fn history_exists(&mut self) -> Result<bool, DbError> {
+    /// Whether the history table exists, and if so whether it has streams (`Some(true)`) or
+    /// was written by a godwit from before packs (`Some(false)`).
+    fn history_shape(&mut self) -> Result<Option<bool>, DbError> {
         let row = self
             .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 FROM pg_attribute \
+                 WHERE attrelid = to_regclass($1) AND attname = 'stream' AND NOT attisdropped)",
+                &[&self.table],
+            )
             .map_err(|e| db_error(&e))?;
-        Ok(row.get(0))
+        Ok(row.get::<_, bool>(0).then(|| row.get(1)))
+    }
+
+    /// Gives a history table from before packs its stream column, and makes versions and
+    /// repeatable names unique per stream; one transaction.
+    fn upgrade_history(&mut self) -> Result<(), DbError> {
+        let table = self.table.clone();
+        let mut tx = self.client.transaction().map_err(|e| db_error(&e))?;
+        let unique: Vec<String> = tx
+            .query(
+                "SELECT conname::text FROM pg_constraint WHERE conrelid = $1::text::regclass \
+                 AND contype = 'u'",
+                &[&table],
+            )
+            .map_err(|e| db_error(&e))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let mut sql = format!("ALTER TABLE {table} ADD COLUMN stream TEXT NOT NULL DEFAULT '';");
+        for name in unique {
+            sql.push_str(&format!("ALTER TABLE {table} DROP CONSTRAINT {};", quote_ident(&name)));
+        }
+        sql.push_str(&format!(
+            "ALTER TABLE {table} ADD UNIQUE (stream, version);
+             DROP INDEX IF EXISTS {schema}.godwit_history_repeatable;
+             CREATE UNIQUE INDEX godwit_history_repeatable
+                 ON {table} (stream, name) WHERE version IS NULL;",
+            schema = quote_ident(&self.schema)
+        ));
+        tx.batch_execute(&sql).map_err(|e| db_error(&e))?;
+        tx.commit().map_err(|e| db_error(&e))
     }
 
     fn prepare_cached(&mut self, sql: &str) -> Result<Statement, DbError> {
@@ -180,8 +217,10 @@ impl Driver for PostgresDriver {
     }
 
     fn ensure_history(&mut self) -> Result<(), DbError> {
-        if self.history_exists()? {
-            return Ok(());
+        match self.history_shape()? {
+            Some(true) => return Ok(()),
+            Some(false) => return self.upgrade_history(),
+            None => {}
         }
         if self.explicit_schema {
             let exists = self
@@ -195,7 +234,7 @@ impl Driver for PostgresDriver {
         }
         self.execute(&format!(
             "CREATE TABLE {table} (
-                version        BIGINT UNIQUE,
+                version        BIGINT,
                 name           TEXT        NOT NULL,
                 kind           TEXT        NOT NULL,
                 checksum       TEXT        NOT NULL,
@@ -204,29 +243,35 @@ impl Driver for PostgresDriver {
                 state          TEXT        NOT NULL,
                 godwit_version TEXT        NOT NULL,
                 \"cursor\"     TEXT,
-                rows_done      BIGINT      NOT NULL DEFAULT 0
+                rows_done      BIGINT      NOT NULL DEFAULT 0,
+                stream         TEXT        NOT NULL DEFAULT '',
+                UNIQUE (stream, version)
             );
             CREATE UNIQUE INDEX godwit_history_repeatable
-                ON {table} (name) WHERE version IS NULL;",
+                ON {table} (stream, name) WHERE version IS NULL;",
             table = self.table
         ))
     }
 
     fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError> {
-        if !self.history_exists()? {
-            return Ok(Vec::new());
-        }
+        let stream = match self.history_shape()? {
+            None => return Ok(Vec::new()),
+            Some(true) => "stream",
+            // Written by a godwit from before packs: read as it is.
+            Some(false) => "''::text",
+        };
         let sql = format!(
             "SELECT version, name, kind, checksum, \
              to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-             execution_ms, state, godwit_version, \"cursor\", rows_done \
-             FROM {} ORDER BY version NULLS LAST, name",
+             execution_ms, state, godwit_version, \"cursor\", rows_done, {stream} \
+             FROM {} ORDER BY 11, version NULLS LAST, name",
             self.table
         );
         let rows = self.client.query(&sql, &[]).map_err(|e| db_error(&e))?;
         rows.iter()
             .map(|row| {
                 RawRow {
+                    stream: row.try_get(10).map_err(|e| db_error(&e))?,
                     version: row.try_get(0).map_err(|e| db_error(&e))?,
                     name: row.try_get(1).map_err(|e| db_error(&e))?,
                     kind: row.try_get(2).map_err(|e| db_error(&e))?,
@@ -241,6 +286,16 @@ impl Driver for PostgresDriver {
                 .into_applied()
             })
             .collect()
+    }
+
+    fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError> {
+        match pack {
+            None => Ok(()),
+            Some(pack) => Err(DbError::new(format!(
+                "pack `{}` cannot run on PostgreSQL: this godwit enforces pack grants on SQLite only",
+                pack.name
+            ))),
+        }
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
@@ -318,7 +373,7 @@ impl Driver for PostgresDriver {
             None => {
                 let sql = format!(
                     "INSERT INTO {} (version, name, kind, checksum, applied_at, execution_ms, \
-                     state, godwit_version) VALUES ($1, $2, $3, $4, now(), $5, $6, $7)",
+                     state, godwit_version, stream) VALUES ($1, $2, $3, $4, now(), $5, $6, $7, $8)",
                     self.table
                 );
                 let statement = self.client.prepare(&sql).map_err(|e| db_error(&e))?;
@@ -338,61 +393,50 @@ impl Driver for PostgresDriver {
                     &r.execution_ms,
                     &r.state.as_str(),
                     &crate::GODWIT_VERSION,
+                    &r.stream,
                 ],
             )
             .map(drop)
             .map_err(|e| db_error(&e))
     }
 
-    fn delete_record(&mut self, key: &Key) -> Result<(), DbError> {
-        match key {
-            Key::Versioned(v) => {
-                let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
-                self.run(&sql, &[&v.get()])
-            }
-            Key::Repeatable(name) => {
-                let sql = format!("DELETE FROM {} WHERE version IS NULL AND name = $1", self.table);
-                self.run(&sql, &[name])
-            }
-        }
+    fn delete_record(&mut self, stream: &str, key: &Key) -> Result<(), DbError> {
+        let (condition, key) = row_of(key);
+        let sql = format!("DELETE FROM {} WHERE stream = $2 AND {condition}", self.table);
+        self.run(&sql, &[&Param(&key), &stream])
     }
 
     fn update_progress(
         &mut self,
+        stream: &str,
         key: &Key,
         cursor: Option<&str>,
         rows_done: i64,
         state: RecordState,
     ) -> Result<(), DbError> {
-        let set = "SET \"cursor\" = $2, rows_done = $3, state = $4";
-        let state = state.as_str();
-        match key {
-            Key::Versioned(v) => {
-                let sql = format!("UPDATE {} {set} WHERE version = $1", self.table);
-                self.run(&sql, &[&v.get(), &cursor, &rows_done, &state])
-            }
-            Key::Repeatable(name) => {
-                let sql =
-                    format!("UPDATE {} {set} WHERE version IS NULL AND name = $1", self.table);
-                self.run(&sql, &[name, &cursor, &rows_done, &state])
-            }
-        }
+        let (condition, key) = row_of(key);
+        let sql = format!(
+            "UPDATE {} SET \"cursor\" = $3, rows_done = $4, state = $5 \
+             WHERE stream = $2 AND {condition}",
+            self.table
+        );
+        self.run(&sql, &[&Param(&key), &stream, &cursor, &rows_done, &state.as_str()])
     }
 
-    fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError> {
-        match key {
-            Key::Versioned(v) => {
-                let sql = format!("UPDATE {} SET checksum = $2 WHERE version = $1", self.table);
-                self.run(&sql, &[&v.get(), &checksum])
-            }
-            Key::Repeatable(name) => {
-                let sql = format!(
-                    "UPDATE {} SET checksum = $2 WHERE version IS NULL AND name = $1",
-                    self.table
-                );
-                self.run(&sql, &[name, &checksum])
-            }
-        }
+    fn update_checksum(&mut self, stream: &str, key: &Key, checksum: &str) -> Result<(), DbError> {
+        let (condition, key) = row_of(key);
+        let sql =
+            format!("UPDATE {} SET checksum = $3 WHERE stream = $2 AND {condition}", self.table);
+        self.run(&sql, &[&Param(&key), &stream, &checksum])
+    }
+}
+
+/// The condition on `$1` that picks a key's row within its stream, and the value for `$1`:
+/// the version, or the repeatable's name (compared as text).
+fn row_of(key: &Key) -> (&'static str, Value) {
+    match key {
+        Key::Versioned(v) => ("version = $1", Value::Integer(v.get())),
+        Key::Repeatable(name) => ("version IS NULL AND name = $1", Value::Text(name.clone())),
     }
 }
 

@@ -15,6 +15,7 @@ use crate::checksum::Checksum;
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
+use crate::pack::{Access, Grant, Pack};
 use crate::version::Version;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -25,7 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 const CREATE_HISTORY: &str = "
 CREATE TABLE IF NOT EXISTS godwit_history (
-    version        INTEGER UNIQUE,
+    version        INTEGER,
     name           TEXT    NOT NULL,
     kind           TEXT    NOT NULL,
     checksum       TEXT    NOT NULL,
@@ -34,17 +35,40 @@ CREATE TABLE IF NOT EXISTS godwit_history (
     state          TEXT    NOT NULL,
     godwit_version TEXT    NOT NULL,
     cursor         TEXT,
-    rows_done      INTEGER NOT NULL DEFAULT 0
+    rows_done      INTEGER NOT NULL DEFAULT 0,
+    stream         TEXT    NOT NULL DEFAULT '',
+    UNIQUE (stream, version)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS godwit_history_repeatable
-    ON godwit_history (name) WHERE version IS NULL;";
+    ON godwit_history (stream, name) WHERE version IS NULL;";
 
-const SELECT_HISTORY: &str = "SELECT version, name, kind, checksum, applied_at, execution_ms, \
-     state, godwit_version, cursor, rows_done FROM godwit_history ORDER BY version IS NULL, version, name";
+/// The columns every history table has had, copied as they are when the table is upgraded.
+const COLUMNS_V1: &str = "version, name, kind, checksum, applied_at, execution_ms, state, \
+     godwit_version, cursor, rows_done";
+
+/// A history table from before packs had `UNIQUE (version)` and no stream; SQLite cannot drop
+/// a constraint, so the table is rebuilt, in one savepoint.
+fn upgrade_history() -> String {
+    format!(
+        "SAVEPOINT godwit_upgrade;
+         DROP INDEX godwit_history_repeatable;
+         ALTER TABLE godwit_history RENAME TO godwit_history_v1;
+         {CREATE_HISTORY}
+         INSERT INTO godwit_history ({COLUMNS_V1}) SELECT {COLUMNS_V1} FROM godwit_history_v1;
+         DROP TABLE godwit_history_v1;
+         RELEASE godwit_upgrade;"
+    )
+}
+
+/// The history, in stream then version order; `{stream}` is `stream`, or `''` for a table an
+/// older godwit wrote (read as it is: reading changes nothing).
+const SELECT_HISTORY: &str = "SELECT {stream}, version, name, kind, checksum, applied_at, \
+     execution_ms, state, godwit_version, cursor, rows_done FROM godwit_history \
+     ORDER BY 1, version IS NULL, version, name";
 
 const INSERT_RECORD: &str = "INSERT INTO godwit_history \
-     (version, name, kind, checksum, applied_at, execution_ms, state, godwit_version) \
-     VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?5, ?6, ?7)";
+     (stream, version, name, kind, checksum, applied_at, execution_ms, state, godwit_version) \
+     VALUES (?8, ?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?5, ?6, ?7)";
 
 #[derive(Debug)]
 pub struct SqliteDriver {
@@ -62,11 +86,19 @@ pub struct SqliteDriver {
 /// Statements of migrations (SQL files and guests alike) may not touch `godwit_history`:
 /// while `on`, SQLite's authorizer denies any change to it as the statement is prepared, and
 /// remembers what it denied for the error message. godwit's own history statements run
-/// with the guard off.
+/// with the guard off. While a pack's step runs, the authorizer allows only what the pack's
+/// grant allows.
+///
+/// SQLite authorizes a statement when it is prepared, so the statement cache is flushed
+/// whenever the rules change: a statement prepared under one set of rules never runs under
+/// another.
 #[derive(Debug, Clone, Default)]
 struct Guard {
     on: Arc<AtomicBool>,
+    pack: Arc<Mutex<Option<(String, Grant)>>>,
     denied: Arc<Mutex<Option<String>>>,
+    /// Whether the last denial was of a statement inside a trigger or a view.
+    denied_inside: Arc<AtomicBool>,
 }
 
 impl Guard {
@@ -74,28 +106,152 @@ impl Guard {
         if !self.on.load(Ordering::Relaxed) {
             return Authorization::Allow;
         }
-        let (what, table) = match context.action {
-            AuthAction::Insert { table_name } => ("INSERT INTO", table_name),
-            AuthAction::Update { table_name, .. } => ("UPDATE of", table_name),
-            AuthAction::Delete { table_name } => ("DELETE FROM", table_name),
-            AuthAction::DropTable { table_name } => ("DROP TABLE", table_name),
-            AuthAction::AlterTable { table_name, .. } => ("ALTER TABLE", table_name),
-            AuthAction::CreateIndex { table_name, .. } => ("CREATE INDEX on", table_name),
-            AuthAction::DropIndex { table_name, .. } => ("DROP INDEX on", table_name),
-            AuthAction::CreateTrigger { table_name, .. }
-            | AuthAction::CreateTempTrigger { table_name, .. } => ("CREATE TRIGGER on", table_name),
-            AuthAction::DropTrigger { table_name, .. } => ("DROP TRIGGER on", table_name),
-            _ => return Authorization::Allow,
-        };
-        if !table.eq_ignore_ascii_case("godwit_history") {
-            return Authorization::Allow;
-        }
         let by = context.accessor.map(|t| format!(" (through {t})")).unwrap_or_default();
-        *self.denied.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(format!("{what} godwit_history{by}"));
+        let pack = self.pack.lock().unwrap_or_else(PoisonError::into_inner);
+        let message = match &*pack {
+            Some((name, grant)) => pack_denies(grant, &context.action).map(|what| {
+                format!("pack `{name}` was denied {what}{by}: its grant is {}", grant_text(grant))
+            }),
+            None => history_denies(&context.action).map(|what| {
+                format!("a migration may not change godwit's history table: {what}{by} was denied")
+            }),
+        };
+        drop(pack);
+        let Some(message) = message else {
+            return Authorization::Allow;
+        };
+        *self.denied.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+        self.denied_inside.store(context.accessor.is_some(), Ordering::Relaxed);
         Authorization::Deny
     }
+}
 
+/// How SQLite applies a grant, for messages.
+fn grant_text(grant: &Grant) -> String {
+    let reads = match grant.read.is_empty() {
+        true => "no other tables".to_owned(),
+        false => grant.read.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+    };
+    format!("{} on tables named `{}*`, and reading {reads}", grant.access.as_str(), grant.prefix)
+}
+
+/// What a statement of the project's own migrations would change in the history, if anything.
+fn history_denies(action: &AuthAction<'_>) -> Option<String> {
+    let (what, table) = match *action {
+        AuthAction::Insert { table_name } => ("INSERT INTO", table_name),
+        AuthAction::Update { table_name, .. } => ("UPDATE of", table_name),
+        AuthAction::Delete { table_name } => ("DELETE FROM", table_name),
+        AuthAction::DropTable { table_name } => ("DROP TABLE", table_name),
+        AuthAction::AlterTable { table_name, .. } => ("ALTER TABLE", table_name),
+        AuthAction::CreateIndex { table_name, .. } => ("CREATE INDEX on", table_name),
+        AuthAction::DropIndex { table_name, .. } => ("DROP INDEX on", table_name),
+        AuthAction::CreateTrigger { table_name, .. }
+        | AuthAction::CreateTempTrigger { table_name, .. } => ("CREATE TRIGGER on", table_name),
+        AuthAction::DropTrigger { table_name, .. } => ("DROP TRIGGER on", table_name),
+        _ => return None,
+    };
+    table.eq_ignore_ascii_case("godwit_history").then(|| format!("{what} godwit_history"))
+}
+
+/// Read-only pragmas that describe a table or an index; every other pragma is denied to packs.
+const INTROSPECTION_PRAGMAS: &[&str] =
+    &["table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"];
+
+/// What a pack's statement does beyond its grant; `None` when the grant allows it.
+fn pack_denies(grant: &Grant, action: &AuthAction<'_>) -> Option<String> {
+    let owned = |table: &str| {
+        table.len() >= grant.prefix.len()
+            && table[..grant.prefix.len()].eq_ignore_ascii_case(&grant.prefix)
+    };
+    let readable = |table: &str| {
+        owned(table)
+            || grant.read.iter().any(|t| t.name.eq_ignore_ascii_case(table))
+            || ["sqlite_schema", "sqlite_master", "sqlite_temp_schema", "sqlite_temp_master"]
+                .iter()
+                .any(|catalog| catalog.eq_ignore_ascii_case(table))
+    };
+    let ddl = grant.access == Access::Ddl;
+    let write = grant.access != Access::Read;
+    // CREATE, DROP and ALTER also ask to write the schema table; the statement itself is
+    // authorized by its own action, and nothing else can write the schema table (the
+    // `writable_schema` pragma is denied).
+    let schema_table = |table: &str| {
+        ["sqlite_master", "sqlite_temp_master"].iter().any(|t| t.eq_ignore_ascii_case(table))
+    };
+    let (allowed, what) = match *action {
+        AuthAction::Insert { table_name }
+        | AuthAction::Update { table_name, .. }
+        | AuthAction::Delete { table_name }
+            if ddl && schema_table(table_name) =>
+        {
+            return None;
+        }
+        AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => return None,
+        AuthAction::Read { table_name, .. } => {
+            (readable(table_name), format!("reading {table_name}"))
+        }
+        AuthAction::Insert { table_name } => {
+            (write && owned(table_name), format!("INSERT INTO {table_name}"))
+        }
+        AuthAction::Update { table_name, .. } => {
+            (write && owned(table_name), format!("UPDATE of {table_name}"))
+        }
+        AuthAction::Delete { table_name } => {
+            (write && owned(table_name), format!("DELETE FROM {table_name}"))
+        }
+        AuthAction::CreateTable { table_name } | AuthAction::CreateTempTable { table_name } => {
+            (ddl && owned(table_name), format!("CREATE TABLE {table_name}"))
+        }
+        AuthAction::DropTable { table_name } | AuthAction::DropTempTable { table_name } => {
+            (ddl && owned(table_name), format!("DROP TABLE {table_name}"))
+        }
+        AuthAction::AlterTable { table_name, .. } => {
+            (ddl && owned(table_name), format!("ALTER TABLE {table_name}"))
+        }
+        AuthAction::CreateIndex { index_name, table_name }
+        | AuthAction::CreateTempIndex { index_name, table_name } => {
+            // Indexes share the tables' namespace, so their names carry the prefix too.
+            let allowed = ddl && owned(table_name) && owned(index_name);
+            (allowed, format!("CREATE INDEX {index_name} on {table_name}"))
+        }
+        AuthAction::DropIndex { index_name, table_name }
+        | AuthAction::DropTempIndex { index_name, table_name } => {
+            (ddl && owned(table_name), format!("DROP INDEX {index_name} on {table_name}"))
+        }
+        AuthAction::CreateTrigger { trigger_name, table_name }
+        | AuthAction::CreateTempTrigger { trigger_name, table_name } => {
+            (ddl && owned(table_name), format!("CREATE TRIGGER {trigger_name} on {table_name}"))
+        }
+        AuthAction::DropTrigger { trigger_name, table_name }
+        | AuthAction::DropTempTrigger { trigger_name, table_name } => {
+            (ddl && owned(table_name), format!("DROP TRIGGER {trigger_name} on {table_name}"))
+        }
+        AuthAction::CreateView { view_name } | AuthAction::CreateTempView { view_name } => {
+            (ddl && owned(view_name), format!("CREATE VIEW {view_name}"))
+        }
+        AuthAction::DropView { view_name } | AuthAction::DropTempView { view_name } => {
+            (ddl && owned(view_name), format!("DROP VIEW {view_name}"))
+        }
+        AuthAction::Analyze { table_name } => (owned(table_name), format!("ANALYZE {table_name}")),
+        AuthAction::Reindex { index_name } => {
+            (ddl && owned(index_name), format!("REINDEX {index_name}"))
+        }
+        AuthAction::Pragma { pragma_name, pragma_value } => (
+            INTROSPECTION_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name))
+                && pragma_value.is_some_and(readable),
+            format!("PRAGMA {pragma_name}"),
+        ),
+        AuthAction::Attach { filename } => (false, format!("ATTACH of {filename}")),
+        AuthAction::Detach { database_name } => (false, format!("DETACH of {database_name}")),
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
+            (false, "transaction control (godwit runs each step in its own transaction)".to_owned())
+        }
+        ref other => (false, format!("{other:?}")),
+    };
+    (!allowed).then_some(what)
+}
+
+impl Guard {
     /// Runs a migration's statement with the guard on.
     fn run<T>(
         &self,
@@ -107,13 +263,9 @@ impl Guard {
         self.on.store(false, Ordering::Relaxed);
         let denied = self.denied.lock().unwrap_or_else(PoisonError::into_inner).take();
         result.map_err(|error| match denied {
-            Some(what) => DbError {
-                message: format!(
-                    "a migration may not change godwit's history table: {what} was denied"
-                ),
-                code: Some("SQLITE_AUTH".to_owned()),
-                position: None,
-            },
+            Some(message) => {
+                DbError { message, code: Some("SQLITE_AUTH".to_owned()), position: None }
+            }
             None => db_error(error),
         })
     }
@@ -140,17 +292,78 @@ impl SqliteDriver {
         Ok(SqliteDriver { conn, target, lock_file, locked: false, group_open: false, guard })
     }
 
-    fn history_exists(&self) -> Result<bool, DbError> {
+    /// Whether the history table exists, and if so whether it has streams (`Some(true)`) or
+    /// was written by a godwit from before packs (`Some(false)`).
+    fn history_shape(&self) -> Result<Option<bool>, DbError> {
         self.conn
             .query_row(
-                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'godwit_history'",
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('godwit_history') \
+                 WHERE name = 'stream') FROM sqlite_schema \
+                 WHERE type = 'table' AND name = 'godwit_history'",
                 [],
-                |_| Ok(()),
+                |row| row.get(0),
             )
             .optional()
-            .map(|found| found.is_some())
             .map_err(db_error)
     }
+}
+
+impl SqliteDriver {
+    /// Prepares (without running) an insert, an update of every column and a delete on each
+    /// table or view that has a trigger, under the current confinement: SQLite codes the
+    /// triggers that could fire into the statement and authorizes every statement of their
+    /// bodies, so a trigger that would act beyond the grant is denied here.
+    fn audit_triggers(&self) -> Result<(), DbError> {
+        let tables: Vec<String> = {
+            let mut statement = self
+                .conn
+                .prepare(
+                    "SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'trigger' \
+                     UNION SELECT tbl_name FROM sqlite_temp_schema WHERE type = 'trigger'",
+                )
+                .map_err(db_error)?;
+            let rows = statement.query_map([], |row| row.get(0)).map_err(db_error)?;
+            rows.collect::<Result<_, _>>().map_err(db_error)?
+        };
+        for table in tables {
+            let columns: Vec<String> = {
+                let mut statement = self
+                    .conn
+                    .prepare("SELECT name FROM pragma_table_info(?1)")
+                    .map_err(db_error)?;
+                let rows = statement.query_map([&table], |row| row.get(0)).map_err(db_error)?;
+                rows.collect::<Result<_, _>>().map_err(db_error)?
+            };
+            let quoted = quote(&table);
+            let set: Vec<String> =
+                columns.iter().map(|c| format!("{} = {}", quote(c), quote(c))).collect();
+            let mut probes = vec![
+                format!("INSERT INTO {quoted} DEFAULT VALUES"),
+                format!("DELETE FROM {quoted}"),
+            ];
+            if !set.is_empty() {
+                probes.push(format!("UPDATE {quoted} SET {}", set.join(", ")));
+            }
+            for probe in probes {
+                let prepared = self.guard.run(&self.conn, |conn| conn.prepare(&probe).map(drop));
+                // Only a denial inside a trigger counts: the probe itself is never run, a
+                // probe SQLite cannot prepare for other reasons (a view without an INSTEAD OF
+                // trigger for it) has no trigger to check, and foreign-key checks of other
+                // tables referencing this one are not the pack's doing.
+                if let Err(error) = prepared
+                    && error.code.as_deref() == Some("SQLITE_AUTH")
+                    && self.guard.denied_inside.load(Ordering::Relaxed)
+                {
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 impl Driver for SqliteDriver {
@@ -188,31 +401,59 @@ impl Driver for SqliteDriver {
     }
 
     fn ensure_history(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch(CREATE_HISTORY).map_err(db_error)
+        match self.history_shape()? {
+            Some(true) => Ok(()),
+            Some(false) => self.conn.execute_batch(&upgrade_history()).map_err(|error| {
+                let _ =
+                    self.conn.execute_batch("ROLLBACK TO godwit_upgrade; RELEASE godwit_upgrade");
+                db_error(error)
+            }),
+            None => self.conn.execute_batch(CREATE_HISTORY).map_err(db_error),
+        }
     }
 
     fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError> {
-        if !self.history_exists()? {
-            return Ok(Vec::new());
-        }
-        let mut statement = self.conn.prepare_cached(SELECT_HISTORY).map_err(db_error)?;
+        let sql = match self.history_shape()? {
+            None => return Ok(Vec::new()),
+            Some(true) => SELECT_HISTORY.replace("{stream}", "stream"),
+            Some(false) => SELECT_HISTORY.replace("{stream}", "''"),
+        };
+        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
         let rows = statement
             .query_map([], |row| {
                 Ok(RawRow {
-                    version: row.get(0)?,
-                    name: row.get(1)?,
-                    kind: row.get(2)?,
-                    checksum: row.get(3)?,
-                    applied_at: row.get(4)?,
-                    execution_ms: row.get(5)?,
-                    state: row.get(6)?,
-                    godwit_version: row.get(7)?,
-                    cursor: row.get(8)?,
-                    rows_done: row.get(9)?,
+                    stream: row.get(0)?,
+                    version: row.get(1)?,
+                    name: row.get(2)?,
+                    kind: row.get(3)?,
+                    checksum: row.get(4)?,
+                    applied_at: row.get(5)?,
+                    execution_ms: row.get(6)?,
+                    state: row.get(7)?,
+                    godwit_version: row.get(8)?,
+                    cursor: row.get(9)?,
+                    rows_done: row.get(10)?,
                 })
             })
             .map_err(db_error)?;
         rows.map(|row| row.map_err(db_error).and_then(RawRow::into_applied)).collect()
+    }
+
+    fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError> {
+        let mut confined = self.guard.pack.lock().unwrap_or_else(PoisonError::into_inner);
+        let was_confined = confined.is_some();
+        drop(confined);
+        // Before a pack's confinement is lifted: triggers it created run later, for whoever
+        // writes their table, so they must stay within the grant too.
+        let audit = match (was_confined, pack) {
+            (true, None) => self.audit_triggers(),
+            _ => Ok(()),
+        };
+        confined = self.guard.pack.lock().unwrap_or_else(PoisonError::into_inner);
+        *confined = pack.map(|pack| (pack.name.clone(), pack.grant.clone()));
+        drop(confined);
+        self.conn.flush_prepared_statement_cache();
+        audit
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
@@ -304,65 +545,62 @@ impl Driver for SqliteDriver {
                 r.checksum,
                 r.execution_ms,
                 r.state.as_str(),
-                crate::GODWIT_VERSION
+                crate::GODWIT_VERSION,
+                r.stream
             ])
             .map(drop)
             .map_err(db_error)
     }
 
-    fn delete_record(&mut self, key: &Key) -> Result<(), DbError> {
-        let result = match key {
-            Key::Versioned(v) => {
-                self.conn.execute("DELETE FROM godwit_history WHERE version = ?1", params![v.get()])
-            }
-            Key::Repeatable(name) => self.conn.execute(
-                "DELETE FROM godwit_history WHERE version IS NULL AND name = ?1",
-                params![name],
-            ),
-        };
-        result.map(drop).map_err(db_error)
+    fn delete_record(&mut self, stream: &str, key: &Key) -> Result<(), DbError> {
+        let (condition, key) = row_of(key);
+        let sql = format!("DELETE FROM godwit_history WHERE stream = ?2 AND {condition}");
+        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        statement.execute(params![key, stream]).map(drop).map_err(db_error)
     }
 
     fn update_progress(
         &mut self,
+        stream: &str,
         key: &Key,
         cursor: Option<&str>,
         rows_done: i64,
         state: RecordState,
     ) -> Result<(), DbError> {
-        let (condition, key_value) = match key {
-            Key::Versioned(v) => ("version = ?1", rusqlite::types::Value::Integer(v.get())),
-            Key::Repeatable(name) => {
-                ("version IS NULL AND name = ?1", rusqlite::types::Value::Text(name.clone()))
-            }
-        };
+        let (condition, key) = row_of(key);
         let sql = format!(
-            "UPDATE godwit_history SET cursor = ?2, rows_done = ?3, state = ?4 WHERE {condition}"
+            "UPDATE godwit_history SET cursor = ?3, rows_done = ?4, state = ?5 \
+             WHERE stream = ?2 AND {condition}"
         );
         let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
         statement
-            .execute(params![key_value, cursor, rows_done, state.as_str()])
+            .execute(params![key, stream, cursor, rows_done, state.as_str()])
             .map(drop)
             .map_err(db_error)
     }
 
-    fn update_checksum(&mut self, key: &Key, checksum: &str) -> Result<(), DbError> {
-        let result = match key {
-            Key::Versioned(v) => self.conn.execute(
-                "UPDATE godwit_history SET checksum = ?2 WHERE version = ?1",
-                params![v.get(), checksum],
-            ),
-            Key::Repeatable(name) => self.conn.execute(
-                "UPDATE godwit_history SET checksum = ?2 WHERE version IS NULL AND name = ?1",
-                params![name, checksum],
-            ),
-        };
-        result.map(drop).map_err(db_error)
+    fn update_checksum(&mut self, stream: &str, key: &Key, checksum: &str) -> Result<(), DbError> {
+        let (condition, key) = row_of(key);
+        let sql =
+            format!("UPDATE godwit_history SET checksum = ?3 WHERE stream = ?2 AND {condition}");
+        let mut statement = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        statement.execute(params![key, stream, checksum]).map(drop).map_err(db_error)
+    }
+}
+
+/// The condition on `?1` that picks a key's row within its stream, and the value for `?1`.
+fn row_of(key: &Key) -> (&'static str, rusqlite::types::Value) {
+    match key {
+        Key::Versioned(v) => ("version = ?1", rusqlite::types::Value::Integer(v.get())),
+        Key::Repeatable(name) => {
+            ("version IS NULL AND name = ?1", rusqlite::types::Value::Text(name.clone()))
+        }
     }
 }
 
 /// A history row as stored, before it is checked; shared with the PostgreSQL driver.
 pub(super) struct RawRow {
+    pub stream: String,
     pub version: Option<i64>,
     pub name: String,
     pub kind: String,
@@ -393,6 +631,7 @@ impl RawRow {
             return Err(bad("a malformed checksum"));
         }
         Ok(AppliedMigration {
+            stream: self.stream,
             version,
             name: self.name,
             kind: self.kind,

@@ -16,6 +16,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
     };
     let statement = Statement { sql: body.to_owned(), line: 2 };
     Migration {
+        stream: String::new(),
         path: format!("migrations/{label}.sql").into(),
         key,
         name,
@@ -40,6 +41,7 @@ fn versioned(n: i64) -> Migration {
 
 fn row(m: &Migration, state: RecordState) -> AppliedMigration {
     AppliedMigration {
+        stream: m.stream.clone(),
         version: m.version(),
         name: m.name.clone(),
         kind: "sql".into(),
@@ -51,6 +53,31 @@ fn row(m: &Migration, state: RecordState) -> AppliedMigration {
         cursor: None,
         rows_done: 0,
     }
+}
+
+/// The plan of the project's migrations alone.
+fn plan<'a>(
+    migrations: &'a [Migration],
+    applied: &'a [AppliedMigration],
+    target: &Target,
+) -> Result<Plan<'a>, Error> {
+    super::plan(migrations, applied, target, &[])
+}
+
+fn down(down: DownTarget) -> Target {
+    Target::Down { stream: String::new(), down }
+}
+
+/// A migration of pack `pack`.
+fn in_pack(pack: &str, n: i64) -> Migration {
+    let mut m = versioned(n);
+    m.stream = pack.to_owned();
+    m.label = format!("{pack}:{}", m.label);
+    m
+}
+
+fn order(pack: &str, after: Option<i64>) -> PackOrder {
+    PackOrder { pack: pack.to_owned(), after: after.map(v) }
 }
 
 fn up() -> Target {
@@ -89,12 +116,12 @@ fn up_to_stops_at_the_target_and_holds_repeatables_back() {
         versioned(3),
         migration(Key::Repeatable("views".into()), "x", true),
     ];
-    let plan = plan(&ms, &[], &Target::Up { to: Some(v(2)), allow_out_of_order: false }).unwrap();
+    let two = plan(&ms, &[], &Target::Up { to: Some(v(2)), allow_out_of_order: false }).unwrap();
     assert_eq!(
-        labels(&plan),
+        labels(&two),
         vec![(Action::Apply, "0001_m1".into()), (Action::Apply, "0002_m2".into())]
     );
-    let unknown = super::plan(&ms, &[], &Target::Up { to: Some(v(7)), allow_out_of_order: false });
+    let unknown = plan(&ms, &[], &Target::Up { to: Some(v(7)), allow_out_of_order: false });
     assert!(matches!(unknown, Err(Error::UnknownVersion { .. })));
 }
 
@@ -118,7 +145,7 @@ fn modified_missing_and_failed_block_up_and_down() {
         row(&ms[1], RecordState::Failed),
         row(&gone, RecordState::Applied),
     ];
-    for target in [up(), Target::Down(DownTarget::Steps(1))] {
+    for target in [up(), down(DownTarget::Steps(1))] {
         match plan(&ms, &applied, &target) {
             Err(Error::Inconsistent { problems }) => {
                 assert_eq!(problems.len(), 3, "{problems:?}");
@@ -150,16 +177,16 @@ fn out_of_order_pending_needs_permission() {
 fn down_reverts_newest_first_by_steps_or_target() {
     let ms = vec![versioned(1), versioned(2), versioned(3), versioned(4)];
     let applied: Vec<_> = ms[..3].iter().map(|m| row(m, RecordState::Applied)).collect();
-    let one = plan(&ms, &applied, &Target::Down(DownTarget::Steps(1))).unwrap();
+    let one = plan(&ms, &applied, &down(DownTarget::Steps(1))).unwrap();
     assert_eq!(labels(&one), vec![(Action::Revert, "0003_m3".into())]);
-    let to = plan(&ms, &applied, &Target::Down(DownTarget::To(v(1)))).unwrap();
+    let to = plan(&ms, &applied, &down(DownTarget::To(v(1)))).unwrap();
     assert_eq!(
         labels(&to),
         vec![(Action::Revert, "0003_m3".into()), (Action::Revert, "0002_m2".into())]
     );
-    let all = plan(&ms, &applied, &Target::Down(DownTarget::To(v(0)))).unwrap();
+    let all = plan(&ms, &applied, &down(DownTarget::To(v(0)))).unwrap();
     assert_eq!(all.steps.len(), 3);
-    let many = plan(&ms, &applied, &Target::Down(DownTarget::Steps(99))).unwrap();
+    let many = plan(&ms, &applied, &down(DownTarget::Steps(99))).unwrap();
     assert_eq!(many.steps.len(), 3);
 }
 
@@ -167,9 +194,9 @@ fn down_reverts_newest_first_by_steps_or_target() {
 fn down_refuses_before_running_anything_when_a_step_is_irreversible() {
     let ms = vec![versioned(1), migration(Key::Versioned(v(2)), "select 2", false), versioned(3)];
     let applied: Vec<_> = ms.iter().map(|m| row(m, RecordState::Applied)).collect();
-    let one = plan(&ms, &applied, &Target::Down(DownTarget::Steps(1))).unwrap();
+    let one = plan(&ms, &applied, &down(DownTarget::Steps(1))).unwrap();
     assert_eq!(one.steps.len(), 1);
-    match plan(&ms, &applied, &Target::Down(DownTarget::Steps(2))) {
+    match plan(&ms, &applied, &down(DownTarget::Steps(2))) {
         Err(Error::Irreversible { labels }) => assert_eq!(labels, vec!["0002_m2".to_owned()]),
         other => panic!("{other:?}"),
     }
@@ -180,5 +207,88 @@ fn nothing_to_do_is_an_empty_plan() {
     let ms = vec![versioned(1)];
     let applied = vec![row(&ms[0], RecordState::Applied)];
     assert!(plan(&ms, &applied, &up()).unwrap().is_empty());
-    assert!(plan(&ms, &[], &Target::Down(DownTarget::Steps(1))).unwrap().is_empty());
+    assert!(plan(&ms, &[], &down(DownTarget::Steps(1))).unwrap().is_empty());
+}
+
+fn names(plan: &Plan<'_>) -> Vec<String> {
+    plan.steps.iter().map(|s| s.migration.label.clone()).collect()
+}
+
+#[test]
+fn packs_run_first_or_after_the_project_migration_they_name() {
+    let ms = vec![
+        versioned(1),
+        versioned(2),
+        versioned(3),
+        in_pack("billing", 1),
+        in_pack("billing", 2),
+    ];
+    let first = super::plan(&ms, &[], &up(), &[order("billing", None)]).unwrap();
+    assert_eq!(
+        names(&first),
+        ["billing:0001_m1", "billing:0002_m2", "0001_m1", "0002_m2", "0003_m3"]
+    );
+    let after = super::plan(&ms, &[], &up(), &[order("billing", Some(2))]).unwrap();
+    assert_eq!(
+        names(&after),
+        ["0001_m1", "0002_m2", "billing:0001_m1", "billing:0002_m2", "0003_m3"]
+    );
+    let last = super::plan(&ms, &[], &up(), &[order("billing", Some(3))]).unwrap();
+    assert_eq!(names(&last)[3..], ["billing:0001_m1", "billing:0002_m2"]);
+    // Held back with the project: the pack waits until the project reaches 2.
+    let to = Target::Up { to: Some(v(1)), allow_out_of_order: false };
+    let held = super::plan(&ms, &[], &to, &[order("billing", Some(2))]).unwrap();
+    assert_eq!(names(&held), ["0001_m1"]);
+    let unknown = super::plan(&ms, &[], &up(), &[order("billing", Some(7))]);
+    assert!(matches!(unknown, Err(Error::UnknownAfter { .. })), "{unknown:?}");
+}
+
+#[test]
+fn a_pack_upgrade_runs_before_the_projects_new_migrations() {
+    let ms = vec![versioned(1), versioned(2), in_pack("billing", 1), in_pack("billing", 2)];
+    let applied = vec![row(&ms[0], RecordState::Applied), row(&ms[2], RecordState::Applied)];
+    let plan = super::plan(&ms, &applied, &up(), &[order("billing", Some(1))]).unwrap();
+    assert_eq!(names(&plan), ["billing:0002_m2", "0002_m2"]);
+}
+
+#[test]
+fn streams_have_their_own_versions() {
+    // billing's version 5 is applied; the project's pending 1 is not out of order.
+    let ms = vec![versioned(1), in_pack("billing", 5)];
+    let applied = vec![row(&ms[1], RecordState::Applied)];
+    let plan = super::plan(&ms, &applied, &up(), &[order("billing", None)]).unwrap();
+    assert_eq!(names(&plan), ["0001_m1"]);
+}
+
+#[test]
+fn down_reverts_one_stream() {
+    let ms = vec![versioned(1), versioned(2), in_pack("billing", 1), in_pack("billing", 2)];
+    let applied: Vec<_> = ms.iter().map(|m| row(m, RecordState::Applied)).collect();
+    let packs = [order("billing", None)];
+    let project = super::plan(&ms, &applied, &down(DownTarget::To(v(0))), &packs).unwrap();
+    assert_eq!(names(&project), ["0002_m2", "0001_m1"]);
+    let billing = Target::Down { stream: "billing".into(), down: DownTarget::Steps(1) };
+    let plan = super::plan(&ms, &applied, &billing, &packs).unwrap();
+    assert_eq!(names(&plan), ["billing:0002_m2"]);
+    let nobody = Target::Down { stream: "nobody".into(), down: DownTarget::Steps(1) };
+    let unknown = super::plan(&ms, &applied, &nobody, &packs);
+    assert!(matches!(unknown, Err(Error::UnknownPack { .. })), "{unknown:?}");
+}
+
+#[test]
+fn a_removed_packs_history_blocks_until_repaired() {
+    let gone = in_pack("billing", 1);
+    let ms = vec![versioned(1)];
+    let applied = vec![row(&gone, RecordState::Applied)];
+    match plan(&ms, &applied, &up()) {
+        Err(Error::Inconsistent { problems }) => {
+            assert_eq!(problems.len(), 1);
+            assert!(
+                problems[0].to_string().contains("billing:1_m1 is applied but its file is missing"),
+                "{}",
+                problems[0]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

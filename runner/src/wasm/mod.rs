@@ -381,6 +381,9 @@ impl Driver for Lent {
     fn history(&mut self) -> Result<Vec<crate::history::AppliedMigration>, DbError> {
         lost!()
     }
+    fn confine(&mut self, _pack: Option<&crate::pack::Pack>) -> Result<(), DbError> {
+        lost!()
+    }
     fn execute(&mut self, _sql: &str) -> Result<(), DbError> {
         lost!()
     }
@@ -413,11 +416,16 @@ impl Driver for Lent {
     fn insert_record(&mut self, _record: &crate::history::NewRecord<'_>) -> Result<(), DbError> {
         lost!()
     }
-    fn delete_record(&mut self, _key: &crate::migration::Key) -> Result<(), DbError> {
+    fn delete_record(
+        &mut self,
+        _stream: &str,
+        _key: &crate::migration::Key,
+    ) -> Result<(), DbError> {
         lost!()
     }
     fn update_checksum(
         &mut self,
+        _stream: &str,
         _key: &crate::migration::Key,
         _checksum: &str,
     ) -> Result<(), DbError> {
@@ -425,6 +433,7 @@ impl Driver for Lent {
     }
     fn update_progress(
         &mut self,
+        _stream: &str,
         _key: &crate::migration::Key,
         _cursor: Option<&str>,
         _rows_done: i64,

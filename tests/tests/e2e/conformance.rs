@@ -13,6 +13,7 @@ fn connect(p: &Project) -> Box<dyn Driver> {
 
 fn record(version: Option<i64>, name: &str) -> NewRecord<'_> {
     NewRecord {
+        stream: "",
         version: version.and_then(Version::new),
         name,
         kind: "sql",
@@ -49,11 +50,29 @@ fn records_round_trip(p: &Project) {
     // A version and a repeatable name are each recorded at most once.
     assert!(db.insert_record(&record(Some(2), "again")).is_err());
     assert!(db.insert_record(&record(None, "views")).is_err());
-    db.update_checksum(&Key::Repeatable("views".into()), &"cd".repeat(32)).unwrap();
-    db.delete_record(&Key::Versioned(Version::new(2).unwrap())).unwrap();
+    // The same version and name in a pack's stream are other rows.
+    db.insert_record(&NewRecord { stream: "billing", ..record(Some(2), "two") }).unwrap();
+    db.insert_record(&NewRecord { stream: "billing", ..record(None, "views") }).unwrap();
     let rows = db.history().unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 5);
+    assert_eq!((rows[3].stream.as_str(), rows[3].label()), ("billing", "billing:2_two".into()));
+    db.update_checksum("", &Key::Repeatable("views".into()), &"cd".repeat(32)).unwrap();
+    db.delete_record("", &Key::Versioned(Version::new(2).unwrap())).unwrap();
+    db.update_progress(
+        "billing",
+        &Key::Versioned(Version::new(2).unwrap()),
+        Some("c"),
+        5,
+        RecordState::InProgress,
+    )
+    .unwrap();
+    let rows = db.history().unwrap();
+    assert_eq!(rows.len(), 4);
     assert_eq!(rows[1].checksum.as_str(), "cd".repeat(32));
+    assert_eq!(rows[2].state, RecordState::InProgress, "{:?}", rows[2]);
+    assert_eq!(rows[3].checksum.as_str(), "ab".repeat(32), "only the project's row changed");
+    db.delete_record("billing", &Key::Repeatable("views".into())).unwrap();
+    assert_eq!(db.history().unwrap().len(), 3);
 }
 
 fn rollback_discards_statements_and_records(p: &Project) {

@@ -104,7 +104,46 @@ fn tampered_history_is_reported(p: &Project) {
         .stderr_has("godwit_history has a row godwit did not write (an unknown state for `a`)");
 }
 
+/// A history table written before packs (no stream, versions unique across the table) is read
+/// as it is by `status`, and brought up to date, rows kept, by the next `up`.
+fn history_from_before_packs_is_upgraded(p: &Project) {
+    let (version, at) = match p.backend {
+        godwit_tests::Backend::Sqlite => ("INTEGER", "TEXT"),
+        godwit_tests::Backend::Postgres => ("BIGINT", "TIMESTAMPTZ"),
+    };
+    p.db().execute(&format!(
+        "CREATE TABLE godwit_history (version {version} UNIQUE, name TEXT NOT NULL, \
+         kind TEXT NOT NULL, checksum TEXT NOT NULL, applied_at {at} NOT NULL, \
+         execution_ms {version} NOT NULL, state TEXT NOT NULL, godwit_version TEXT NOT NULL, \
+         cursor TEXT, rows_done {version} NOT NULL DEFAULT 0);
+         CREATE UNIQUE INDEX godwit_history_repeatable ON godwit_history (name) WHERE version IS NULL;"
+    ));
+    p.migration("0001_a.sql", "create table a (x int);", Some("drop table a;"));
+    let text = std::fs::read_to_string(p.path("migrations/0001_a.sql")).unwrap();
+    p.db().execute(&format!(
+        "CREATE TABLE a (x int); INSERT INTO godwit_history VALUES \
+         (1, 'a', 'sql', '{}', '2026-01-01T00:00:00Z', 3, 'applied', '0.1.0', NULL, 0);",
+        godwit::Checksum::of_text(&text)
+    ));
+    p.godwit(&["status"]).ok().stdout_has("applied   0001_a");
+    assert!(
+        !p.db().columns("godwit_history").contains(&"stream".to_owned()),
+        "status changes nothing"
+    );
+    p.migration("0002_b.sql", "create table b (x int);", None);
+    p.godwit(&["up"]).ok().stderr_has("Applying 0002_b");
+    assert_eq!(p.db().columns("godwit_history").last().map(String::as_str), Some("stream"));
+    assert_eq!(p.db().history().len(), 2);
+    p.godwit(&["down", "--to", "0"]).code(1).stderr_has("cannot revert 0002_b");
+    p.godwit(&["down", "--to", "1"]).code(1);
+    p.migration("0002_b.sql", "create table b (x int);", Some("drop table b;"));
+    p.godwit(&["repair", "--yes"]).ok();
+    p.godwit(&["down", "--to", "0"]).ok().stderr_has("Reverting 0001_a");
+    p.godwit(&["validate"]).ok();
+}
+
 on_both!(
+    history_from_before_packs_is_upgraded,
     edited_applied_migration_blocks_up_until_repaired,
     line_endings_are_not_edits,
     missing_applied_migration_blocks_up_until_repaired,

@@ -9,6 +9,7 @@ mod conformance;
 mod files;
 mod history;
 mod migrate;
+mod packs;
 mod polyglot;
 mod postgres_only;
 mod project;

@@ -129,13 +129,16 @@ pub enum Command {
         /// Revert this many migrations
         #[arg(long, value_name = "N")]
         steps: Option<usize>,
+        /// Revert the migrations of this pack instead of the project's
+        #[arg(long, value_name = "NAME")]
+        pack: Option<String>,
         /// Print the plan and its SQL on stdout; change nothing
         #[arg(long)]
         dry_run: bool,
     },
     /// Check applied migrations against the files; exit 1 on any problem
     Validate,
-    /// Pin every WebAssembly migration's SHA-256 in godwit.lock and show what changed
+    /// Pin every pack's and WebAssembly migration's SHA-256 in godwit.lock; show what changed
     Lock,
     /// Accept edited files' checksums and forget failed or missing migrations in the history
     Repair {
@@ -149,9 +152,11 @@ pub enum Command {
         #[arg(long, value_name = "VERSION")]
         version: godwit::Version,
     },
-    /// Describe a WebAssembly migration: size, sha256, imports, exports, godwit world
+    /// Describe a WebAssembly migration (size, sha256, imports, exports) or a pack (grant,
+    /// migrations, sha256)
     Inspect {
-        /// A `.wasm` component, or a Rust crate migration directory (built first)
+        /// A `.wasm` component, a Rust crate migration directory (built first), or a pack
+        /// directory
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

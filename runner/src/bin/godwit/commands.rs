@@ -33,12 +33,13 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             let batching = (*batch_size, batch_pause.unwrap_or_default());
             migrate(&settings, printer, Request { target, dry_run: *dry_run }, batching)
         }
-        Command::Down { to, steps, dry_run } => {
+        Command::Down { to, steps, pack, dry_run } => {
             let down = match (to, steps) {
                 (Some(version), _) => DownTarget::To(*version),
                 (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
             };
-            let request = Request { target: Target::Down(down), dry_run: *dry_run };
+            let stream = pack.clone().unwrap_or_default();
+            let request = Request { target: Target::Down { stream, down }, dry_run: *dry_run };
             migrate(&settings, printer, request, (1000, std::time::Duration::ZERO))
         }
         Command::Validate => validate(&settings, printer),
@@ -51,8 +52,18 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
 }
 
 fn load(settings: &Settings) -> anyhow::Result<Migrator> {
-    let source = godwit::DirSource::new(&settings.dir).building(settings.build);
-    Ok(Migrator::from_source(&source)?
+    load_building(settings, settings.build)
+}
+
+/// The project's migrations and its packs'.
+fn load_building(settings: &Settings, build: godwit::build::BuildMode) -> anyhow::Result<Migrator> {
+    let source = godwit::DirSource::new(&settings.dir).building(build);
+    let packs = settings
+        .packs
+        .iter()
+        .map(|entry| godwit::Pack::load(&entry.path, entry.after))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Migrator::with_packs(&source, packs, build)?
         .with_lock_timeout(settings.lock_timeout)
         .with_wasm_limits(settings.wasm))
 }
@@ -212,8 +223,7 @@ fn scaffold_crate(
 }
 
 fn build(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
-    let source = godwit::DirSource::new(&settings.dir).building(godwit::build::BuildMode::Build);
-    let migrator = Migrator::from_source(&source)?;
+    let migrator = load_building(settings, godwit::build::BuildMode::Build)?;
     let crates: Vec<_> = migrator.migrations().iter().filter(|m| m.path.is_dir()).collect();
     for migration in &crates {
         printer.status(
@@ -238,9 +248,10 @@ fn status(settings: &Settings, printer: &mut Printer, format: Format) -> anyhow:
     let applied = migrator.history(db.as_mut())?;
     let entries = godwit::status(migrator.migrations(), &applied);
     match format {
-        Format::Json => crate::status::json(printer, db.target(), &entries)?,
+        Format::Json => crate::status::json(printer, db.target(), &entries, &migrator)?,
         Format::Text => {
             crate::status::table(printer, &entries)?;
+            crate::status::packs(printer, &migrator)?;
             printer.status(
                 "Status",
                 CYAN,
@@ -255,10 +266,42 @@ fn status(settings: &Settings, printer: &mut Printer, format: Format) -> anyhow:
 fn check_lock(settings: &Settings, migrator: &Migrator) -> anyhow::Result<()> {
     let path = &settings.lock_file;
     let Some(locked) = LockFile::read(path).map_err(Failure::config)? else {
+        if let Some(pack) = migrator.packs().first() {
+            return Err(Failure::config(format!(
+                "pack `{}` ({}) is not locked: a project that uses packs needs {}",
+                pack.name,
+                pack.dir.display(),
+                path.display()
+            ))
+            .hint("nothing ran; review the pack, then run `godwit lock` to pin it")
+            .into());
+        }
         return Ok(());
     };
-    let current = LockFile::of(migrator.migrations(), &settings.project);
+    let current = LockFile::of(migrator.migrations(), migrator.packs(), &settings.project);
     let mut problems = Vec::new();
+    for change in locked.pack_diff(&current) {
+        match change {
+            Change::Added(new) => problems.push(format!(
+                "pack `{}` ({}) is not in {}: its sha256 is {}",
+                new.name,
+                new.dir,
+                path.display(),
+                new.sha256
+            )),
+            Change::Changed { old, new } => problems.push(format!(
+                "pack `{}` ({}) does not match {}: locked {} sha256 {}, found {} sha256 {}",
+                new.name,
+                new.dir,
+                path.display(),
+                old.version,
+                old.sha256,
+                new.version,
+                new.sha256
+            )),
+            Change::Removed(_) => {}
+        }
+    }
     for change in locked.diff(&current) {
         match change {
             Change::Added(new) => problems.push(format!(
@@ -284,7 +327,7 @@ fn check_lock(settings: &Settings, migrator: &Migrator) -> anyhow::Result<()> {
         return Ok(());
     }
     Err(Failure::config(problems.join("\n"))
-        .hint("nothing ran; if the change is intended, review the component and run `godwit lock`")
+        .hint("nothing ran; if the change is intended, review it and run `godwit lock`")
         .into())
 }
 
@@ -292,9 +335,37 @@ fn lock(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> 
     let migrator = load(settings)?;
     let path = &settings.lock_file;
     let old = LockFile::read(path).map_err(Failure::config)?.unwrap_or_default();
-    let new = LockFile::of(migrator.migrations(), &settings.project);
+    let new = LockFile::of(migrator.migrations(), migrator.packs(), &settings.project);
     let changes = old.diff(&new);
+    let pack_changes = old.pack_diff(&new);
     let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_owned();
+    for change in &pack_changes {
+        let (verb, color, text) = match change {
+            Change::Added(p) => (
+                "Locked",
+                GREEN,
+                format!("pack {} {} sha256:{}", p.name, p.version, short(&p.sha256)),
+            ),
+            Change::Changed { old, new } => (
+                "Changed",
+                YELLOW,
+                format!(
+                    "pack {} {} sha256:{} -> {} sha256:{}",
+                    new.name,
+                    old.version,
+                    short(&old.sha256),
+                    new.version,
+                    short(&new.sha256)
+                ),
+            ),
+            Change::Removed(p) => (
+                "Removed",
+                YELLOW,
+                format!("pack {} {} sha256:{}", p.name, p.version, short(&p.sha256)),
+            ),
+        };
+        printer.status(verb, color, text);
+    }
     for change in &changes {
         let (verb, color, text) = match change {
             Change::Added(l) => {
@@ -316,7 +387,7 @@ fn lock(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> 
         };
         printer.status(verb, color, text);
     }
-    if changes.is_empty() && path.is_file() {
+    if changes.is_empty() && pack_changes.is_empty() && path.is_file() {
         printer.status("Finished", GREEN, format!("{} is up to date", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
@@ -324,7 +395,12 @@ fn lock(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> 
         .with_context(|| format!("cannot write {}", path.display()))?;
     let n = new.components.len();
     let noun = if n == 1 { "component" } else { "components" };
-    printer.status("Finished", GREEN, format!("{} pins {n} {noun}", path.display()));
+    let packs = match new.packs.len() {
+        0 => String::new(),
+        1 => "1 pack and ".to_owned(),
+        n => format!("{n} packs and "),
+    };
+    printer.status("Finished", GREEN, format!("{} pins {packs}{n} {noun}", path.display()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -344,7 +420,7 @@ fn migrate(
     if let Some(e) = reporter.stdout_error.take() {
         return Err(e.into());
     }
-    let reverting = matches!(request.target, Target::Down(_));
+    let reverting = matches!(request.target, Target::Down { .. });
     let n = report.steps.len();
     let noun = if n == 1 { "migration" } else { "migrations" };
     match (n, report.dry_run) {
@@ -478,6 +554,9 @@ fn inspect(
     file: &Path,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
+    if file.join(godwit::pack::MANIFEST).is_file() {
+        return inspect_pack(settings, printer, file, format);
+    }
     let artifact = match file.is_dir() {
         true => godwit::build::component(file, settings.build)
             .map_err(|e| Failure::check(format!("{}: {e}", file.display())).hint(e.hint()))?,
@@ -528,6 +607,68 @@ fn inspect(
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(_) => Ok(ExitCode::from(1)),
     }
+}
+
+/// `godwit inspect <pack dir>`: the manifest, the grant, the migrations and the SHA-256 that
+/// `godwit lock` pins.
+fn inspect_pack(
+    settings: &Settings,
+    printer: &mut Printer,
+    dir: &Path,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let pack = godwit::Pack::load(dir, None)?;
+    let source = godwit::DirSource::new(dir).building(settings.build).in_stream(pack.name.clone());
+    let migrator = Migrator::from_source(&source)?;
+    let migrations = migrator.migrations();
+    let sha256 = pack.checksum(migrations);
+    match format {
+        Format::Json => {
+            let list: Vec<_> = migrations
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "label": m.label,
+                        "kind": m.kind,
+                        "path": m.path.display().to_string(),
+                        "checksum": m.checksum,
+                        "reversible": m.is_reversible(),
+                    })
+                })
+                .collect();
+            let value = serde_json::json!({
+                "schema_version": 1,
+                "pack": pack.name,
+                "version": pack.version,
+                "description": pack.description,
+                "dir": dir.display().to_string(),
+                "sha256": sha256,
+                "grant": pack.grant,
+                "migrations": list,
+            });
+            printer.data(serde_json::to_string_pretty(&value)?)?;
+        }
+        Format::Text => {
+            printer.data(format!("pack         {}", pack.name))?;
+            printer.data(format!("version      {}", pack.version))?;
+            if let Some(description) = &pack.description {
+                printer.data(format!("description  {description}"))?;
+            }
+            printer.data(format!("dir          {}", dir.display()))?;
+            printer.data(format!("sha256       {sha256}"))?;
+            printer.data(format!("grant        {}", pack.grant.summary()))?;
+            for m in migrations {
+                let reversible = if m.is_reversible() { "" } else { "  irreversible" };
+                printer.data(format!(
+                    "migration    {} ({}, {}){reversible}",
+                    m.label,
+                    m.kind.as_str(),
+                    m.checksum.short()
+                ))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn yes_no(value: bool) -> &'static str {

@@ -35,6 +35,13 @@ dir = "migrations"
 # Sandbox limits for WebAssembly migrations: time for one call, and memory.
 # wasm_timeout = "60s"
 # wasm_memory = "256MiB"
+
+# Packs: directories with a godwit-pack.toml and migrations written by someone else. Each
+# runs in its own stream of the history, confined to the grant its manifest declares.
+# A pack's migrations run before the project's, or after the project's migration `after`.
+# [[pack]]
+# path = "packs/billing"
+# after = 3
 "#;
 
 #[derive(Debug, Default, Deserialize)]
@@ -47,6 +54,18 @@ struct File {
     schema: Option<String>,
     wasm_timeout: Option<String>,
     wasm_memory: Option<String>,
+    #[serde(default, rename = "pack")]
+    packs: Vec<PackEntry>,
+}
+
+/// A `[[pack]]` of godwit.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackEntry {
+    /// The pack's directory (relative to the configuration file once resolved).
+    pub path: PathBuf,
+    /// The project migration the pack's migrations wait for.
+    pub after: Option<godwit::Version>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -71,6 +90,7 @@ pub struct Settings {
     pub lock_file: PathBuf,
     /// The directory lock-file paths are relative to: the configuration file's.
     pub project: PathBuf,
+    pub packs: Vec<PackEntry>,
 }
 
 impl Settings {
@@ -121,6 +141,11 @@ impl Settings {
                 false => godwit::build::BuildMode::Build,
             },
             lock_file: relative_to(&base, Path::new(godwit::lock::LOCK_FILE)),
+            packs: file
+                .packs
+                .into_iter()
+                .map(|entry| PackEntry { path: relative_to(&base, &entry.path), ..entry })
+                .collect(),
             project: match base.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
                 _ => PathBuf::from("."),

@@ -13,10 +13,25 @@ struct JsonStatus<'a> {
     schema_version: u32,
     database: &'a str,
     migrations: Vec<JsonEntry<'a>>,
+    packs: Vec<JsonPack<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPack<'a> {
+    name: &'a str,
+    version: &'a str,
+    description: Option<&'a str>,
+    dir: String,
+    sha256: String,
+    after: Option<godwit::Version>,
+    grant: &'a godwit::pack::Grant,
 }
 
 #[derive(Serialize)]
 struct JsonEntry<'a> {
+    /// The pack the migration belongs to; absent for the project's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pack: Option<&'a str>,
     version: Option<godwit::Version>,
     name: String,
     label: &'a str,
@@ -32,10 +47,16 @@ struct JsonEntry<'a> {
     applied_by: Option<&'a str>,
 }
 
-pub fn json(printer: &mut Printer, database: &str, entries: &[Entry<'_>]) -> std::io::Result<()> {
+pub fn json(
+    printer: &mut Printer,
+    database: &str,
+    entries: &[Entry<'_>],
+    migrator: &godwit::Migrator,
+) -> std::io::Result<()> {
     let migrations = entries
         .iter()
         .map(|e| JsonEntry {
+            pack: (!e.stream.is_empty()).then_some(e.stream.as_str()),
             version: e.key.version(),
             name: e
                 .migration
@@ -55,7 +76,20 @@ pub fn json(printer: &mut Printer, database: &str, entries: &[Entry<'_>]) -> std
             applied_by: e.record.map(|r| r.godwit_version.as_str()),
         })
         .collect();
-    let status = JsonStatus { schema_version: SCHEMA_VERSION, database, migrations };
+    let packs = migrator
+        .packs()
+        .iter()
+        .map(|p| JsonPack {
+            name: &p.name,
+            version: &p.version,
+            description: p.description.as_deref(),
+            dir: p.dir.display().to_string(),
+            sha256: p.checksum(migrator.migrations()).to_string(),
+            after: p.after,
+            grant: &p.grant,
+        })
+        .collect();
+    let status = JsonStatus { schema_version: SCHEMA_VERSION, database, migrations, packs };
     let text = serde_json::to_string_pretty(&status).map_err(std::io::Error::other)?;
     printer.data(text)
 }
@@ -114,6 +148,31 @@ pub fn table(printer: &mut Printer, entries: &[Entry<'_>]) -> std::io::Result<()
     }
     if entries.iter().any(|e| e.out_of_order) {
         printer.data("* older than the newest applied migration: `godwit up --allow-out-of-order` applies it")?;
+    }
+    Ok(())
+}
+
+/// The packs under the table: version, what the lock pins, when they run and their grant.
+pub fn packs(printer: &mut Printer, migrator: &godwit::Migrator) -> std::io::Result<()> {
+    if migrator.packs().is_empty() {
+        return Ok(());
+    }
+    printer.data("")?;
+    printer.data(format!("{DIM}PACKS{DIM:#}"))?;
+    for pack in migrator.packs() {
+        let runs = match pack.after {
+            Some(after) => format!("runs after {after}"),
+            None => "runs first".to_owned(),
+        };
+        let sha = pack.checksum(migrator.migrations());
+        printer.data(format!(
+            "{} {}  {}  sha256:{}  {runs}",
+            pack.name,
+            pack.version,
+            pack.dir.display(),
+            sha.short()
+        ))?;
+        printer.data(format!("  grant: {}", pack.grant.summary()))?;
     }
     Ok(())
 }

@@ -1,0 +1,256 @@
+//! Packs: added, locked, applied in their own stream and reverted; a tampered pack refused;
+//! and every way out of a pack's grant refused by the database, the step rolled back.
+
+use godwit_tests::{Backend, Project};
+
+/// A project with `users` (0001) and `orders` (0002), and the `billing` pack that runs after
+/// 0001, owns `billing_*` (its schema on PostgreSQL) and may read `users`.
+fn with_billing(p: &Project) {
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\nafter = 1\n");
+    p.migration(
+        "0001_users.sql",
+        "create table users (id integer primary key, name text);\n\
+         insert into users (id, name) values (1, 'ann');",
+        Some("drop table users;"),
+    );
+    p.migration(
+        "0002_orders.sql",
+        "create table orders (id integer primary key);",
+        Some("drop table orders;"),
+    );
+    p.write(
+        "packs/billing/godwit-pack.toml",
+        "name = \"billing\"\nversion = \"1.0.0\"\ndescription = \"Invoices\"\n\n\
+         [grants]\naccess = \"ddl\"\nread = [\"users\"]\n",
+    );
+    p.write(
+        "packs/billing/0001_invoices.sql",
+        "-- godwit:up\n\
+         create table billing_invoices (id integer primary key, user_id integer, total integer);\n\
+         insert into billing_invoices (id, user_id, total) select id, id, 0 from users;\n\
+         -- godwit:down\n\
+         drop table billing_invoices;\n",
+    );
+}
+
+/// The pack's tables, wherever the backend keeps them.
+fn pack_tables(p: &Project) -> Vec<String> {
+    let sql = match p.backend {
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'billing%' ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'billing' ORDER BY 1"
+        }
+    };
+    p.db().rows(sql).into_iter().map(|row| row[0].clone()).collect()
+}
+
+pub fn pack_is_locked_applied_and_reverted(p: &Project) {
+    with_billing(p);
+    // Third-party code runs only once pinned.
+    p.godwit(&["up"])
+        .code(2)
+        .stderr_has("pack `billing` (packs/billing) is not locked: a project that uses packs needs godwit.lock")
+        .stderr_has("review the pack, then run `godwit lock`");
+    assert!(!p.db().has_history_table(), "nothing ran");
+    p.godwit(&["lock"]).ok().stderr_has("Locked pack billing 1.0.0 sha256:");
+    assert!(
+        std::fs::read_to_string(p.path("godwit.lock"))
+            .unwrap()
+            .contains("[[pack]]\nname = \"billing\"")
+    );
+    let run = p.godwit(&["up"]);
+    run.ok();
+    let order: Vec<&str> = run.stderr.lines().filter(|l| l.contains("Applying")).collect();
+    assert_eq!(order.len(), 3, "{}", run.stderr);
+    assert!(order[0].contains("Applying 0001_users"), "{order:?}");
+    assert!(order[1].contains("Applying billing:0001_invoices"), "{order:?}");
+    assert!(order[2].contains("Applying 0002_orders"), "{order:?}");
+    assert_eq!(pack_tables(p), ["billing_invoices"]);
+    let streams = p
+        .db()
+        .rows("SELECT stream, CAST(version AS TEXT) FROM godwit_history ORDER BY stream, version");
+    assert_eq!(streams, [["", "1"], ["", "2"], ["billing", "1"]]);
+    p.godwit(&["status"])
+        .ok()
+        .stdout_has("applied   billing:0001_invoices")
+        .stdout_has("billing 1.0.0  packs/billing  sha256:")
+        .stdout_has("runs after 1")
+        .stdout_has(
+            "grant: ddl on schema billing (PostgreSQL) or tables billing_* (SQLite); reads users",
+        );
+    let json = p.godwit(&["status", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["packs"][0]["name"], "billing");
+    assert_eq!(value["packs"][0]["grant"]["access"], "ddl");
+    assert_eq!(value["migrations"][2]["pack"], "billing");
+    p.godwit(&["inspect", "packs/billing"])
+        .ok()
+        .stdout_has("pack         billing")
+        .stdout_has("migration    billing:0001_invoices (sql, ");
+    // `down` is the project's unless a pack is named.
+    p.godwit(&["down"]).ok().stderr_has("Reverting 0002_orders");
+    p.godwit(&["down", "--pack", "billing", "--to", "0"])
+        .ok()
+        .stderr_has("Reverting billing:0001_invoices");
+    assert!(pack_tables(p).is_empty());
+    p.godwit(&["down", "--pack", "nobody"]).code(2).stderr_has("no pack named `nobody`");
+    p.godwit(&["up"]).ok().stderr_has("Applying billing:0001_invoices");
+    assert_eq!(pack_tables(p), ["billing_invoices"]);
+}
+
+pub fn tampered_locked_pack_is_refused(p: &Project) {
+    with_billing(p);
+    p.godwit(&["lock"]).ok();
+    p.godwit(&["up"]).ok();
+    let before = p.db().fingerprint();
+    p.write(
+        "packs/billing/0002_more.sql",
+        "-- godwit:up\ncreate table billing_more (x integer);\n",
+    );
+    p.godwit(&["up"])
+        .code(2)
+        .stderr_has(
+            "pack `billing` (packs/billing) does not match godwit.lock: locked 1.0.0 sha256 ",
+        )
+        .stderr_has(", found 1.0.0 sha256 ")
+        .stderr_has("nothing ran");
+    std::fs::remove_file(p.path("packs/billing/0002_more.sql")).unwrap();
+    // A wider grant is a change too.
+    p.write(
+        "packs/billing/godwit-pack.toml",
+        "name = \"billing\"\nversion = \"1.0.1\"\n[grants]\naccess = \"ddl\"\nread = [\"users\", \"orders\"]\n",
+    );
+    p.godwit(&["up"]).code(2).stderr_has(", found 1.0.1 sha256 ");
+    p.godwit(&["validate"]).code(2).stderr_has("does not match");
+    assert_eq!(p.db().fingerprint(), before);
+    p.godwit(&["lock"]).ok().stderr_has("Changed pack billing 1.0.0 sha256:");
+    p.godwit(&["up"]).ok().stderr_has("up to date");
+}
+
+/// Each statement, as a pack migration, must be refused naming the pack, the migration and
+/// what was denied, and leave the database and the history as they were.
+fn refused(p: &Project, sql: &str, denied: &str) {
+    let before = p.db().fingerprint();
+    p.write("packs/billing/0002_escape.sql", &format!("-- godwit:up\n{sql}\n"));
+    p.godwit(&["lock"]).ok();
+    p.godwit(&["up"])
+        .code(1)
+        .stderr_has("billing:0002_escape")
+        .stderr_has("packs/billing/0002_escape.sql")
+        .stderr_has("was rolled back and the database is as it was before it")
+        .stderr_has(denied);
+    assert_eq!(p.db().fingerprint(), before, "{sql}");
+}
+
+pub fn escapes_from_a_grant_are_refused(p: &Project) {
+    with_billing(p);
+    p.godwit(&["lock"]).ok();
+    p.godwit(&["up"]).ok();
+    let sqlite = p.backend == Backend::Sqlite;
+    let cases: Vec<(&str, &str)> = match sqlite {
+        true => vec![
+            (
+                "insert into users (id, name) values (2, 'eve');",
+                "pack `billing` was denied INSERT INTO users",
+            ),
+            (
+                "create table billing_copy as select * from orders;",
+                "pack `billing` was denied reading orders",
+            ),
+            ("drop table users;", "pack `billing` was denied DROP TABLE users"),
+            (
+                "create table elsewhere (x integer);",
+                "pack `billing` was denied CREATE TABLE elsewhere",
+            ),
+            ("delete from godwit_history;", "pack `billing` was denied DELETE FROM godwit_history"),
+            (
+                "create table billing_h as select * from godwit_history;",
+                "pack `billing` was denied reading godwit_history",
+            ),
+            (
+                "attach database 'other.db' as other;",
+                "pack `billing` was denied ATTACH of other.db",
+            ),
+            ("pragma writable_schema = on;", "pack `billing` was denied PRAGMA writable_schema"),
+            ("commit;", "pack `billing` was denied transaction control"),
+            (
+                "create trigger billing_t after insert on billing_invoices begin delete from users; end;\n\
+                 insert into billing_invoices (id, user_id, total) values (9, 1, 0);",
+                "pack `billing` was denied DELETE FROM users (through billing_t)",
+            ),
+            // A trigger that would act outside the grant later, when the project writes the
+            // pack's table, is refused before the step commits.
+            (
+                "create temp trigger billing_t after update of total on billing_invoices begin delete from users; end;",
+                "pack `billing` was denied DELETE FROM users (through billing_t)",
+            ),
+            (
+                "create trigger billing_t after delete on billing_invoices begin insert into orders (id) values (old.id); end;",
+                "pack `billing` was denied INSERT INTO orders (through billing_t)",
+            ),
+            (
+                "create index billing_i on users (name);",
+                "pack `billing` was denied CREATE INDEX billing_i on users",
+            ),
+        ],
+        false => Vec::new(),
+    };
+    for (sql, denied) in cases {
+        refused(p, sql, denied);
+    }
+    // What the grant allows still works, and the project's tables are untouched.
+    p.write(
+        "packs/billing/0002_escape.sql",
+        "-- godwit:up\ncreate index billing_by_user on billing_invoices (user_id);\n",
+    );
+    p.godwit(&["lock"]).ok();
+    p.godwit(&["up"]).ok().stderr_has("Applying billing:0002_escape");
+    assert_eq!(p.db().scalar("SELECT count(*) FROM users"), "1");
+}
+
+/// Grants bind components as much as SQL files: the hostile example in `escape` mode reads
+/// its pack's own table, creates one, then drops the project's `users`.
+pub fn grants_bind_components_too(p: &Project) {
+    with_billing(p);
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/hostile\"\nafter = 1\n");
+    p.write("packs/hostile/godwit-pack.toml", "name = \"hostile\"\nversion = \"0.1.0\"\n");
+    p.write(
+        "packs/hostile/0001_mode.sql",
+        "-- godwit:up\ncreate table hostile_mode (mode text);\ninsert into hostile_mode values ('escape');\n",
+    );
+    std::fs::copy(godwit_tests::guest("hostile"), p.path("packs/hostile/0002_hostile.wasm"))
+        .unwrap();
+    p.godwit(&["lock"]).ok();
+    let denied = match p.backend {
+        Backend::Sqlite => "pack `hostile` was denied DROP TABLE users",
+        Backend::Postgres => "must be owner of table users",
+    };
+    p.godwit(&["up"]).code(1).stderr_has("hostile:0002_hostile").stderr_has(denied);
+    assert_eq!(p.db().scalar("SELECT count(*) FROM users"), "1");
+    let history = p
+        .db()
+        .rows("SELECT stream, CAST(version AS TEXT) FROM godwit_history ORDER BY stream, version");
+    assert_eq!(history, [["", "1"], ["hostile", "1"]], "the component's step was rolled back");
+}
+
+#[test]
+fn sqlite_pack_is_locked_applied_and_reverted() {
+    pack_is_locked_applied_and_reverted(&Project::new(Backend::Sqlite).unwrap());
+}
+
+#[test]
+fn sqlite_tampered_locked_pack_is_refused() {
+    tampered_locked_pack_is_refused(&Project::new(Backend::Sqlite).unwrap());
+}
+
+#[test]
+fn sqlite_escapes_from_a_grant_are_refused() {
+    escapes_from_a_grant_are_refused(&Project::new(Backend::Sqlite).unwrap());
+}
+
+#[test]
+fn sqlite_grants_bind_components_too() {
+    grants_bind_components_too(&Project::new(Backend::Sqlite).unwrap());
+}
