@@ -246,8 +246,9 @@ impl Error {
                     .to_owned()
             }
             Error::BeyondGrant(failure) => format!(
-                "{} was rolled back and the database is as it was before it; triggers a pack \
-                 creates run later for whoever writes their table, so they must stay within its grant too",
+                "{} was rolled back and the database is as it was before it; what a pack leaves \
+                 to run later (triggers, functions) runs for whoever uses it, so it must stay \
+                 within the pack's grant too",
                 failure.label
             ),
             Error::InvalidPack { .. } => {

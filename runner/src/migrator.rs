@@ -515,7 +515,8 @@ fn execute_step(
     }
     let transactional = migration.runs_in_transaction();
     let started = Instant::now();
-    let record_context = format!("cannot record {} in the history", migration.label);
+    let record_context =
+        format!("cannot record {} ({}) in the history", migration.label, migration.path.display());
     if transactional {
         db.begin().map_err(|source| Error::Database { context: record_context.clone(), source })?;
     } else {
@@ -617,32 +618,30 @@ fn run_batched(
         .map_err(|(output, source)| guest_failed(source, output, rows_done))?;
     loop {
         db.begin().map_err(database)?;
-        let (output, result) = match guests.confined(db, migration, |db| {
-            Ok(lend(db, &migration.label, reporter, |driver| {
+        // The batch's outcome is settled inside the confinement, so that a failed batch is
+        // reported as itself, not as the confinement's end in an aborted transaction.
+        let batch = guests.confined(db, migration, |db| {
+            let (output, result) = lend(db, &migration.label, reporter, |driver| {
                 transformer.batch(driver, cursor.as_deref(), guests.batch_size)
-            }))
-        }) {
-            Ok(called) => called,
+            });
+            match result {
+                Ok(batch)
+                    if batch.processed == 0
+                        && batch.next_cursor.is_some()
+                        && batch.next_cursor == cursor =>
+                {
+                    let stuck = GuestError::Stuck(batch.next_cursor.unwrap_or_default());
+                    Err(guest_failed(stuck, output, rows_done))
+                }
+                Ok(batch) => Ok(batch),
+                Err(source) => Err(guest_failed(source, output, rows_done)),
+            }
+        });
+        let batch = match batch {
+            Ok(batch) => batch,
             Err(error) => {
                 let _ = db.rollback();
                 return Err(error);
-            }
-        };
-        let batch = match result {
-            Ok(batch)
-                if batch.processed == 0
-                    && batch.next_cursor.is_some()
-                    && batch.next_cursor == cursor =>
-            {
-                Err(GuestError::Stuck(batch.next_cursor.unwrap_or_default()))
-            }
-            other => other,
-        };
-        let batch = match batch {
-            Ok(batch) => batch,
-            Err(source) => {
-                let _ = db.rollback();
-                return Err(guest_failed(source, output, rows_done));
             }
         };
         rows_done = rows_done.saturating_add(i64::try_from(batch.processed).unwrap_or(i64::MAX));

@@ -8,9 +8,12 @@
 //! A server crash before that can lose a suffix of the run's steps, each with its history
 //! row, never half of one.
 
+mod confine;
+mod guard;
+
 use super::sqlite::RawRow;
 use super::tls::{self, SslMode};
-use super::{ConnectOptions, DbError, Dialect, Driver, Rows, Value, redact};
+use super::{ConnectOptions, DbError, Dialect, Driver, ParamRows, Rows, Value, redact};
 use crate::error::Error;
 use crate::history::{AppliedMigration, NewRecord, RecordState};
 use crate::migration::Key;
@@ -39,6 +42,18 @@ pub struct PostgresDriver {
     /// A step's `BEGIN`, held back to travel with its first statement: one round trip less
     /// per migration.
     begin_pending: bool,
+    /// Whether a step's transaction is open (or about to be, with its held-back `BEGIN`).
+    in_step: bool,
+    /// Whether this connection holds the migration lock.
+    locked: bool,
+    /// The pack whose step is running; its statements run under the pack's role.
+    confinement: Option<confine::Confinement>,
+    /// The history table's structure when the run began, to tell that no migration changed it.
+    history_shape: Option<guard::HistoryShape>,
+    /// godwit's inserts minus deletes of history rows in the step's transaction.
+    history_delta: i64,
+    /// Whether the history was checked in this step's transaction.
+    history_verified: bool,
 }
 
 /// What opens a step's transaction.
@@ -102,6 +117,12 @@ impl PostgresDriver {
             unsynced: false,
             prepared: HashMap::new(),
             begin_pending: false,
+            in_step: false,
+            locked: false,
+            confinement: None,
+            history_shape: None,
+            history_delta: 0,
+            history_verified: false,
         })
     }
 
@@ -117,6 +138,44 @@ impl PostgresDriver {
             )
             .map_err(|e| db_error(&e))?;
         Ok(row.get::<_, bool>(0).then(|| row.get(1)))
+    }
+
+    /// Creates the history table, or brings one from an older godwit up to date.
+    fn create_or_upgrade_history(&mut self) -> Result<(), DbError> {
+        match self.history_shape()? {
+            Some(true) => return Ok(()),
+            Some(false) => return self.upgrade_history(),
+            None => {}
+        }
+        if self.explicit_schema {
+            let exists = self
+                .client
+                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&self.schema])
+                .map_err(|e| db_error(&e))?
+                .is_some();
+            if !exists {
+                self.execute(&format!("CREATE SCHEMA {}", quote_ident(&self.schema)))?;
+            }
+        }
+        self.execute(&format!(
+            "CREATE TABLE {table} (
+                version        BIGINT,
+                name           TEXT        NOT NULL,
+                kind           TEXT        NOT NULL,
+                checksum       TEXT        NOT NULL,
+                applied_at     TIMESTAMPTZ NOT NULL,
+                execution_ms   BIGINT      NOT NULL,
+                state          TEXT        NOT NULL,
+                godwit_version TEXT        NOT NULL,
+                \"cursor\"     TEXT,
+                rows_done      BIGINT      NOT NULL DEFAULT 0,
+                stream         TEXT        NOT NULL DEFAULT '',
+                UNIQUE (stream, version)
+            );
+            CREATE UNIQUE INDEX godwit_history_repeatable
+                ON {table} (stream, name) WHERE version IS NULL;",
+            table = self.table
+        ))
     }
 
     /// Gives a history table from before packs its stream column, and makes versions and
@@ -169,13 +228,14 @@ impl PostgresDriver {
         Ok(())
     }
 
+    /// Runs one of godwit's statements; the number of rows it changed.
     fn run(
         &mut self,
         sql: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<(), DbError> {
+    ) -> Result<u64, DbError> {
         self.open_pending()?;
-        self.client.execute(sql, params).map(drop).map_err(|e| db_error(&e))
+        self.client.execute(sql, params).map_err(|e| db_error(&e))
     }
 }
 
@@ -206,10 +266,12 @@ impl Driver for PostgresDriver {
             .client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&self.lock_key])
             .map_err(|e| db_error(&e))?;
-        Ok(row.get(0))
+        self.locked = row.get(0);
+        Ok(self.locked)
     }
 
     fn unlock(&mut self) -> Result<(), DbError> {
+        self.locked = false;
         self.client
             .query_one("SELECT pg_advisory_unlock($1)", &[&self.lock_key])
             .map(drop)
@@ -217,42 +279,9 @@ impl Driver for PostgresDriver {
     }
 
     fn ensure_history(&mut self) -> Result<(), DbError> {
-        match self.history_shape()? {
-            Some(true) => return Ok(()),
-            Some(false) => return self.upgrade_history(),
-            None => {}
-        }
-        if self.explicit_schema {
-            let exists = self
-                .client
-                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&self.schema])
-                .map_err(|e| db_error(&e))?
-                .is_some();
-            if !exists {
-                self.execute(&format!("CREATE SCHEMA {}", quote_ident(&self.schema)))?;
-            }
-        }
-        self.execute(&format!(
-            "CREATE TABLE {table} (
-                version        BIGINT,
-                name           TEXT        NOT NULL,
-                kind           TEXT        NOT NULL,
-                checksum       TEXT        NOT NULL,
-                applied_at     TIMESTAMPTZ NOT NULL,
-                execution_ms   BIGINT      NOT NULL,
-                state          TEXT        NOT NULL,
-                godwit_version TEXT        NOT NULL,
-                \"cursor\"     TEXT,
-                rows_done      BIGINT      NOT NULL DEFAULT 0,
-                stream         TEXT        NOT NULL DEFAULT '',
-                UNIQUE (stream, version)
-            );
-            CREATE UNIQUE INDEX godwit_history_repeatable
-                ON {table} (stream, name) WHERE version IS NULL;",
-            table = self.table
-        ))
+        self.create_or_upgrade_history()?;
+        self.remember_history()
     }
-
     fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError> {
         let stream = match self.history_shape()? {
             None => return Ok(Vec::new()),
@@ -290,15 +319,15 @@ impl Driver for PostgresDriver {
 
     fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError> {
         match pack {
-            None => Ok(()),
-            Some(pack) => Err(DbError::new(format!(
-                "pack `{}` cannot run on PostgreSQL: this godwit enforces pack grants on SQLite only",
-                pack.name
-            ))),
+            Some(pack) => self.confine_to(pack),
+            None => self.lift(),
         }
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        if self.confinement.is_some() {
+            return self.confined_execute(sql);
+        }
         if !std::mem::take(&mut self.begin_pending) {
             return self.client.batch_execute(sql).map_err(|e| db_error(&e));
         }
@@ -313,13 +342,30 @@ impl Driver for PostgresDriver {
     }
 
     fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        if self.confinement.is_some() {
+            return self.confined_execute_with(sql, params);
+        }
         self.open_pending()?;
         let statement = self.prepare_cached(sql)?;
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
         self.client.execute(&statement, &as_sql(&params)).map_err(|e| db_error(&e))
     }
 
+    fn execute_many(&mut self, sql: &str, rows: ParamRows<'_>) -> Result<u64, DbError> {
+        if self.confinement.is_some() {
+            return self.confined_execute_many(sql, rows);
+        }
+        let mut changed = 0;
+        for params in rows.iter() {
+            changed += self.execute_with(sql, params)?;
+        }
+        Ok(changed)
+    }
+
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        if self.confinement.is_some() {
+            return self.confined_query(sql, params);
+        }
         self.open_pending()?;
         let statement = self.prepare_cached(sql)?;
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
@@ -336,14 +382,18 @@ impl Driver for PostgresDriver {
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.begin_pending = true;
+        self.in_step = true;
+        self.history_verified = false;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
+        self.in_step = false;
         if std::mem::take(&mut self.begin_pending) {
             return Ok(()); // nothing ran in this transaction
         }
         self.execute("COMMIT")?;
+        self.history_committed();
         self.unsynced = true;
         Ok(())
     }
@@ -360,6 +410,8 @@ impl Driver for PostgresDriver {
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
+        self.in_step = false;
+        self.history_delta = 0;
         if std::mem::take(&mut self.begin_pending) {
             return Ok(());
         }
@@ -367,7 +419,7 @@ impl Driver for PostgresDriver {
     }
 
     fn insert_record(&mut self, r: &NewRecord<'_>) -> Result<(), DbError> {
-        self.open_pending()?;
+        self.verify_history()?;
         let statement = match &self.insert {
             Some(statement) => statement.clone(),
             None => {
@@ -396,14 +448,17 @@ impl Driver for PostgresDriver {
                     &r.stream,
                 ],
             )
-            .map(drop)
+            .map(|_| self.history_written(1))
             .map_err(|e| db_error(&e))
     }
 
     fn delete_record(&mut self, stream: &str, key: &Key) -> Result<(), DbError> {
+        self.verify_history()?;
         let (condition, key) = row_of(key);
         let sql = format!("DELETE FROM {} WHERE stream = $2 AND {condition}", self.table);
-        self.run(&sql, &[&Param(&key), &stream])
+        let deleted = self.run(&sql, &[&Param(&key), &stream])?;
+        self.history_written(-i64::try_from(deleted).unwrap_or(0));
+        Ok(())
     }
 
     fn update_progress(
@@ -414,20 +469,22 @@ impl Driver for PostgresDriver {
         rows_done: i64,
         state: RecordState,
     ) -> Result<(), DbError> {
+        self.verify_history()?;
         let (condition, key) = row_of(key);
         let sql = format!(
             "UPDATE {} SET \"cursor\" = $3, rows_done = $4, state = $5 \
              WHERE stream = $2 AND {condition}",
             self.table
         );
-        self.run(&sql, &[&Param(&key), &stream, &cursor, &rows_done, &state.as_str()])
+        self.run(&sql, &[&Param(&key), &stream, &cursor, &rows_done, &state.as_str()]).map(drop)
     }
 
     fn update_checksum(&mut self, stream: &str, key: &Key, checksum: &str) -> Result<(), DbError> {
+        self.verify_history()?;
         let (condition, key) = row_of(key);
         let sql =
             format!("UPDATE {} SET checksum = $3 WHERE stream = $2 AND {condition}", self.table);
-        self.run(&sql, &[&Param(&key), &stream, &checksum])
+        self.run(&sql, &[&Param(&key), &stream, &checksum]).map(drop)
     }
 }
 

@@ -170,6 +170,9 @@ fn pack_denies(grant: &Grant, action: &AuthAction<'_>) -> Option<String> {
                 .iter()
                 .any(|catalog| catalog.eq_ignore_ascii_case(table))
     };
+    // SQLite names the indexes of PRIMARY KEY and UNIQUE constraints after their table.
+    let owned_index =
+        |index: &str| owned(index) || index.strip_prefix("sqlite_autoindex_").is_some_and(&owned);
     let ddl = grant.access == Access::Ddl;
     let write = grant.access != Access::Read;
     // CREATE, DROP and ALTER also ask to write the schema table; the statement itself is
@@ -211,7 +214,7 @@ fn pack_denies(grant: &Grant, action: &AuthAction<'_>) -> Option<String> {
         AuthAction::CreateIndex { index_name, table_name }
         | AuthAction::CreateTempIndex { index_name, table_name } => {
             // Indexes share the tables' namespace, so their names carry the prefix too.
-            let allowed = ddl && owned(table_name) && owned(index_name);
+            let allowed = ddl && owned(table_name) && owned_index(index_name);
             (allowed, format!("CREATE INDEX {index_name} on {table_name}"))
         }
         AuthAction::DropIndex { index_name, table_name }
@@ -234,7 +237,7 @@ fn pack_denies(grant: &Grant, action: &AuthAction<'_>) -> Option<String> {
         }
         AuthAction::Analyze { table_name } => (owned(table_name), format!("ANALYZE {table_name}")),
         AuthAction::Reindex { index_name } => {
-            (ddl && owned(index_name), format!("REINDEX {index_name}"))
+            (ddl && owned_index(index_name), format!("REINDEX {index_name}"))
         }
         AuthAction::Pragma { pragma_name, pragma_value } => (
             INTROSPECTION_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name))

@@ -205,6 +205,7 @@ fn no_transaction_failure_is_recorded_and_blocks_until_repair(p: &Project) {
 }
 
 on_both!(
+    migrations_may_not_change_the_history_table,
     up_applies_pending_in_order_and_records_them,
     status_shows_applied_and_pending_as_text_and_json,
     up_to_stops_at_the_version,
@@ -218,39 +219,88 @@ on_both!(
     no_transaction_failure_is_recorded_and_blocks_until_repair,
 );
 
-/// SQLite's authorizer keeps migrations away from the history table: direct writes, schema
-/// changes and triggers are denied as the statement is prepared, and the step rolls back.
-#[test]
-fn sqlite_migrations_may_not_change_the_history_table() {
-    let p = Project::new(godwit_tests::Backend::Sqlite).unwrap();
+/// No migration may change the history table. SQLite's authorizer denies direct writes,
+/// schema changes and triggers as the statement is prepared; on PostgreSQL, where the
+/// project's migrations run as the table's owner, godwit finds any change before it records
+/// the step. Either way the step fails and rolls back.
+fn migrations_may_not_change_the_history_table(p: &Project) {
     p.migration("0001_a.sql", "create table a (x int);", None);
     p.godwit(&["up"]).ok();
-    let cases = [
-        ("update godwit_history set checksum = 'x';", "UPDATE of godwit_history"),
-        ("delete from godwit_history;", "DELETE FROM godwit_history"),
+    let sqlite = p.backend == godwit_tests::Backend::Sqlite;
+    let (written, definition) = match sqlite {
+        true => ("", ""),
+        false => ("rows were written to it", "its definition changed"),
+    };
+    let mut cases: Vec<(&str, &str)> = vec![
         (
-            "insert into godwit_history (version, name, kind, checksum, applied_at, execution_ms, state, godwit_version) values (9, 'x', 'sql', 'x', 'x', 0, 'applied', 'x');",
-            "INSERT INTO godwit_history",
+            "update godwit_history set checksum = 'x';",
+            if sqlite {
+                "UPDATE of godwit_history was denied"
+            } else {
+                "rows were written to it (rows: 1 now, 1 left by godwit, 1 written by this step)"
+            },
         ),
-        ("drop table godwit_history;", "DROP TABLE godwit_history"),
-        ("alter table godwit_history add column y int;", "ALTER TABLE godwit_history"),
-        ("drop index godwit_history_repeatable;", "DROP INDEX on godwit_history"),
         (
-            "create trigger t after insert on godwit_history begin select 1; end;",
-            "CREATE TRIGGER on godwit_history",
+            "delete from godwit_history;",
+            if sqlite {
+                "DELETE FROM godwit_history was denied"
+            } else {
+                "rows were written to it (rows: 0 now, 1 left by godwit, 0 written by this step)"
+            },
         ),
         (
-            "create trigger t after insert on a begin delete from godwit_history; end;\n\
-             insert into a values (1);",
-            "DELETE FROM godwit_history (through t)",
+            "insert into godwit_history (version, name, kind, checksum, applied_at, execution_ms, state, godwit_version) values (9, 'x', 'sql', 'x', '2026-01-01', 0, 'applied', 'x');",
+            if sqlite { "INSERT INTO godwit_history was denied" } else { written },
+        ),
+        (
+            "drop table godwit_history;",
+            if sqlite { "DROP TABLE godwit_history was denied" } else { "the table is gone" },
+        ),
+        (
+            "alter table godwit_history add column y int;",
+            if sqlite { "ALTER TABLE godwit_history was denied" } else { definition },
+        ),
+        (
+            "drop index godwit_history_repeatable;",
+            if sqlite { "DROP INDEX on godwit_history was denied" } else { definition },
         ),
     ];
+    if sqlite {
+        cases.extend([
+            (
+                "create trigger t after insert on godwit_history begin select 1; end;",
+                "CREATE TRIGGER on godwit_history was denied",
+            ),
+            (
+                "create trigger t after insert on a begin delete from godwit_history; end;\n\
+                 insert into a values (1);",
+                "DELETE FROM godwit_history (through t) was denied",
+            ),
+        ]);
+    } else {
+        cases.extend([
+            ("truncate godwit_history;", "its storage was replaced"),
+            ("grant all on godwit_history to public;", definition),
+            (
+                "create function t() returns trigger language plpgsql as $$ begin return new; end $$;\n\
+                 create trigger t before insert on godwit_history for each row execute function t();",
+                definition,
+            ),
+            (
+                "create function t() returns trigger language plpgsql as $$ begin delete from godwit_history; return new; end $$;\n\
+                 create trigger t after insert on a for each row execute function t();\n\
+                 insert into a values (1);",
+                "rows were written to it (rows: 0 now, 1 left by godwit, 0 written by this step)",
+            ),
+        ]);
+    }
     for (sql, denied) in cases {
         let before = p.db().fingerprint();
         p.migration("0002_sneaky.sql", sql, None);
-        p.godwit(&["up"]).code(1).stderr_has("applying 0002_sneaky failed").stderr_has(&format!(
-            "a migration may not change godwit's history table: {denied} was denied"
-        ));
+        p.godwit(&["up"])
+            .code(1)
+            .stderr_has("0002_sneaky")
+            .stderr_has(&format!("a migration may not change godwit's history table: {denied}"));
         assert_eq!(p.db().fingerprint(), before, "{sql}");
     }
     // Reading it is allowed.
