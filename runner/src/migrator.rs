@@ -276,7 +276,9 @@ impl Migrator {
         version: Version,
         reporter: &mut dyn Reporter,
     ) -> Result<Vec<String>, Error> {
-        if !self.migrations.iter().any(|m| m.version() == Some(version)) {
+        // A baseline is of the project's own migrations; packs then run as usual.
+        let project = || self.migrations.iter().filter(|m| m.stream.is_empty());
+        if !project().any(|m| m.version() == Some(version)) {
             return Err(Error::UnknownVersion { version });
         }
         let mut db = self.lock(driver, reporter)?;
@@ -287,7 +289,7 @@ impl Migrator {
             return Err(Error::BaselineOnMigrated { applied: already });
         }
         let marked: Vec<&Migration> =
-            self.migrations.iter().filter(|m| m.version().is_some_and(|v| v <= version)).collect();
+            project().filter(|m| m.version().is_some_and(|v| v <= version)).collect();
         in_transaction(&mut **db, "cannot record the baseline", |db| {
             for migration in &marked {
                 db.insert_record(&NewRecord::of(migration, RecordState::Applied, 0))?;

@@ -335,7 +335,26 @@ fn batched_component_in_a_pack(p: &Project) {
     assert!(!p.db().rows(&format!("SELECT * FROM {table} LIMIT 1")).is_empty());
 }
 
+/// A baseline is of the project's own migrations; the packs then run as usual.
+fn baseline_marks_only_the_projects_migrations(p: &Project) {
+    with_billing(p);
+    p.godwit(&["lock"]).ok();
+    p.db().execute(
+        "create table users (id integer primary key, name text); insert into users (id, name) values (1, 'ann');\n\
+         create table orders (id integer primary key);",
+    );
+    p.godwit(&["baseline", "--version", "2"]).ok();
+    let streams = p
+        .db()
+        .rows("SELECT stream, CAST(version AS TEXT) FROM godwit_history ORDER BY stream, version");
+    assert_eq!(streams, [["", "1"], ["", "2"]]);
+    p.godwit(&["status"]).ok().stdout_has("pending   billing:0001_invoices");
+    p.godwit(&["up"]).ok().stderr_has("Applying billing:0001_invoices");
+    assert_eq!(pack_tables(p), ["billing_invoices"]);
+}
+
 godwit_tests::on_both!(
+    baseline_marks_only_the_projects_migrations,
     batched_component_in_a_pack,
     pack_is_locked_applied_and_reverted,
     tampered_locked_pack_is_refused,
@@ -344,8 +363,8 @@ godwit_tests::on_both!(
 );
 
 /// What the README says the godwit connection needs on PostgreSQL: not a superuser, only
-/// CREATEROLE and ownership of the database (to create the packs' schemas). On 16 and later
-/// such a user gets the pack role's SET option but does not inherit its privileges.
+/// CREATEROLE and ownership of the database (to create the packs' schemas). The project's
+/// migrations can then use the pack's tables and grant them on.
 #[test]
 fn postgres_packs_run_for_a_createrole_user() {
     let Some(p) = Project::new(Backend::Postgres) else { return };
@@ -366,6 +385,16 @@ fn postgres_packs_run_for_a_createrole_user() {
         "SELECT concat_ws(',', rolsuper, rolcanlogin, rolcreaterole, rolinherit) FROM pg_roles WHERE rolname = '{role}'"
     ));
     assert_eq!(attributes, "f,f,f,f");
+    p.migration(
+        "0003_report.sql",
+        "create view invoice_report as select u.name, i.total from users u join billing.billing_invoices i on i.user_id = u.id;\n\
+         grant select on billing.billing_invoices to public;",
+        Some("drop view invoice_report;"),
+    );
+    p.godwit(&["--database", &url, "up"]).ok().stderr_has("Applying 0003_report");
+    assert_eq!(p.db().scalar("SELECT count(*) FROM invoice_report"), "1");
+    p.godwit(&["--database", &url, "down"]).ok();
+    std::fs::remove_file(p.path("migrations/0003_report.sql")).unwrap();
     refused_as(&p, &url, "drop table users;", "must be owner of table users");
     refused_as(
         &p,

@@ -137,9 +137,11 @@ impl PostgresDriver {
                     literal(&format!("godwit pack {}: the privileges of its grant", pack.name))
                 ));
                 if !superuser {
-                    // Owning the pack's schema and functions needs membership with SET.
+                    // Giving the role the pack's schema and functions needs membership with
+                    // SET; inheriting lets the project's migrations use the pack's tables
+                    // (and grant them on), as the pack's owner can.
                     let option =
-                        if version >= 160000 { " WITH INHERIT FALSE, SET TRUE" } else { "" };
+                        if version >= 160000 { " WITH INHERIT TRUE, SET TRUE" } else { "" };
                     sql.push_str(&format!("GRANT {r} TO CURRENT_USER{option};"));
                 }
             }
