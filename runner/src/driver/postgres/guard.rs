@@ -33,18 +33,17 @@ pub(super) struct HistoryShape {
 }
 
 impl PostgresDriver {
-    /// The table now and the rows this transaction wrote; `None` when it is gone.
+    /// The table now and the rows this transaction wrote; `None` when it is gone (then the
+    /// transaction is aborted too, and the step rolls back anyway).
     fn history_now(&mut self) -> Result<Option<(HistoryShape, i64)>, DbError> {
-        let exists: bool = self
-            .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table])
-            .map_err(|e| db_error(&e))?
-            .get(0);
-        if !exists {
-            return Ok(None);
-        }
         let sql = SHAPE.replace("{table}", &self.table);
-        let row = self.client.query_opt(&sql, &[&self.table]).map_err(|e| db_error(&e))?;
+        let row = match self.client.query_opt(&sql, &[&self.table]) {
+            Ok(row) => row,
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(db_error(&e)),
+        };
         Ok(row.map(|row| {
             (
                 HistoryShape { structure: row.get(0), storage: row.get(1), rows: row.get(2) },
