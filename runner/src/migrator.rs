@@ -2,11 +2,8 @@
 //! `--to` and `--steps` are properties of the request and the plan, not separate loops.
 
 use crate::driver::{DbError, Driver};
-use crate::error::{
-    BeyondGrant, Error, GuestFailure, MigrationFailure, ProblemKind, SourceProblem,
-};
+use crate::error::{Error, MigrationFailure, ProblemKind, SourceProblem};
 use crate::history::{AppliedMigration, NewRecord, RecordState};
-use crate::migration::WasmScript;
 use crate::migration::{Key, Migration, Script, Statement};
 use crate::pack::Pack;
 use crate::plan::{Action, DownTarget, PackOrder, Step, Target, plan};
@@ -14,7 +11,10 @@ use crate::report::{Event, Reporter};
 use crate::source::{DirSource, MigrationSource};
 use crate::status::{EntryState, status};
 use crate::version::Version;
-use crate::wasm::{GuestError, Lent, Limits, Runtime};
+use crate::wasm::{Limits, Runtime};
+mod guests;
+
+use self::guests::{Guests, run_batched, run_guest};
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::sync::Arc;
@@ -455,51 +455,6 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
     }
 }
 
-/// What running component migrations needs.
-struct Guests<'a> {
-    runtime: Option<&'a Runtime>,
-    limits: Limits,
-    batch_size: u32,
-    batch_pause: Duration,
-    /// The history as the run found it: where an unfinished transform resumes.
-    applied: &'a [AppliedMigration],
-    /// The packs whose grants confine their migrations.
-    packs: &'a [Pack],
-}
-
-impl Guests<'_> {
-    /// Runs `body` confined to the grant of the migration's pack, if it has one; the
-    /// confinement is lifted whatever the outcome, before godwit records anything.
-    fn confined<T>(
-        &self,
-        db: &mut Box<dyn Driver>,
-        migration: &Migration,
-        body: impl FnOnce(&mut Box<dyn Driver>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let Some(pack) = self.packs.iter().find(|p| p.name == migration.stream) else {
-            return body(db);
-        };
-        db.confine(Some(pack)).map_err(|source| Error::Database {
-            context: format!(
-                "cannot run {} under the grant of pack `{}`",
-                migration.label, pack.name
-            ),
-            source,
-        })?;
-        let result = body(db);
-        let lifted = db.confine(None).map_err(|source| {
-            Error::BeyondGrant(Box::new(BeyondGrant {
-                label: migration.label.clone(),
-                path: migration.path.clone(),
-                pack: pack.name.clone(),
-                source,
-            }))
-        });
-        let value = result?;
-        lifted.map(|()| value)
-    }
-}
-
 /// Runs one step and records it. In a transaction, a failure rolls back both; outside one
 /// (`no-transaction`), the migration is recorded as failed so that `up` stops until repaired.
 fn execute_step(
@@ -562,124 +517,6 @@ fn execute_step(
     Ok(elapsed)
 }
 
-/// A batched migration: `up` commits with an in-progress history row, then each batch of
-/// `transform` commits with the cursor it returned, so a crash at any point loses nothing and
-/// the next run resumes after the last committed batch.
-fn run_batched(
-    db: &mut Box<dyn Driver>,
-    step: &Step<'_>,
-    wasm: &WasmScript,
-    guests: &Guests<'_>,
-    reporter: &mut dyn Reporter,
-) -> Result<Duration, Error> {
-    let migration = step.migration;
-    let started = Instant::now();
-    let context = format!("cannot record the progress of {}", migration.label);
-    let database = |source| Error::Database { context: context.clone(), source };
-    let (mut cursor, mut rows_done) = match step.action {
-        Action::Resume => guests
-            .applied
-            .iter()
-            .find(|row| row.key() == migration.key)
-            .map_or((None, 0), |row| (row.cursor.clone(), row.rows_done)),
-        _ => {
-            db.begin().map_err(database)?;
-            let record = guests
-                .confined(db, migration, |db| run_guest(db, step, wasm, guests, reporter))
-                .and_then(|()| {
-                    let ms = elapsed_ms(started);
-                    let row = NewRecord::of(migration, RecordState::InProgress, ms);
-                    db.delete_record(&migration.stream, &migration.key)
-                        .and_then(|()| db.insert_record(&row))
-                        .and_then(|()| db.commit())
-                        .and_then(|()| db.sync())
-                        .map_err(database)
-                });
-            if let Err(error) = record {
-                let _ = db.rollback();
-                return Err(error);
-            }
-            (None, 0)
-        }
-    };
-    let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
-        return Err(Error::WasmRuntime { reason: "the component was not compiled".to_owned() });
-    };
-    let guest_failed = |source, output, rows_done| {
-        Error::GuestFailed(Box::new(GuestFailure {
-            label: migration.label.clone(),
-            path: migration.path.clone(),
-            reverting: false,
-            resumable: Some(rows_done),
-            source,
-            output,
-        }))
-    };
-    let mut transformer = runtime
-        .transformer(component, guests.limits)
-        .map_err(|(output, source)| guest_failed(source, output, rows_done))?;
-    loop {
-        db.begin().map_err(database)?;
-        // The batch's outcome is settled inside the confinement, so that a failed batch is
-        // reported as itself, not as the confinement's end in an aborted transaction.
-        let batch = guests.confined(db, migration, |db| {
-            let (output, result) = lend(db, &migration.label, reporter, |driver| {
-                transformer.batch(driver, cursor.as_deref(), guests.batch_size)
-            });
-            match result {
-                Ok(batch)
-                    if batch.processed == 0
-                        && batch.next_cursor.is_some()
-                        && batch.next_cursor == cursor =>
-                {
-                    let stuck = GuestError::Stuck(batch.next_cursor.unwrap_or_default());
-                    Err(guest_failed(stuck, output, rows_done))
-                }
-                Ok(batch) => Ok(batch),
-                Err(source) => Err(guest_failed(source, output, rows_done)),
-            }
-        });
-        let batch = match batch {
-            Ok(batch) => batch,
-            Err(error) => {
-                let _ = db.rollback();
-                return Err(error);
-            }
-        };
-        rows_done = rows_done.saturating_add(i64::try_from(batch.processed).unwrap_or(i64::MAX));
-        let state = match batch.next_cursor {
-            Some(_) => RecordState::InProgress,
-            None => RecordState::Applied,
-        };
-        let committed = db
-            .update_progress(
-                &migration.stream,
-                &migration.key,
-                batch.next_cursor.as_deref(),
-                rows_done,
-                state,
-            )
-            .and_then(|()| db.commit())
-            .and_then(|()| db.sync());
-        if let Err(source) = committed {
-            let _ = db.rollback();
-            return Err(database(source));
-        }
-        reporter.report(Event::BatchCommitted {
-            label: &migration.label,
-            rows_done: u64::try_from(rows_done).unwrap_or(0),
-            estimated_total: batch.estimated_total,
-        });
-        match batch.next_cursor {
-            None => return Ok(started.elapsed()),
-            next => cursor = next,
-        }
-        if !guests.batch_pause.is_zero() {
-            std::thread::sleep(guests.batch_pause);
-        }
-    }
-}
-
 fn run_statements(
     db: &mut dyn Driver,
     step: &Step<'_>,
@@ -696,51 +533,6 @@ fn run_statements(
             .map_err(|source| failure(step, statement, source, recorded_failed))?;
     }
     Ok(())
-}
-
-/// Lends the connection to the guest for one call of `up` or `down`, and takes it back.
-fn run_guest(
-    db: &mut Box<dyn Driver>,
-    step: &Step<'_>,
-    wasm: &WasmScript,
-    guests: &Guests<'_>,
-    reporter: &mut dyn Reporter,
-) -> Result<(), Error> {
-    let migration = step.migration;
-    let reverting = step.action == Action::Revert;
-    let fail = |source: GuestError, output: Vec<String>| {
-        Error::GuestFailed(Box::new(GuestFailure {
-            label: migration.label.clone(),
-            path: migration.path.clone(),
-            reverting,
-            resumable: None,
-            source,
-            output,
-        }))
-    };
-    let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
-        let reason = "the component was not compiled before the run".to_owned();
-        return Err(fail(GuestError::Rejected(reason), Vec::new()));
-    };
-    let (output, result) = lend(db, &migration.label, reporter, |driver| {
-        runtime.migrate(component, driver, reverting, guests.limits)
-    });
-    result.map_err(|source| fail(source, output))
-}
-
-/// Lends the connection to one guest call, takes it back, and reports what the guest printed.
-fn lend<T>(
-    db: &mut Box<dyn Driver>,
-    label: &str,
-    reporter: &mut dyn Reporter,
-    call: impl FnOnce(Box<dyn Driver>) -> (Box<dyn Driver>, Vec<String>, T),
-) -> (Vec<String>, T) {
-    let (driver, output, result) = call(std::mem::replace(db, Box::new(Lent)));
-    *db = driver;
-    for line in &output {
-        reporter.report(Event::GuestOutput { label, line });
-    }
-    (output, result)
 }
 
 fn elapsed_ms(started: Instant) -> i64 {
