@@ -187,11 +187,13 @@ impl Migrator {
         reporter: &mut dyn Reporter,
     ) -> Result<Report, Error> {
         let mut db = self.lock(driver, reporter)?;
+        let applied = self.history(&mut **db)?;
+        let plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
+        // The history table is created (or upgraded) once the plan stands: a refused plan
+        // leaves the database exactly as it was.
         if !request.dry_run {
             ensure_history(&mut **db)?;
         }
-        let applied = self.history(&mut **db)?;
-        let plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
         let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
         let guests = Guests {
             runtime: self.runtime.as_deref(),

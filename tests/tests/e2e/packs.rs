@@ -415,3 +415,35 @@ fn refused_as(p: &Project, url: &str, sql: &str, denied: &str) {
     std::fs::remove_file(p.path("packs/billing/0002_escape.sql")).unwrap();
     p.godwit(&["lock"]).ok();
 }
+
+/// Mistakes in the configuration of packs are named before anything runs (exit 2).
+#[test]
+fn pack_configuration_mistakes_are_named() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    with_billing(&p);
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/nope\"\n");
+    p.godwit(&["status"])
+        .code(2)
+        .stderr_has("invalid pack packs/nope/godwit-pack.toml: packs/nope has no godwit-pack.toml");
+    p.write(
+        "godwit.toml",
+        "[[pack]]\npath = \"packs/billing\"\n[[pack]]\npath = \"packs/billing2\"\n",
+    );
+    p.write("packs/billing2/godwit-pack.toml", "name = \"billing\"\nversion = \"9\"\n");
+    p.godwit(&["status"])
+        .code(2)
+        .stderr_has("the pack name `billing` is also the name of packs/billing");
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\nafter = 7\n");
+    p.godwit(&["lock"]).ok();
+    p.godwit(&["up"]).code(2).stderr_has(
+        "pack `billing` is set to run after the project's migration 7, which does not exist",
+    );
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\nafter = \"x\"\n");
+    p.godwit(&["status"]).code(2).stderr_has("a version is made of digits only");
+    p.write("packs/billing/0001_invoices.sql", "-- godwit:up\nselect 1;\n");
+    p.write("packs/billing/notes.md", "not a migration\n");
+    p.write("packs/billing/0002-bad.sql", "select 1;\n");
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\n");
+    p.godwit(&["status"]).code(2).stderr_has("packs/billing/0002-bad.sql");
+    assert!(!p.db().has_history_table());
+}
