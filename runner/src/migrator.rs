@@ -190,8 +190,9 @@ impl Migrator {
         let applied = self.history(&mut **db)?;
         let plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
         // The history table is created (or upgraded) once the plan stands: a refused plan
-        // leaves the database exactly as it was.
-        if !request.dry_run {
+        // leaves the database exactly as it was, and a run with nothing to do on a database
+        // that has a history does not touch it.
+        if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
             ensure_history(&mut **db)?;
         }
         let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };

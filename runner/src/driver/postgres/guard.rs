@@ -21,8 +21,9 @@ const SHAPE: &str = "SELECT concat_ws('|', c.oid, c.relowner, c.relacl, \
      (SELECT count(*) FROM pg_rewrite r WHERE r.ev_class = c.oid), \
      (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)), \
      c.relfilenode::bigint, \
-     (SELECT count(*) FROM {table}), (SELECT count(*) FROM {table} WHERE age(xmin) <= 0) \
-     FROM pg_class c WHERE c.oid = to_regclass($1)";
+     h.rows, h.mine \
+     FROM pg_class c, (SELECT count(*) AS rows, count(*) FILTER (WHERE age(xmin) <= 0) AS mine \
+     FROM {table}) h WHERE c.oid = to_regclass($1)";
 
 /// What godwit knows the history table to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +37,13 @@ impl PostgresDriver {
     /// The table now and the rows this transaction wrote; `None` when it is gone (then the
     /// transaction is aborted too, and the step rolls back anyway).
     fn history_now(&mut self) -> Result<Option<(HistoryShape, i64)>, DbError> {
-        let sql = SHAPE.replace("{table}", &self.table);
-        let row = match self.client.query_opt(&sql, &[&self.table]) {
+        // Prepared once per connection: one round trip per step, not two.
+        let statement = match self.prepare_cached(&SHAPE.replace("{table}", &self.table)) {
+            Ok(statement) => statement,
+            Err(e) if e.code.as_deref() == Some("42P01") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let row = match self.client.query_opt(&statement, &[&self.table]) {
             Ok(row) => row,
             Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => {
                 return Ok(None);
