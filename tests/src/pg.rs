@@ -105,6 +105,11 @@ fn start() -> Result<Server, String> {
     run(&mut sh(
         "\"$PGBIN/initdb\" -D data -U postgres -A trust -E UTF8 --no-sync >initdb.log 2>&1 || { cat initdb.log; exit 1; }",
     ))?;
+    // Everyone is trusted but one role, which must give its password: the wrong-password
+    // test (B24 in docs/bad-inputs.md) connects as it.
+    run(&mut sh("printf '%s\\n' 'local all all trust' \
+         'host all godwit_password_check 127.0.0.1/32 scram-sha-256' \
+         'host all all 127.0.0.1/32 trust' 'host all all ::1/128 trust' >data/pg_hba.conf"))?;
     let port = free_port()?;
     let mut conf = format!(
         "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{dir}'\n\

@@ -2,7 +2,8 @@
 //! limit of godwit's sandbox: `spin` loops forever, `memory` allocates 2 GiB, `panic` panics,
 //! `file` reads /etc/passwd, `env` counts the environment, `flood` logs and prints without
 //! end, `sql-error` runs a statement on a table that does not exist, `clock` reads the time,
-//! `escape` drops the `users` table (which no pack's grant allows).
+//! `escape` drops the `users` table (which no pack's grant allows), `network` connects to a
+//! local port.
 
 use godwit_sdk::{Migration, Result, log, params, sql};
 
@@ -54,6 +55,10 @@ impl Migration for Hostile {
                 sql::execute("INSERT INTO no_such_table VALUES (1)", params![])?;
                 Ok(())
             }
+            "network" => match std::net::TcpStream::connect("127.0.0.1:5432") {
+                Ok(_) => Err("connected to 127.0.0.1:5432".into()),
+                Err(e) => Err(format!("could not connect to 127.0.0.1:5432: {e}").into()),
+            },
             "escape" => {
                 sql::execute("DROP TABLE users", params![])?;
                 Ok(())

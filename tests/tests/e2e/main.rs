@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backfill;
+mod bad_inputs;
 mod concurrency;
 mod conformance;
 mod files;

@@ -1,0 +1,305 @@
+//! The catalogue of bad inputs, `docs/bad-inputs.md`: one test per row. The document holds
+//! the command, the backends, the exit code, the excerpt of the message and what happens to
+//! the database; this file holds how each input is set up. A row without a setup, or a setup
+//! without a row, fails `every_row_has_a_setup_and_every_setup_a_row`.
+
+use godwit_tests::{Backend, Project, Run};
+
+/// One row of the table.
+#[derive(Debug)]
+struct Row {
+    id: String,
+    args: Vec<String>,
+    backends: Vec<Backend>,
+    exit: i32,
+    excerpt: String,
+    unchanged: bool,
+}
+
+/// A cell's text without its code-span backticks: `` `x` `` and ``` `` a `b` `` ```.
+fn code(cell: &str) -> String {
+    let cell = cell.trim();
+    let ticks = cell.chars().take_while(|c| *c == '`').count();
+    cell[ticks..cell.len() - ticks].trim().to_owned()
+}
+
+fn rows() -> Vec<Row> {
+    let path = godwit_tests::root().join("docs/bad-inputs.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .filter(|line| line.starts_with("| B"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+            assert_eq!(cells.len(), 7, "{line}");
+            let args: Vec<String> = code(cells[2]).split_whitespace().map(str::to_owned).collect();
+            assert_eq!(args[0], "godwit", "{line}");
+            Row {
+                id: cells[0].trim().to_owned(),
+                args: args[1..].to_vec(),
+                backends: match cells[3].trim() {
+                    "SQLite" => vec![Backend::Sqlite],
+                    "PostgreSQL" => vec![Backend::Postgres],
+                    "both" => vec![Backend::Sqlite, Backend::Postgres],
+                    other => panic!("unknown backend {other} in {line}"),
+                },
+                exit: cells[4].trim().parse().unwrap(),
+                excerpt: code(cells[5]),
+                unchanged: cells[6].trim() == "unchanged",
+            }
+        })
+        .collect()
+}
+
+/// What every row starts from: `0001_ok.sql` applied.
+fn base(p: &Project) {
+    p.migration("0001_ok.sql", "create table ok (x int);", Some("drop table ok;"));
+    p.godwit(&["up"]).ok();
+}
+
+/// How a row's command is run, beyond the arguments the document gives.
+enum Runner {
+    /// As the document says.
+    Doc,
+    /// With this environment variable set.
+    Env(&'static str, &'static str),
+    /// Against this database URL.
+    Url(String),
+    /// While another connection holds the migration lock.
+    LockHeld,
+    /// With the project directory and database file read-only to godwit (as `nobody`, when
+    /// the tests run as root, whom permissions do not bind).
+    ReadOnly,
+}
+
+/// Runs row `id` on each of its backends (PostgreSQL only where a server can be started; with
+/// `CI` set one must be).
+fn check(id: &str, setup: fn(&Project) -> Runner) {
+    let row = rows().into_iter().find(|r| r.id == id).expect("the row is in docs/bad-inputs.md");
+    for backend in &row.backends {
+        let Some(p) = Project::new(*backend) else { continue };
+        base(&p);
+        let runner = setup(&p);
+        let before = p.db().fingerprint();
+        let args: Vec<&str> = row.args.iter().map(String::as_str).collect();
+        let run = match runner {
+            Runner::Doc => p.godwit(&args),
+            Runner::Env(key, value) => {
+                Run::from(p.command().env(key, value).args(&args).output().unwrap())
+            }
+            Runner::Url(url) => {
+                Run::from(p.command().env("DATABASE_URL", url).args(&args).output().unwrap())
+            }
+            Runner::LockHeld => {
+                let mut holder =
+                    godwit::connect(&p.url, &godwit::ConnectOptions::default()).unwrap();
+                assert!(holder.try_lock().unwrap());
+                let run = p.godwit(&args);
+                holder.unlock().unwrap();
+                run
+            }
+            Runner::ReadOnly => read_only(&p, &args),
+        };
+        run.code(row.exit).stderr_has(&row.excerpt);
+        if row.unchanged {
+            assert_eq!(p.db().fingerprint(), before, "{id} on {backend:?}: the database changed");
+        }
+    }
+}
+
+fn hostile(p: &Project, mode: &str) -> Runner {
+    p.db().execute(&format!(
+        "CREATE TABLE hostile_mode (mode TEXT); INSERT INTO hostile_mode VALUES ('{mode}');"
+    ));
+    p.component("hostile", "0002_hostile.wasm");
+    Runner::Doc
+}
+
+fn file(p: &Project, name: &str, text: &str) -> Runner {
+    p.write(&format!("migrations/{name}"), text);
+    Runner::Doc
+}
+
+/// The `billing` pack, running after 0001, with one migration.
+fn pack(p: &Project, manifest_name: &str, up: &str) {
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\nafter = 1\n");
+    p.write(
+        "packs/billing/godwit-pack.toml",
+        &format!("name = \"{manifest_name}\"\nversion = \"1.0.0\"\n"),
+    );
+    p.write("packs/billing/0001_start.sql", &format!("-- godwit:up\n{up}\n"));
+}
+
+macro_rules! catalogue {
+    ($($id:ident => $setup:expr),* $(,)?) => {
+        const IDS: &[&str] = &[$(stringify!($id)),*];
+        $(#[test]
+        #[allow(non_snake_case)]
+        fn $id() {
+            check(stringify!($id), $setup);
+        })*
+    };
+}
+
+catalogue!(
+    B01 => |p| file(p, "add_users.sql", "-- godwit:up\nselect 1;\n"),
+    B02 => |p| file(p, "0002.sql", "-- godwit:up\nselect 1;\n"),
+    B03 => |p| file(p, "0002-add.sql", "-- godwit:up\nselect 1;\n"),
+    B04 => |p| file(p, "99999999999999999999_big.sql", "-- godwit:up\nselect 1;\n"),
+    B05 => |p| {
+        file(p, "0002_a.sql", "-- godwit:up\nselect 1;\n");
+        file(p, "2_b.sql", "-- godwit:up\nselect 2;\n")
+    },
+    B06 => |p| file(p, "0002_fix.py", "print('hello')\n"),
+    B07 => |p| {
+        std::fs::create_dir(p.path("migrations/0002_tool")).unwrap();
+        Runner::Doc
+    },
+    B08 => |p| file(p, "0002_empty.sql", ""),
+    B09 => |p| {
+        std::fs::write(p.path("migrations/0002_bytes.sql"), b"-- godwit:up\nselect '\xff';\n")
+            .unwrap();
+        Runner::Doc
+    },
+    B10 => |p| file(p, "0002_plain.sql", "-- only a comment\n"),
+    B11 => |p| file(p, "0002_plain.sql", "create table t (x int);\n-- godwit:up\nselect 1;\n"),
+    B12 => |p| file(p, "0002_typo.sql", "-- godwit:up\nselect 1;\n-- godwit:dwon\n"),
+    B13 => |p| file(p, "0002_hollow.sql", "-- godwit:up\n-- nothing yet\n-- godwit:down\nselect 1;\n"),
+    B14 => |p| {
+        p.migration("0001_ok.sql", "create table ok (x int, y int);", Some("drop table ok;"));
+        Runner::Doc
+    },
+    B15 => |p| {
+        p.remove("migrations/0001_ok.sql");
+        Runner::Doc
+    },
+    B16 => |p| {
+        p.migration("0003_c.sql", "create table c (x int);", None);
+        p.godwit(&["up"]).ok();
+        p.migration("0002_b.sql", "create table b (x int);", None);
+        Runner::Doc
+    },
+    B17 => |p| file(p, "0002_bad.sql", "-- godwit:up\ncreate table a (x int);\ninsert into nope values (1);\n"),
+    B18 => |p| file(
+        p,
+        "0002_loose.sql",
+        "-- godwit:no-transaction\n-- godwit:up\ncreate table loose (x int);\ninsert into nope values (1);\n",
+    ),
+    B19 => |p| {
+        p.migration("0002_oneway.sql", "create table oneway (x int);", None);
+        p.godwit(&["up"]).ok();
+        Runner::Doc
+    },
+    B20 => |p| {
+        p.db().execute("UPDATE godwit_history SET state = 'bogus'");
+        Runner::Doc
+    },
+    B21 => |_| Runner::Doc,
+    B22 => |p| {
+        p.write("godwit.toml", "databse = \"sqlite:other.db\"\n");
+        Runner::Doc
+    },
+    B23 => |_| Runner::Doc,
+    B24 => wrong_password,
+    B25 => |p| {
+        p.migration("0002_more.sql", "create table more (x int);", None);
+        Runner::ReadOnly
+    },
+    B26 => |p| {
+        p.write("notes.txt", &"these are notes, not a database\n".repeat(200));
+        Runner::Doc
+    },
+    B27 => |_| Runner::Doc,
+    B28 => |_| Runner::Doc,
+    B29 => |p| file(p, "0002_junk.wasm", "this is not WebAssembly"),
+    B30 => |p| {
+        std::fs::write(p.path("migrations/0002_core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        Runner::Doc
+    },
+    B31 => |p| {
+        let fixture = godwit_tests::root().join("tests/fixtures/contract-0.1.0.wasm");
+        std::fs::copy(fixture, p.path("migrations/0002_old.wasm")).unwrap();
+        Runner::Doc
+    },
+    B32 => |p| hostile(p, "panic"),
+    B33 => |p| hostile(p, "spin"),
+    B34 => |p| hostile(p, "memory"),
+    B35 => |p| hostile(p, "flood"),
+    B36 => |p| hostile(p, "file"),
+    B37 => |p| {
+        hostile(p, "env");
+        Runner::Env("SECRET_TOKEN", "hunter2")
+    },
+    B38 => |p| hostile(p, "network"),
+    B39 => |p| hostile(p, "clock"),
+    B40 => |p| file(p, "0002_sneaky.sql", "-- godwit:up\ndelete from godwit_history;\n"),
+    B41 => |p| {
+        p.migration("0002_a.sql", "create table a (x int);", None);
+        Runner::LockHeld
+    },
+    B42 => |p| {
+        p.component("rust-schema", "0002_observers.wasm");
+        p.godwit(&["lock"]).ok();
+        p.component("hostile", "0002_observers.wasm");
+        Runner::Doc
+    },
+    B43 => |p| {
+        pack(p, "billing", "create table billing_x (x int);");
+        Runner::Doc
+    },
+    B44 => |p| {
+        pack(p, "billing", "drop table ok;");
+        p.godwit(&["lock"]).ok();
+        Runner::Doc
+    },
+    B45 => |p| {
+        pack(p, "Billing", "select 1;");
+        Runner::Doc
+    },
+);
+
+/// B24: a role with a password, and a URL with another one. The test cluster asks this role
+/// (only) for a SCRAM password; everyone else is trusted.
+fn wrong_password(p: &Project) -> Runner {
+    p.db().execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'godwit_password_check') \
+         THEN CREATE ROLE godwit_password_check LOGIN PASSWORD 'right'; END IF; END $$;",
+    );
+    Runner::Url(p.url.replacen("postgres@", "godwit_password_check:wrong@", 1))
+}
+
+/// B25: the project directory and the database file read-only to the user godwit runs as.
+fn read_only(p: &Project, args: &[&str]) -> Run {
+    use std::os::unix::fs::PermissionsExt;
+    let db = p.path("test.db");
+    let mode = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(&db, 0o444);
+    mode(p.dir.path(), 0o555);
+    let root = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let run = match root {
+        true => {
+            let mut command = std::process::Command::new("runuser");
+            command
+                .args(["-u", "nobody", "--"])
+                .arg(godwit_tests::godwit_bin())
+                .args(args)
+                .current_dir(p.dir.path())
+                .env("DATABASE_URL", &p.url)
+                .env("NO_COLOR", "1")
+                .env("XDG_CACHE_HOME", "/tmp/godwit-nobody-cache");
+            Run::from(command.output().unwrap())
+        }
+        false => p.godwit(args),
+    };
+    mode(p.dir.path(), 0o755);
+    mode(&db, 0o644);
+    run
+}
+
+#[test]
+fn every_row_has_a_setup_and_every_setup_a_row() {
+    let ids: Vec<String> = rows().into_iter().map(|r| r.id).collect();
+    assert!(ids.len() >= 30, "the catalogue has {} rows", ids.len());
+    assert_eq!(ids, IDS, "docs/bad-inputs.md and tests/tests/e2e/bad_inputs.rs disagree");
+}
