@@ -90,6 +90,10 @@ impl PostgresDriver {
         };
         let connect_error = |source| Error::Connect { target: target.clone(), source };
         let mut client = connected.map_err(|e| connect_error(db_error(&e)))?;
+        // A godwit killed in the middle of a long statement must not keep the migration lock
+        // until the statement ends: the server checks every second that the client is still
+        // there (PostgreSQL 14 and later, on Linux, macOS and the BSDs; ignored elsewhere).
+        let _ = client.batch_execute("SET client_connection_check_interval = 1000");
         let (schema, explicit_schema) = match &options.schema {
             Some(schema) => (schema.clone(), true),
             None => {
