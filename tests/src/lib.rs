@@ -8,6 +8,7 @@
 
 pub mod db;
 pub mod pg;
+pub mod torture;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -14,4 +14,5 @@ mod packs;
 mod polyglot;
 mod postgres_only;
 mod project;
+mod torture;
 mod wasm;
