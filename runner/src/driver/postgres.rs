@@ -49,7 +49,7 @@ pub struct PostgresDriver {
     /// The pack whose step is running; its statements run under the pack's role.
     confinement: Option<confine::Confinement>,
     /// The history table's structure when the run began, to tell that no migration changed it.
-    history_shape: Option<guard::HistoryShape>,
+    history_known: Option<guard::HistoryShape>,
     /// godwit's inserts minus deletes of history rows in the step's transaction.
     history_delta: i64,
     /// Whether the history was checked in this step's transaction.
@@ -124,7 +124,7 @@ impl PostgresDriver {
             in_step: false,
             locked: false,
             confinement: None,
-            history_shape: None,
+            history_known: None,
             history_delta: 0,
             history_verified: false,
         })

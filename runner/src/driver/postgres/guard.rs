@@ -60,7 +60,7 @@ impl PostgresDriver {
 
     /// Remembers the table as the run finds it, before any migration runs.
     pub(super) fn remember_history(&mut self) -> Result<(), DbError> {
-        self.history_shape = self.history_now()?.map(|(shape, _)| shape);
+        self.history_known = self.history_now()?.map(|(shape, _)| shape);
         self.history_delta = 0;
         Ok(())
     }
@@ -71,7 +71,7 @@ impl PostgresDriver {
             return Ok(());
         }
         self.open_pending()?;
-        let Some(expected) = self.history_shape.clone() else {
+        let Some(expected) = self.history_known.clone() else {
             // Nothing ran before this write (a repair): what is there now is the reference.
             self.remember_history()?;
             self.history_verified = true;
@@ -113,7 +113,7 @@ impl PostgresDriver {
 
     /// The step committed: its history writes are now what the table should have.
     pub(super) fn history_committed(&mut self) {
-        if let Some(shape) = &mut self.history_shape {
+        if let Some(shape) = &mut self.history_known {
             shape.rows += self.history_delta;
         }
         self.history_delta = 0;
