@@ -135,8 +135,9 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
     }
 }
 
-/// A file whose name makes it a migration: its path, key and name.
-type Found = (PathBuf, Key, String);
+/// A file whose name makes it a migration: its path, key, name and whether it is a directory
+/// (a guest crate).
+type Found = (PathBuf, Key, String, bool);
 
 impl DirSource {
     /// The directory's entries that name migrations, sorted by path, and the problems with
@@ -145,27 +146,35 @@ impl DirSource {
         let read_error = |source| Error::ReadDir { path: self.dir.clone(), source };
         let mut paths = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(read_error)? {
-            paths.push(entry.map_err(read_error)?.path());
+            let entry = entry.map_err(read_error)?;
+            // The directory listing tells the type of most entries without a `stat` each (a
+            // project has thousands of files); a symbolic link is followed.
+            let is_dir = match entry.file_type() {
+                Ok(t) if t.is_symlink() => entry.path().is_dir(),
+                Ok(t) => t.is_dir(),
+                Err(_) => entry.path().is_dir(),
+            };
+            paths.push((entry.path(), is_dir));
         }
         // Sorted, so that messages about duplicates name the files in a stable order.
         paths.sort();
         let mut found = Vec::new();
         let mut problems = Vec::new();
-        for path in paths {
+        for (path, is_dir) in paths {
             let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
                 problems.push(SourceProblem::new(&path, ProblemKind::NotUtf8Name));
                 continue;
             };
-            match classify(file_name, path.is_dir()) {
+            match classify(file_name, is_dir) {
                 FileName::Ignored => {}
                 FileName::Invalid(problem) => {
                     problems.push(SourceProblem::new(&path, ProblemKind::Name(problem)));
                 }
                 FileName::Versioned { version, name } => {
-                    found.push((path, Key::Versioned(version), name));
+                    found.push((path, Key::Versioned(version), name, is_dir));
                 }
                 FileName::Repeatable { name } => {
-                    found.push((path, Key::Repeatable(name.clone()), name));
+                    found.push((path, Key::Repeatable(name.clone()), name, is_dir));
                 }
             }
         }
@@ -181,7 +190,7 @@ impl DirSource {
         }
         Ok(found
             .iter()
-            .filter_map(|(path, key, _)| {
+            .filter_map(|(path, key, _, _)| {
                 let digits =
                     path.file_name()?.to_str()?.bytes().take_while(u8::is_ascii_digit).count();
                 Some((key.version()?, digits))
@@ -193,12 +202,14 @@ impl DirSource {
 impl MigrationSource for DirSource {
     fn resolve(&self) -> Result<Vec<Migration>, Error> {
         let (found, mut problems) = self.scan()?;
+        let files = load_files(&found);
         let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
         let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
-        for (path, key, name) in found {
-            let loaded = match path.is_dir() {
-                true => load_crate(&path, key, name, self.build),
-                false => load(&path, key, name),
+        for ((path, key, name, is_dir), file) in found.into_iter().zip(files) {
+            let loaded = match (is_dir, file) {
+                (true, _) => load_crate(&path, key, name, self.build),
+                (false, Some(loaded)) => loaded,
+                (false, None) => load(&path, key, name),
             };
             let mut migration = match loaded {
                 Ok(migration) => migration,
@@ -228,6 +239,34 @@ impl MigrationSource for DirSource {
         }
         Ok(versioned.into_values().chain(repeatable.into_values()).collect())
     }
+}
+
+/// Loads the plain files among `found` (not the crates, which may build), on a few threads
+/// when there are many: a project of a thousand migrations spends most of a no-op run opening
+/// and reading them. The result is in the order of `found`, `None` for each crate.
+fn load_files(found: &[Found]) -> Vec<Option<Result<Migration, SourceProblem>>> {
+    let load_one = |(path, key, name, is_dir): &Found| {
+        (!is_dir).then(|| load(path, key.clone(), name.clone()))
+    };
+    const PER_THREAD: usize = 128;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(4);
+    if threads < 2 || found.len() < 2 * PER_THREAD {
+        return found.iter().map(load_one).collect();
+    }
+    let chunk = found.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = found
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(load_one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(loaded) => loaded,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 fn load_crate(

@@ -20,7 +20,8 @@ use crate::migration::Key;
 use crate::pack::Pack;
 use crate::version::Version;
 use postgres::error::ErrorPosition;
-use postgres::types::{Format, IsNull, ToSql, Type, to_sql_checked};
+use postgres::error::SqlState;
+use postgres::types::{Format, FromSql, IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -142,6 +143,15 @@ impl PostgresDriver {
             )
             .map_err(|e| db_error(&e))?;
         Ok(row.get::<_, bool>(0).then(|| row.get(1)))
+    }
+
+    /// The history query; `stream` is the column, or `''::text` for a table from before packs.
+    fn history_select(&self, stream: &str) -> String {
+        format!(
+            "SELECT version, name, kind, checksum, applied_at, execution_ms, state, \
+             godwit_version, \"cursor\", rows_done, {stream} FROM {}",
+            self.table
+        )
     }
 
     /// Creates the history table, or brings one from an older godwit up to date.
@@ -287,21 +297,31 @@ impl Driver for PostgresDriver {
         self.remember_history()
     }
     fn history(&mut self) -> Result<Vec<AppliedMigration>, DbError> {
-        let stream = match self.history_shape()? {
-            None => return Ok(Vec::new()),
-            Some(true) => "stream",
-            // Written by a godwit from before packs: read as it is.
-            Some(false) => "''::text",
+        // Outside a transaction, the table is read at once and a missing table or column
+        // told by the error: one query less on every run, which a no-op run notices.
+        let rows = match self.in_step {
+            true => None,
+            false => match self.client.query(&self.history_select("stream"), &[]) {
+                Ok(rows) => Some(rows),
+                Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+                Err(e) if e.code() == Some(&SqlState::UNDEFINED_COLUMN) => None,
+                Err(e) => return Err(db_error(&e)),
+            },
         };
-        let sql = format!(
-            "SELECT version, name, kind, checksum, \
-             to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
-             execution_ms, state, godwit_version, \"cursor\", rows_done, {stream} \
-             FROM {} ORDER BY 11, version NULLS LAST, name",
-            self.table
-        );
-        let rows = self.client.query(&sql, &[]).map_err(|e| db_error(&e))?;
-        rows.iter()
+        let rows = match rows {
+            Some(rows) => rows,
+            None => {
+                let stream = match self.history_shape()? {
+                    None => return Ok(Vec::new()),
+                    Some(true) => "stream",
+                    // Written by a godwit from before packs: read as it is.
+                    Some(false) => "''::text",
+                };
+                self.client.query(&self.history_select(stream), &[]).map_err(|e| db_error(&e))?
+            }
+        };
+        let mut history = rows
+            .iter()
             .map(|row| {
                 RawRow {
                     stream: row.try_get(10).map_err(|e| db_error(&e))?,
@@ -309,7 +329,7 @@ impl Driver for PostgresDriver {
                     name: row.try_get(1).map_err(|e| db_error(&e))?,
                     kind: row.try_get(2).map_err(|e| db_error(&e))?,
                     checksum: row.try_get(3).map_err(|e| db_error(&e))?,
-                    applied_at: row.try_get(4).map_err(|e| db_error(&e))?,
+                    applied_at: row.try_get::<_, Timestamp>(4).map_err(|e| db_error(&e))?.rfc3339(),
                     execution_ms: row.try_get(5).map_err(|e| db_error(&e))?,
                     state: row.try_get(6).map_err(|e| db_error(&e))?,
                     godwit_version: row.try_get(7).map_err(|e| db_error(&e))?,
@@ -318,7 +338,18 @@ impl Driver for PostgresDriver {
                 }
                 .into_applied()
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        // Sorted here rather than by the server, whose collation rules would cost more than
+        // the read itself and could order names differently from SQLite.
+        history.sort_by(|a, b| {
+            (&a.stream, a.version.is_none(), a.version, &a.name).cmp(&(
+                &b.stream,
+                b.version.is_none(),
+                b.version,
+                &b.name,
+            ))
+        });
+        Ok(history)
     }
 
     fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError> {
@@ -563,6 +594,42 @@ fn column_value(row: &postgres::Row, i: usize, name: &str, ty: &Type) -> Result<
 
 /// The server's message (with its detail and hint) and SQLSTATE, or the client-side cause
 /// chain for connection and protocol errors.
+/// A `timestamptz` as the server sends it in binary: microseconds since 2000-01-01 UTC.
+/// Decoded here, so that the server does not format a thousand dates per run.
+struct Timestamp(i64);
+
+impl Timestamp {
+    /// RFC 3339 with second precision, as the SQLite history stores it.
+    fn rfc3339(&self) -> String {
+        const FROM_UNIX_EPOCH: i64 = 946_684_800;
+        const YEAR_10000: i64 = 253_402_300_800;
+        let unix = self.0.div_euclid(1_000_000).saturating_add(FROM_UNIX_EPOCH);
+        match (self.0, u64::try_from(unix)) {
+            (i64::MAX, _) => "infinity".to_owned(),
+            (i64::MIN, _) => "-infinity".to_owned(),
+            (_, Ok(seconds)) if unix < YEAR_10000 => humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds),
+            )
+            .to_string(),
+            // Only a hand-edited row can hold such a time.
+            _ => format!("{unix} s from 1970-01-01T00:00:00Z"),
+        }
+    }
+}
+
+impl<'a> FromSql<'a> for Timestamp {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> Result<Timestamp, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Timestamp(i64::from_be_bytes(raw.try_into()?)))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::TIMESTAMPTZ
+    }
+}
+
 fn db_error(error: &postgres::Error) -> DbError {
     if let Some(db) = error.as_db_error() {
         let mut message = db.message().to_owned();
@@ -589,4 +656,23 @@ fn db_error(error: &postgres::Error) -> DbError {
         source = cause.source();
     }
     DbError::new(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn binary_timestamps_read_as_rfc3339_seconds() {
+        assert_eq!(Timestamp(0).rfc3339(), "2000-01-01T00:00:00Z");
+        // 2026-11-19T15:08:48.853587Z (Unix time 1795100928), as the server sends it.
+        let micros = (1_795_100_928 - 946_684_800) * 1_000_000 + 853_587;
+        assert_eq!(Timestamp(micros).rfc3339(), "2026-11-19T15:08:48Z");
+        assert_eq!(Timestamp(-1).rfc3339(), "1999-12-31T23:59:59Z");
+        // `infinity` and times humantime cannot write are shown, not a panic.
+        assert_eq!(Timestamp(i64::MAX).rfc3339(), "infinity");
+        assert_eq!(Timestamp(i64::MIN).rfc3339(), "-infinity");
+        assert_eq!(Timestamp(i64::MAX - 1).rfc3339(), "9224318721654 s from 1970-01-01T00:00:00Z");
+        assert!(Timestamp(-1_000_000 * 946_684_801).rfc3339().starts_with("-1 s from 1970"));
+    }
 }

@@ -67,3 +67,59 @@ fn unsupported_kinds_are_errors_and_non_migrations_are_ignored() {
     p.write("migrations/0002_script.py", "print()");
     refused(&p, &["0002_script.py: `.py` files are not a migration kind godwit runs"]);
 }
+
+/// Hundreds of files are read on several threads: the problems, the order and the checksums
+/// are those of one reader.
+#[test]
+fn hundreds_of_files_load_as_one_reader_would() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    for i in 1..=400 {
+        p.migration(&format!("{i:04}_t{i}.sql"), &format!("create table t{i} (x int);"), None);
+    }
+    p.write("migrations/0250_again.sql", "-- godwit:up\ncreate table again (x int);");
+    std::fs::write(p.path("migrations/0300_t300.sql"), b"-- godwit:up\nselect '\xff';").unwrap();
+    p.write("migrations/0399_t399.sql", "");
+    refused(
+        &p,
+        &[
+            "3 invalid migration files",
+            "0250_t250.sql: same version as",
+            "0300_t300.sql: invalid UTF-8 on line 2",
+            "0399_t399.sql: the file is empty",
+        ],
+    );
+    p.remove("migrations/0250_again.sql");
+    p.migration("0300_t300.sql", "create table t300 (x int);", None);
+    p.migration("0399_t399.sql", "create table t399 (x int);", None);
+    p.godwit(&["up"]).ok();
+    let history = p.db().history();
+    let versions: Vec<i64> = history.iter().map(|row| row.version.unwrap()).collect();
+    assert_eq!(versions, (1..=400).collect::<Vec<i64>>());
+    assert_eq!(p.db().tables().len(), 400);
+    p.godwit(&["validate"]).ok().stderr_has("400 migration files");
+}
+
+/// The database is opened while the migrations load, where opening changes nothing; a bad
+/// file is still the error reported, and a SQLite file that did not exist is not created.
+#[test]
+fn a_bad_file_is_reported_before_the_database_is_touched() {
+    let p = project();
+    p.write("migrations/0002_broken.sql", "select 1;");
+    let db_file = p.path("test.db");
+    assert!(!db_file.exists());
+    p.godwit(&["up"]).code(2).stderr_has("0002_broken.sql");
+    assert!(!db_file.exists(), "a refused run created the database file");
+    // An unreachable server: the file's problem is what the user must fix first.
+    let unreachable = "postgres://u@127.0.0.1:1/db?connect_timeout=2";
+    let run = p.godwit(&["--database", unreachable, "validate"]);
+    run.code(2).stderr_has("0002_broken.sql");
+    assert!(!run.stderr.contains("cannot connect"), "{}", run.stderr);
+    // An existing database file is opened while loading, and left as it was.
+    p.remove("migrations/0002_broken.sql");
+    p.godwit(&["up"]).ok();
+    p.write("migrations/0002_broken.sql", "select 1;");
+    let before = p.db().fingerprint();
+    p.godwit(&["status"]).code(2).stderr_has("0002_broken.sql");
+    p.godwit(&["up"]).code(2).stderr_has("0002_broken.sql");
+    assert_eq!(p.db().fingerprint(), before);
+}

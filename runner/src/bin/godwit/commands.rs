@@ -68,6 +68,36 @@ fn load_building(settings: &Settings, build: godwit::build::BuildMode) -> anyhow
         .with_wasm_limits(settings.wasm))
 }
 
+/// Loads the project (with `load`) and opens the database at the same time when opening has
+/// no side effect: a PostgreSQL connection (a server round trip and a backend starting), or a
+/// SQLite file that exists (whose schema is read at once). Each takes a few milliseconds, about
+/// as long as reading a thousand migrations, and neither needs the other. A SQLite file that
+/// does not exist yet is created only once the migrations have loaded, so that a project with
+/// a bad file leaves no database behind. An error loading wins over one connecting, as when
+/// one came after the other.
+fn load_and_connect(
+    settings: &Settings,
+    load: impl FnOnce() -> anyhow::Result<Migrator> + Send,
+) -> anyhow::Result<(Migrator, Box<dyn Driver>)> {
+    let url = settings.database.as_str();
+    let harmless = url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+        || url
+            .strip_prefix("sqlite:")
+            .map(|rest| rest.strip_prefix("//").unwrap_or(rest))
+            .is_some_and(|path| Path::new(path).is_file());
+    if !harmless {
+        let migrator = load()?;
+        return Ok((migrator, connect(settings)?));
+    }
+    std::thread::scope(|scope| {
+        let loading = scope.spawn(load);
+        let db = connect(settings);
+        let migrator = loading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok((migrator, db?))
+    })
+}
+
 fn connect(settings: &Settings) -> anyhow::Result<Box<dyn Driver>> {
     let options = ConnectOptions {
         schema: settings.schema.clone(),
@@ -243,8 +273,7 @@ fn build(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode>
 }
 
 fn status(settings: &Settings, printer: &mut Printer, format: Format) -> anyhow::Result<ExitCode> {
-    let migrator = load(settings)?;
-    let mut db = connect(settings)?;
+    let (migrator, mut db) = load_and_connect(settings, || load(settings))?;
     let applied = migrator.history(db.as_mut())?;
     let entries = godwit::status(migrator.migrations(), &applied);
     match format {
@@ -410,9 +439,11 @@ fn migrate(
     request: Request,
     (batch_size, batch_pause): (u32, std::time::Duration),
 ) -> anyhow::Result<ExitCode> {
-    let migrator = load(settings)?.with_batching(batch_size, batch_pause);
-    check_lock(settings, &migrator)?;
-    let mut db = connect(settings)?;
+    let (migrator, mut db) = load_and_connect(settings, || {
+        let migrator = load(settings)?.with_batching(batch_size, batch_pause);
+        check_lock(settings, &migrator)?;
+        Ok(migrator)
+    })?;
     let target = db.target().to_owned();
     let started = std::time::Instant::now();
     let mut reporter = CliReporter::new(printer);
@@ -446,9 +477,11 @@ fn migrate(
 }
 
 fn validate(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
-    let migrator = load(settings)?;
-    check_lock(settings, &migrator)?;
-    let mut db = connect(settings)?;
+    let (migrator, mut db) = load_and_connect(settings, || {
+        let migrator = load(settings)?;
+        check_lock(settings, &migrator)?;
+        Ok(migrator)
+    })?;
     let applied = migrator.history(db.as_mut())?;
     let entries = godwit::status(migrator.migrations(), &applied);
     let problems = godwit::problems(&entries);

@@ -1,0 +1,67 @@
+//! What the benchmark binaries share: the median of repeated timings, and a whole process timed
+//! with its peak resident set size.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The middle value of `times` (the upper one of the two middles for an even count).
+///
+/// # Panics
+/// If `times` is empty.
+#[must_use]
+pub fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// One finished process: its wall-clock time from spawn to exit, its peak resident set size
+/// (the largest of the process and every descendant it waited for), its exit code and output.
+#[derive(Debug)]
+pub struct Measured {
+    pub elapsed: Duration,
+    pub peak_rss_kib: u64,
+    pub code: Option<i32>,
+    pub output: String,
+}
+
+/// Runs `command` to its end with stdout and stderr going to files in `scratch` (a pipe that
+/// nobody reads could stall a chatty tool), and reaps it with `wait4`, which reports the peak
+/// RSS of that one process tree without a wrapper process in the timing.
+///
+/// # Errors
+/// If the process cannot be started or waited for.
+pub fn measure(command: &mut Command, scratch: &Path) -> std::io::Result<Measured> {
+    let out_path = scratch.join("measured.out");
+    let out = std::fs::File::create(&out_path)?;
+    let err = out.try_clone()?;
+    let started = Instant::now();
+    let child = command.stdin(Stdio::null()).stdout(out).stderr(err).spawn()?;
+    let (status, peak_rss_kib) = wait4(child.id())?;
+    let elapsed = started.elapsed();
+    let output = String::from_utf8_lossy(&std::fs::read(&out_path)?).into_owned();
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Ok(Measured { elapsed, peak_rss_kib, code, output })
+}
+
+/// `wait4` for one child: its raw wait status and `ru_maxrss` (KiB on Linux). The standard
+/// library waits without resource usage, so the child is reaped here instead.
+#[allow(unsafe_code)]
+fn wait4(pid: u32) -> std::io::Result<(i32, u64)> {
+    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills in; all-zero bytes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers are valid for writes for the duration of the call, and `pid`
+        // is our own child, spawned above and not waited for by anything else.
+        let reaped = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
+        if reaped == pid {
+            return Ok((status, u64::try_from(usage.ru_maxrss).unwrap_or(0)));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
