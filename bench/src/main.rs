@@ -11,6 +11,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
+use godwit_bench::median;
 use godwit_tests::{Backend, Project};
 use std::path::Path;
 use std::process::Command;
@@ -91,11 +92,6 @@ fn run(bin: &Path, project: &Project, query: &str) -> Duration {
     let elapsed = started.elapsed();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     elapsed
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn measure(

@@ -13,17 +13,13 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
+use godwit_bench::median;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BATCH: i64 = 10_000;
 const ROUNDS: usize = 3;
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
 
 fn main() {
     let rows: i64 = std::env::args().nth(1).map_or(1_000_000, |a| a.parse().expect("ROWS"));

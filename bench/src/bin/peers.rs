@@ -17,8 +17,9 @@
 //! in one transaction (what the database itself needs, whatever the tool).
 //!
 //! The peer tools come from `bench/peers/install.sh` (under `target/peers/`); `run.sh` runs
-//! it first. Writes every measurement to `bench/peers/results.csv` and the tables to
-//! `bench/peers/results.md`, and prints the tables.
+//! it first. Writes every measurement to `results.csv` and the tables to `results.md` in
+//! `$PEERS_OUT` (`target/peers/` by default; `run.sh` without arguments: `bench/peers/`), and
+//! prints the tables.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
@@ -489,7 +490,8 @@ fn main() {
 
     let csv = write_csv(&samples, &tools, &versions, &floors);
     let tables = tables(n, runs, &samples, &tools, &versions, &floors);
-    let out = root.join("bench/peers");
+    let out = std::env::var_os("PEERS_OUT").map_or(place.peers.clone(), PathBuf::from);
+    std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("results.csv"), csv).unwrap();
     std::fs::write(out.join("results.md"), &tables).unwrap();
     print!("{tables}");
