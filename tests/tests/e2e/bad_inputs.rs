@@ -255,6 +255,13 @@ catalogue!(
         pack(p, "Billing", "select 1;");
         Runner::Doc
     },
+    B46 => |_| {
+        // Accepts connections (the kernel completes them) and never answers; kept open for
+        // the rest of the test process.
+        let silent = Box::leak(Box::new(std::net::TcpListener::bind("127.0.0.1:0").unwrap()));
+        let port = silent.local_addr().unwrap().port();
+        Runner::Url(format!("postgres://godwit@127.0.0.1:{port}/db?connect_timeout=2"))
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -114,6 +114,16 @@ fn a_bad_file_is_reported_before_the_database_is_touched() {
     let run = p.godwit(&["--database", unreachable, "validate"]);
     run.code(2).stderr_has("0002_broken.sql");
     assert!(!run.stderr.contains("cannot connect"), "{}", run.stderr);
+    // A server that accepts the connection and never answers: the file's problem is reported
+    // at once, not after the 60 s connect timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("postgres://u@127.0.0.1:{port}/db?connect_timeout=60");
+    let started = std::time::Instant::now();
+    p.godwit(&["--database", &url, "up"]).code(2).stderr_has("0002_broken.sql");
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(30), "waited {waited:?} for the connection");
+    drop(silent);
     // An existing database file is opened while loading, and left as it was.
     p.remove("migrations/0002_broken.sql");
     p.godwit(&["up"]).ok();

@@ -87,6 +87,21 @@ fn bad_database_urls_are_usage_errors() {
         .stderr_has("cannot connect to postgres://u:***@127.0.0.1:1/db")
         .stderr_has("Caused by:");
     assert!(!run.stderr.contains("secret"), "{}", run.stderr);
+    // Accepted and never answered: `connect_timeout` (from the URL) bounds the whole
+    // connection, not only reaching the server.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    p.godwit(&[
+        "--database",
+        &format!("postgres://u@127.0.0.1:{port}/db?connect_timeout=1"),
+        "status",
+    ])
+    .code(2)
+    .stderr_has("the server did not complete the connection within 1 s (connect_timeout)");
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(20), "waited {waited:?}");
+    drop(silent);
     p.godwit(&["--database", "sqlite:no/such/dir/x.db", "status"])
         .code(2)
         .stderr_has("cannot connect");

@@ -74,10 +74,12 @@ fn load_building(settings: &Settings, build: godwit::build::BuildMode) -> anyhow
 /// as long as reading a thousand migrations, and neither needs the other. A SQLite file that
 /// does not exist yet is created only once the migrations have loaded, so that a project with
 /// a bad file leaves no database behind. An error loading wins over one connecting, as when
-/// one came after the other.
+/// one came after the other, and is reported at once: the connection is opened on a thread of
+/// its own that nobody waits for then (a server that does not answer would otherwise hold the
+/// error back until the connect timeout).
 fn load_and_connect(
     settings: &Settings,
-    load: impl FnOnce() -> anyhow::Result<Migrator> + Send,
+    load: impl FnOnce() -> anyhow::Result<Migrator>,
 ) -> anyhow::Result<(Migrator, Box<dyn Driver>)> {
     let url = settings.database.as_str();
     let harmless = url.starts_with("postgres://")
@@ -90,21 +92,23 @@ fn load_and_connect(
         let migrator = load()?;
         return Ok((migrator, connect(settings)?));
     }
-    std::thread::scope(|scope| {
-        let loading = scope.spawn(load);
-        let db = connect(settings);
-        let migrator = loading.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        Ok((migrator, db?))
-    })
+    let (url, options) = (settings.database.clone(), connect_options(settings));
+    let connecting = std::thread::spawn(move || godwit::connect(&url, &options));
+    let migrator = load()?;
+    let db = connecting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    Ok((migrator, db))
 }
 
 fn connect(settings: &Settings) -> anyhow::Result<Box<dyn Driver>> {
-    let options = ConnectOptions {
+    Ok(godwit::connect(&settings.database, &connect_options(settings))?)
+}
+
+fn connect_options(settings: &Settings) -> ConnectOptions {
+    ConnectOptions {
         schema: settings.schema.clone(),
         busy_timeout: settings.lock_timeout,
         ..ConnectOptions::default()
-    };
-    Ok(godwit::connect(&settings.database, &options)?)
+    }
 }
 
 fn init(cli: &Cli, settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
