@@ -302,7 +302,7 @@ fn lock_pins_components_and_refuses_tampered_or_unlocked_ones() {
             .code(2)
             .stderr_has(&format!(
                 "migrations/0001_observers.wasm (0001_observers) does not match godwit.lock: \
-                 locked sha256 {original}, found {tampered}"
+                 locked sha256 {original}, found sha256 {tampered}"
             ))
             .stderr_has("run `godwit lock`");
     }

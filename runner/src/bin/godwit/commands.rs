@@ -312,56 +312,97 @@ fn check_lock(settings: &Settings, migrator: &Migrator) -> anyhow::Result<()> {
         return Ok(());
     };
     let current = LockFile::of(migrator.migrations(), migrator.packs(), &settings.project);
-    let mut problems = Vec::new();
-    for change in locked.pack_diff(&current) {
-        match change {
-            Change::Added(new) => problems.push(format!(
-                "pack `{}` ({}) is not in {}: its sha256 is {}",
-                new.name,
-                new.dir,
-                path.display(),
-                new.sha256
-            )),
-            Change::Changed { old, new } => problems.push(format!(
-                "pack `{}` ({}) does not match {}: locked {} sha256 {}, found {} sha256 {}",
-                new.name,
-                new.dir,
-                path.display(),
-                old.version,
-                old.sha256,
-                new.version,
-                new.sha256
-            )),
-            Change::Removed(_) => {}
-        }
-    }
-    for change in locked.diff(&current) {
-        match change {
-            Change::Added(new) => problems.push(format!(
-                "{} ({}) is not in {}: its sha256 is {}",
-                new.file,
-                new.migration,
-                path.display(),
-                new.sha256
-            )),
-            Change::Changed { old, new } => problems.push(format!(
-                "{} ({}) does not match {}: locked sha256 {}, found {}",
-                new.file,
-                new.migration,
-                path.display(),
-                old.sha256,
-                new.sha256
-            )),
-            // A locked component that is gone runs nothing; the plan reports it as missing.
-            Change::Removed(_) => {}
-        }
-    }
+    let mut problems: Vec<String> =
+        locked.pack_diff(&current).iter().filter_map(|change| lock_problem(change, path)).collect();
+    problems.extend(locked.diff(&current).iter().filter_map(|change| lock_problem(change, path)));
     if problems.is_empty() {
         return Ok(());
     }
     Err(Failure::config(problems.join("\n"))
         .hint("nothing ran; if the change is intended, review it and run `godwit lock`")
         .into())
+}
+
+/// How the lock check and `godwit lock` name one thing `godwit.lock` pins.
+trait Pin {
+    /// Where it is, in a problem: "pack `billing` (packs/billing)".
+    fn subject(&self) -> String;
+    /// What it is, in `godwit lock`'s lines: "pack billing", "0005_observers".
+    fn name(&self) -> String;
+    /// The version a pack declares; components have none.
+    fn version(&self) -> Option<&str>;
+    fn sha256(&self) -> &str;
+
+    /// "1.0.0 sha256 <hash>" for a pack, "sha256 <hash>" for a component.
+    fn pinned_as(&self, separator: &str, hash: &str) -> String {
+        match self.version() {
+            Some(version) => format!("{version} sha256{separator}{hash}"),
+            None => format!("sha256{separator}{hash}"),
+        }
+    }
+}
+
+impl Pin for godwit::lock::LockedPack {
+    fn subject(&self) -> String {
+        format!("pack `{}` ({})", self.name, self.dir)
+    }
+    fn name(&self) -> String {
+        format!("pack {}", self.name)
+    }
+    fn version(&self) -> Option<&str> {
+        Some(&self.version)
+    }
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+impl Pin for godwit::lock::Locked {
+    fn subject(&self) -> String {
+        format!("{} ({})", self.file, self.migration)
+    }
+    fn name(&self) -> String {
+        self.migration.clone()
+    }
+    fn version(&self) -> Option<&str> {
+        None
+    }
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+/// What a difference from `godwit.lock` stops a run for. A pinned thing that is gone runs
+/// nothing (a removed component shows as missing in the plan), so it is not a problem here.
+fn lock_problem<T: Pin>(change: &Change<T>, lock_file: &Path) -> Option<String> {
+    let lock_file = lock_file.display();
+    match change {
+        Change::Added(new) => {
+            Some(format!("{} is not in {lock_file}: its sha256 is {}", new.subject(), new.sha256()))
+        }
+        Change::Changed { old, new } => Some(format!(
+            "{} does not match {lock_file}: locked {}, found {}",
+            new.subject(),
+            old.pinned_as(" ", old.sha256()),
+            new.pinned_as(" ", new.sha256())
+        )),
+        Change::Removed(_) => None,
+    }
+}
+
+/// The status line `godwit lock` prints for one change, hashes cut to 12 digits.
+fn lock_line<T: Pin>(change: &Change<T>) -> (&'static str, anstyle::Style, String) {
+    let short = |pin: &T| {
+        let sha = pin.sha256();
+        pin.pinned_as(":", sha.get(..12).unwrap_or(sha))
+    };
+    match change {
+        Change::Added(pin) => ("Locked", GREEN, format!("{} {}", pin.name(), short(pin))),
+        Change::Changed { old, new } => {
+            ("Changed", YELLOW, format!("{} {} -> {}", new.name(), short(old), short(new)))
+        }
+        Change::Removed(pin) => ("Removed", YELLOW, format!("{} {}", pin.name(), short(pin))),
+    }
 }
 
 fn lock(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
@@ -371,53 +412,12 @@ fn lock(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> 
     let new = LockFile::of(migrator.migrations(), migrator.packs(), &settings.project);
     let changes = old.diff(&new);
     let pack_changes = old.pack_diff(&new);
-    let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_owned();
     for change in &pack_changes {
-        let (verb, color, text) = match change {
-            Change::Added(p) => (
-                "Locked",
-                GREEN,
-                format!("pack {} {} sha256:{}", p.name, p.version, short(&p.sha256)),
-            ),
-            Change::Changed { old, new } => (
-                "Changed",
-                YELLOW,
-                format!(
-                    "pack {} {} sha256:{} -> {} sha256:{}",
-                    new.name,
-                    old.version,
-                    short(&old.sha256),
-                    new.version,
-                    short(&new.sha256)
-                ),
-            ),
-            Change::Removed(p) => (
-                "Removed",
-                YELLOW,
-                format!("pack {} {} sha256:{}", p.name, p.version, short(&p.sha256)),
-            ),
-        };
+        let (verb, color, text) = lock_line(change);
         printer.status(verb, color, text);
     }
     for change in &changes {
-        let (verb, color, text) = match change {
-            Change::Added(l) => {
-                ("Locked", GREEN, format!("{} sha256:{}", l.migration, short(&l.sha256)))
-            }
-            Change::Changed { old, new } => (
-                "Changed",
-                YELLOW,
-                format!(
-                    "{} sha256:{} -> sha256:{}",
-                    new.migration,
-                    short(&old.sha256),
-                    short(&new.sha256)
-                ),
-            ),
-            Change::Removed(l) => {
-                ("Removed", YELLOW, format!("{} sha256:{}", l.migration, short(&l.sha256)))
-            }
-        };
+        let (verb, color, text) = lock_line(change);
         printer.status(verb, color, text);
     }
     if changes.is_empty() && pack_changes.is_empty() && path.is_file() {
