@@ -55,6 +55,8 @@ pub struct PostgresDriver {
     history_delta: i64,
     /// Whether the history was checked in this step's transaction.
     history_verified: bool,
+    /// The connection's database, once a pack step asked for it.
+    database: Option<String>,
 }
 
 /// What opens a step's transaction.
@@ -130,6 +132,7 @@ impl PostgresDriver {
             history_known: None,
             history_delta: 0,
             history_verified: false,
+            database: None,
         })
     }
 

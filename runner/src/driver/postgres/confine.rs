@@ -89,11 +89,16 @@ impl PostgresDriver {
     /// The role of a pack: one per pack and history table, so projects sharing a cluster do
     /// not share roles.
     fn pack_role(&mut self, pack: &str) -> Result<String, DbError> {
-        let row = self
-            .client
-            .query_one("SELECT current_database()::text", &[])
-            .map_err(|e| db_error(&e))?;
-        let database: String = row.get(0);
+        let database = match &self.database {
+            Some(database) => database.clone(),
+            None => {
+                let row = self
+                    .client
+                    .query_one("SELECT current_database()::text", &[])
+                    .map_err(|e| db_error(&e))?;
+                self.database.insert(row.get(0)).clone()
+            }
+        };
         let digest = Sha256::digest(format!("{database}/{}", self.schema).as_bytes());
         Ok(format!("godwit_{pack}_{}", hex(&digest[..4])))
     }
