@@ -10,9 +10,29 @@
 
 use crate::checksum::Checksum;
 use cargo_metadata::{Message, MetadataCommand};
-use std::io::BufReader;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// Where cargo's progress lines go while a crate migration builds (`Compiling ...`,
+/// `Finished ...`); nowhere until [`on_progress`] is called.
+type Progress = Box<dyn Fn(&str) + Send + Sync>;
+static PROGRESS: OnceLock<Progress> = OnceLock::new();
+
+/// Sends cargo's progress lines to `show` while crate migrations build, so that a build of
+/// minutes is not silence; the first call wins. Cargo's diagnostics still come back in the
+/// error of a failed build.
+pub fn on_progress(show: impl Fn(&str) + Send + Sync + 'static) {
+    let _ = PROGRESS.set(Box::new(show));
+}
+
+/// Whether a line of cargo's stderr says what cargo is doing (rather than a diagnostic).
+fn is_progress(line: &str) -> bool {
+    let word = line.trim_start().split(' ').next().unwrap_or_default();
+    ["Compiling", "Updating", "Downloading", "Downloaded", "Locking", "Adding", "Finished"]
+        .contains(&word)
+}
 
 /// Whether resolving crate migrations may run cargo to build them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -151,6 +171,26 @@ pub fn component(dir: &Path, mode: BuildMode) -> Result<PathBuf, BuildError> {
         .spawn()
         .map_err(|e| BuildError::Cargo(e.to_string()))?;
     let stdout = child.stdout.take().ok_or_else(|| BuildError::Cargo("no stdout".into()))?;
+    let stderr = child.stderr.take().ok_or_else(|| BuildError::Cargo("no stderr".into()))?;
+    // Read at the same time as stdout: cargo blocks once a pipe nobody reads is full, and a
+    // crate with many warnings writes a lot of stderr.
+    let stderr = std::thread::spawn(move || {
+        let (mut tail, mut target_missing) = (std::collections::VecDeque::new(), false);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            target_missing |=
+                line.contains("wasm32-wasip2") && line.contains("may not be installed");
+            if let Some(show) = PROGRESS.get()
+                && is_progress(&line)
+            {
+                show(&line);
+            }
+            if tail.len() == 30 {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+        (Vec::from(tail).join("\n"), target_missing)
+    });
     let mut artifact = None;
     for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
         if let Message::CompilerArtifact(built) = message
@@ -164,14 +204,13 @@ pub fn component(dir: &Path, mode: BuildMode) -> Result<PathBuf, BuildError> {
                 .or(artifact);
         }
     }
-    let output = child.wait_with_output().map_err(|e| BuildError::Cargo(e.to_string()))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success() {
-        if stderr.contains("wasm32-wasip2") && stderr.contains("may not be installed") {
+    let status = child.wait().map_err(|e| BuildError::Cargo(e.to_string()))?;
+    let (tail, target_missing) = stderr.join().unwrap_or_default();
+    if !status.success() {
+        if target_missing {
             return Err(BuildError::TargetMissing);
         }
-        let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
-        return Err(BuildError::Failed(tail.into_iter().rev().collect::<Vec<_>>().join("\n")));
+        return Err(BuildError::Failed(tail));
     }
     artifact.ok_or_else(|| BuildError::Failed("cargo reported no .wasm artifact".to_owned()))
 }

@@ -218,7 +218,14 @@ fn rust_crate_migration_is_scaffolded_built_and_applied() {
          }\n\
          godwit_sdk::migration!(Observers);\n",
     );
-    godwit(&["build"]).ok().stderr_has("Built 0001_observers");
+    // Cargo's own progress lines show while it builds (none with --quiet).
+    godwit(&["build"])
+        .ok()
+        .stderr_has("Compiling ")
+        .stderr_has("Finished `release` profile")
+        .stderr_has("Built 0001_observers");
+    let quiet = godwit(&["-q", "build"]);
+    assert!(!quiet.ok().stderr.contains("Finished `release`"), "{}", quiet.stderr);
     godwit(&["inspect", "migrations/0001_observers"])
         .ok()
         .stdout_has("godwit:migration/migration-component@0.2.0: yes");
