@@ -101,14 +101,7 @@ pub(super) fn run_batched(
         return Err(Error::WasmRuntime { reason: "the component was not compiled".to_owned() });
     };
     let guest_failed = |source, output, rows_done| {
-        Error::GuestFailed(Box::new(GuestFailure {
-            label: migration.label.clone(),
-            path: migration.path.clone(),
-            reverting: false,
-            resumable: Some(rows_done),
-            source,
-            output,
-        }))
+        guest_failure(migration, false, Some(rows_done), source, output)
     };
     let mut transformer = runtime
         .transformer(component, guests.limits)
@@ -186,14 +179,7 @@ pub(super) fn run_guest(
     let migration = step.migration;
     let reverting = step.action == Action::Revert;
     let fail = |source: GuestError, output: Vec<String>| {
-        Error::GuestFailed(Box::new(GuestFailure {
-            label: migration.label.clone(),
-            path: migration.path.clone(),
-            reverting,
-            resumable: None,
-            source,
-            output,
-        }))
+        guest_failure(migration, reverting, None, source, output)
     };
     let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
         let reason = "the component was not compiled before the run".to_owned();
@@ -203,6 +189,25 @@ pub(super) fn run_guest(
         runtime.migrate(component, driver, reverting, guests.limits)
     });
     result.map_err(|source| fail(source, output))
+}
+
+/// A guest call that failed, with what the guest printed; `resumable` holds the rows a batched
+/// migration had done.
+fn guest_failure(
+    migration: &Migration,
+    reverting: bool,
+    resumable: Option<i64>,
+    source: GuestError,
+    output: Vec<String>,
+) -> Error {
+    Error::GuestFailed(Box::new(GuestFailure {
+        label: migration.label.clone(),
+        path: migration.path.clone(),
+        reverting,
+        resumable,
+        source,
+        output,
+    }))
 }
 
 /// Lends the connection to one guest call, takes it back, and reports what the guest printed.
