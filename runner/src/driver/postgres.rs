@@ -627,8 +627,6 @@ fn column_value(row: &postgres::Row, i: usize, name: &str, ty: &Type) -> Result<
     .unwrap_or(Value::Null))
 }
 
-/// The server's message (with its detail and hint) and SQLSTATE, or the client-side cause
-/// chain for connection and protocol errors.
 /// A `timestamptz` as the server sends it in binary: microseconds since 2000-01-01 UTC.
 /// Decoded here, so that the server does not format a thousand dates per run.
 struct Timestamp(i64);
@@ -665,6 +663,8 @@ impl<'a> FromSql<'a> for Timestamp {
     }
 }
 
+/// The server's message (with its detail and hint) and SQLSTATE, or the client-side cause
+/// chain for connection and protocol errors.
 fn db_error(error: &postgres::Error) -> DbError {
     if let Some(db) = error.as_db_error() {
         let mut message = db.message().to_owned();
