@@ -205,11 +205,10 @@ impl MigrationSource for DirSource {
         let files = load_files(&found);
         let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
         let mut repeatable: BTreeMap<String, Migration> = BTreeMap::new();
-        for ((path, key, name, is_dir), file) in found.into_iter().zip(files) {
-            let loaded = match (is_dir, file) {
-                (true, _) => load_crate(&path, key, name, self.build),
-                (false, Some(loaded)) => loaded,
-                (false, None) => load(&path, key, name),
+        for ((path, key, name, _), file) in found.into_iter().zip(files) {
+            let loaded = match file {
+                Some(loaded) => loaded,
+                None => load_crate(&path, key, name, self.build),
             };
             let mut migration = match loaded {
                 Ok(migration) => migration,
