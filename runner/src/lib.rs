@@ -32,7 +32,10 @@ mod version;
 pub mod wasm;
 
 pub use checksum::Checksum;
-pub use driver::{ConnectOptions, DbError, Dialect, Driver, ParamRows, Rows, Value, connect};
+pub use driver::{
+    ConnectOptions, DbError, Dialect, Driver, ParamRows, Rows, Value, connect,
+    connect_changes_nothing,
+};
 pub use error::{Error, SourceProblem};
 pub use history::{AppliedMigration, NewRecord, RecordState};
 pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement, WasmScript};

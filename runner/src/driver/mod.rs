@@ -133,8 +133,7 @@ impl Default for ConnectOptions {
 /// Opens the database named by `url`: `sqlite:PATH`, `sqlite://PATH`, `sqlite::memory:`,
 /// `postgres://...` or `postgresql://...`.
 pub fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>, Error> {
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let path = rest.strip_prefix("//").unwrap_or(rest);
+    if let Some(path) = sqlite_path(url) {
         if path.is_empty() {
             return Err(Error::InvalidUrl {
                 url: url.to_owned(),
@@ -143,10 +142,26 @@ pub fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>, E
         }
         return Ok(Box::new(SqliteDriver::open(path, options)?));
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         return Ok(Box::new(PostgresDriver::connect(url, options)?));
     }
     Err(Error::InvalidUrl { url: redact(url), reason: "unknown scheme".to_owned() })
+}
+
+/// Whether [`connect`] leaves everything as it was: a PostgreSQL connection, or a SQLite file
+/// that exists (a missing one would be created). A caller may then connect while it does
+/// other work that could still fail.
+pub fn connect_changes_nothing(url: &str) -> bool {
+    is_postgres(url) || sqlite_path(url).is_some_and(|path| std::path::Path::new(path).is_file())
+}
+
+/// The file of a `sqlite:PATH` or `sqlite://PATH` URL.
+fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite:").map(|rest| rest.strip_prefix("//").unwrap_or(rest))
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// The URL with any password replaced by `***`.
@@ -177,6 +192,22 @@ mod tests {
         );
         assert_eq!(redact("postgres://bob@db/app"), "postgres://bob@db/app");
         assert_eq!(redact("sqlite:app.db"), "sqlite:app.db");
+    }
+
+    #[test]
+    fn only_connections_that_create_nothing_may_open_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("app.db");
+        std::fs::write(&existing, b"").unwrap();
+        let missing = dir.path().join("new.db");
+        assert!(connect_changes_nothing("postgres://u@h/db"));
+        assert!(connect_changes_nothing("postgresql://u@h/db"));
+        assert!(connect_changes_nothing(&format!("sqlite:{}", existing.display())));
+        assert!(connect_changes_nothing(&format!("sqlite://{}", existing.display())));
+        assert!(!connect_changes_nothing(&format!("sqlite:{}", missing.display())));
+        assert!(!connect_changes_nothing(&format!("sqlite:{}", dir.path().display())));
+        assert!(!connect_changes_nothing("sqlite::memory:"));
+        assert!(!connect_changes_nothing("mysql://u@h/db"));
     }
 
     #[test]

@@ -81,14 +81,7 @@ fn load_and_connect(
     settings: &Settings,
     load: impl FnOnce() -> anyhow::Result<Migrator>,
 ) -> anyhow::Result<(Migrator, Box<dyn Driver>)> {
-    let url = settings.database.as_str();
-    let harmless = url.starts_with("postgres://")
-        || url.starts_with("postgresql://")
-        || url
-            .strip_prefix("sqlite:")
-            .map(|rest| rest.strip_prefix("//").unwrap_or(rest))
-            .is_some_and(|path| Path::new(path).is_file());
-    if !harmless {
+    if !godwit::connect_changes_nothing(&settings.database) {
         let migrator = load()?;
         return Ok((migrator, connect(settings)?));
     }
