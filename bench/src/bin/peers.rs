@@ -325,73 +325,42 @@ impl Database {
             }
         }
     }
+}
 
-    fn plain_url(&self) -> String {
-        match self {
-            Database::Sqlite(path) => path.display().to_string(),
-            Database::Postgres { port, name } => {
-                format!("postgres://postgres@127.0.0.1:{port}/{name}?sslmode=disable")
-            }
+/// How many `t_<i>` tables the project's database holds.
+fn created_tables(project: &Project) -> i64 {
+    let sql = match project.backend {
+        Backend::Sqlite => {
+            "select count(*) from sqlite_master where type = 'table' and name like 't\\_%' escape '\\'"
+        }
+        Backend::Postgres => {
+            "select count(*) from pg_tables where schemaname = 'public' and tablename like 't\\_%'"
+        }
+    };
+    project.db().scalar(sql).parse().unwrap()
+}
+
+/// The floor: the same statements in-process over one connection, each migration committed
+/// on its own (`each`), or all in one transaction.
+fn floor(project: &Project, n: usize, each: bool) -> Duration {
+    let mut script = String::new();
+    for i in 1..=n {
+        if each || i == 1 {
+            script.push_str("BEGIN;\n");
+        }
+        script.push_str(&statement(i));
+        writeln!(script, "\ninsert into log values ({i});").unwrap();
+        if each || i == n {
+            script.push_str("COMMIT;\n");
         }
     }
-
-    /// How many `t_<i>` tables exist.
-    fn tables(&self) -> i64 {
-        match self {
-            Database::Sqlite(path) => rusqlite::Connection::open(path)
-                .unwrap()
-                .query_row(
-                    "select count(*) from sqlite_master where type = 'table' and name like 't\\_%' escape '\\'",
-                    [],
-                    |row| row.get(0),
-                )
-                .unwrap(),
-            Database::Postgres { .. } => {
-                let mut client =
-                    postgres::Client::connect(&self.plain_url(), postgres::NoTls).unwrap();
-                client
-                    .query_one(
-                        "select count(*) from pg_tables where schemaname = 'public' and tablename like 't\\_%'",
-                        &[],
-                    )
-                    .unwrap()
-                    .get(0)
-            }
-        }
-    }
-
-    /// The floor: the same statements in-process over one connection, each migration committed
-    /// on its own (`each`), or all in one transaction.
-    fn floor(&self, n: usize, each: bool) -> Duration {
-        let mut script = String::new();
-        for i in 1..=n {
-            if each || i == 1 {
-                script.push_str("BEGIN;\n");
-            }
-            script.push_str(&statement(i));
-            writeln!(script, "\ninsert into log values ({i});").unwrap();
-            if each || i == n {
-                script.push_str("COMMIT;\n");
-            }
-        }
-        let started = Instant::now();
-        match self {
-            Database::Sqlite(path) => {
-                let conn = rusqlite::Connection::open(path).unwrap();
-                conn.execute_batch("create table log (v bigint)").unwrap();
-                conn.execute_batch(&script).unwrap();
-            }
-            Database::Postgres { .. } => {
-                let mut client =
-                    postgres::Client::connect(&self.plain_url(), postgres::NoTls).unwrap();
-                client.batch_execute("create table log (v bigint)").unwrap();
-                client.batch_execute(&script).unwrap();
-            }
-        }
-        let elapsed = started.elapsed();
-        assert_eq!(self.tables(), i64::try_from(n).unwrap());
-        elapsed
-    }
+    let db = project.db();
+    db.execute("create table log (v bigint)");
+    let started = Instant::now();
+    db.execute(&script);
+    let elapsed = started.elapsed();
+    assert_eq!(created_tables(project), i64::try_from(n).unwrap());
+    elapsed
 }
 
 /// One tool on one backend in one round.
@@ -458,7 +427,7 @@ fn main() {
                 let apply = measure(&mut tool.command(&place, dir, &db), scratch).unwrap();
                 check(*tool, backend, "apply", &apply);
                 assert_eq!(
-                    db.tables(),
+                    created_tables(&project),
                     i64::try_from(n).unwrap(),
                     "{} on {} did not create every table:\n{}",
                     tool.name(),
@@ -483,7 +452,7 @@ fn main() {
             }
             for each in [true, false] {
                 let project = Project::new(backend).expect("a database for the floor");
-                floors.push((backend, each, Database::of(&project).floor(n, each)));
+                floors.push((backend, each, floor(&project, n, each)));
             }
         }
     }
