@@ -13,19 +13,6 @@ use cargo_metadata::{Message, MetadataCommand};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-
-/// Where cargo's progress lines go while a crate migration builds (`Compiling ...`,
-/// `Finished ...`); nowhere until [`on_progress`] is called.
-type Progress = Box<dyn Fn(&str) + Send + Sync>;
-static PROGRESS: OnceLock<Progress> = OnceLock::new();
-
-/// Sends cargo's progress lines to `show` while crate migrations build, so that a build of
-/// minutes is not silence; the first call wins. Cargo's diagnostics still come back in the
-/// error of a failed build.
-pub fn on_progress(show: impl Fn(&str) + Send + Sync + 'static) {
-    let _ = PROGRESS.set(Box::new(show));
-}
 
 /// Whether a line of cargo's stderr says what cargo is doing (rather than a diagnostic).
 fn is_progress(line: &str) -> bool {
@@ -46,6 +33,7 @@ pub enum BuildMode {
 
 /// Why a crate migration could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     #[error("the wasm32-wasip2 target is not installed")]
     TargetMissing,
@@ -59,17 +47,6 @@ pub enum BuildError {
     Failed(String),
     #[error("not built yet (expected {})", .0.display())]
     NotBuilt(PathBuf),
-}
-
-impl BuildError {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            BuildError::TargetMissing => "run `rustup target add wasm32-wasip2`",
-            BuildError::NoCdylib => "add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml",
-            BuildError::NotBuilt(_) => "run `godwit build`, or drop --no-build",
-            _ => "fix the crate so that `cargo build --release --target wasm32-wasip2` succeeds",
-        }
-    }
 }
 
 /// The checksum of a crate's source tree, as this module describes.
@@ -124,8 +101,15 @@ pub fn cargo() -> Command {
     command
 }
 
-/// Builds (or, with [`BuildMode::NoBuild`], finds) the component of the crate in `dir`.
-pub fn component(dir: &Path, mode: BuildMode) -> Result<PathBuf, BuildError> {
+/// Builds (or, with [`BuildMode::NoBuild`], finds) the component of the crate in `dir`;
+/// cargo's progress lines (`Compiling ...`, `Finished ...`) go to `progress` as cargo writes
+/// them, so that a build of minutes is not silence. Cargo's diagnostics come back in the
+/// error of a failed build.
+pub fn component(
+    dir: &Path,
+    mode: BuildMode,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PathBuf, BuildError> {
     let manifest = dir.join("Cargo.toml");
     let metadata = MetadataCommand::new()
         .cargo_path(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
@@ -172,45 +156,43 @@ pub fn component(dir: &Path, mode: BuildMode) -> Result<PathBuf, BuildError> {
         .map_err(|e| BuildError::Cargo(e.to_string()))?;
     let stdout = child.stdout.take().ok_or_else(|| BuildError::Cargo("no stdout".into()))?;
     let stderr = child.stderr.take().ok_or_else(|| BuildError::Cargo("no stderr".into()))?;
-    // Read at the same time as stdout: cargo blocks once a pipe nobody reads is full, and a
-    // crate with many warnings writes a lot of stderr.
-    let stderr = std::thread::spawn(move || {
-        let (mut tail, mut target_missing) = (std::collections::VecDeque::new(), false);
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            target_missing |=
-                line.contains("wasm32-wasip2") && line.contains("may not be installed");
-            if let Some(show) = PROGRESS.get()
-                && is_progress(&line)
+    // Cargo's messages are read on a thread of their own while its stderr is read here, where
+    // the progress goes: cargo blocks once a pipe nobody reads is full.
+    let id = package.id.clone();
+    let messages = std::thread::spawn(move || {
+        let mut artifact = None;
+        for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+            if let Message::CompilerArtifact(built) = message
+                && built.package_id == id
             {
-                show(&line);
+                artifact = built
+                    .filenames
+                    .iter()
+                    .find(|f| f.extension() == Some("wasm"))
+                    .map(|f| f.clone().into_std_path_buf())
+                    .or(artifact);
             }
-            if tail.len() == 30 {
-                tail.pop_front();
-            }
-            tail.push_back(line);
         }
-        (Vec::from(tail).join("\n"), target_missing)
+        artifact
     });
-    let mut artifact = None;
-    for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
-        if let Message::CompilerArtifact(built) = message
-            && built.package_id == package.id
-        {
-            artifact = built
-                .filenames
-                .iter()
-                .find(|f| f.extension() == Some("wasm"))
-                .map(|f| f.clone().into_std_path_buf())
-                .or(artifact);
+    let (mut tail, mut target_missing) = (std::collections::VecDeque::new(), false);
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        target_missing |= line.contains("wasm32-wasip2") && line.contains("may not be installed");
+        if is_progress(&line) {
+            progress(&line);
         }
+        if tail.len() == 30 {
+            tail.pop_front();
+        }
+        tail.push_back(line);
     }
+    let artifact = messages.join().unwrap_or_default();
     let status = child.wait().map_err(|e| BuildError::Cargo(e.to_string()))?;
-    let (tail, target_missing) = stderr.join().unwrap_or_default();
     if !status.success() {
         if target_missing {
             return Err(BuildError::TargetMissing);
         }
-        return Err(BuildError::Failed(tail));
+        return Err(BuildError::Failed(Vec::from(tail).join("\n")));
     }
     artifact.ok_or_else(|| BuildError::Failed("cargo reported no .wasm artifact".to_owned()))
 }

@@ -1,8 +1,9 @@
 //! godwit's engine: resolves migrations from a source, compares them with the history table,
 //! plans what to run and runs it through a database driver.
 //!
-//! The `godwit` binary is a thin layer over this crate; applications that want to migrate on
-//! start-up embed [`Migrator`] directly:
+//! The `godwit` command is a thin layer over this crate; applications that want to migrate on
+//! start-up embed [`Migrator`] directly, and get the same guarantees: the pins of
+//! `godwit.lock`, the packs' grants and the migration lock are all enforced here.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), godwit::Error> {
@@ -12,40 +13,51 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The rooms, and the way the arrows point: [`Migrator`] (`migrator`) is the algorithm; it
+//! reads a [`source`], plans with the pure [`plan()`] and [`status()`], keeps the [`history`]
+//! table through a [`driver`], runs components in the [`wasm`] sandbox, and checks
+//! [`lock_file`] pins and [`pack`] grants. Nothing here prints or knows about a terminal.
 
 pub mod build;
 mod checksum;
+pub mod contract;
 pub mod driver;
 mod error;
-mod history;
-pub mod lock;
+pub mod history;
+pub mod lock_file;
 mod migration;
 mod migrator;
 pub mod pack;
 mod plan;
 mod report;
-mod source;
+pub mod source;
 mod split;
 mod sql_file;
 mod status;
+mod stream;
 mod version;
 pub mod wasm;
 
 pub use checksum::Checksum;
 pub use driver::{
-    ConnectOptions, DbError, Dialect, Driver, ParamRows, Rows, Value, connect,
+    ConnectOptions, Connection, DbError, Dialect, Driver, ParamRows, Rows, Value, connect,
     connect_changes_nothing,
 };
-pub use error::{Error, SourceProblem};
-pub use history::{AppliedMigration, NewRecord, RecordState};
+pub use error::Error;
+pub use history::{AppliedMigration, HistoryWrite, NewRecord, RecordState};
 pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement, WasmScript};
-pub use migrator::{Migrator, RepairAction, Report, Request};
+pub use migrator::{
+    BeyondGrant, GuestFailure, Loader, MigrationFailure, Migrator, Relock, RepairAction, Report,
+    Request, StepReport,
+};
 pub use pack::Pack;
-pub use plan::{Action, DownTarget, PackOrder, Plan, Step, Target, plan};
+pub use plan::{Action, DownTarget, PackOrder, Plan, PlanError, Step, Target, plan};
 pub use report::{Event, NoReport, Reporter};
 pub use source::{DirSource, MigrationSource};
 pub use status::{Entry, EntryState, Problem, problems, status};
-pub use version::Version;
+pub use stream::Stream;
+pub use version::{Version, VersionError};
 
 /// The version of godwit recorded in every history row it writes.
 pub const GODWIT_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,12 +2,12 @@
 //! identity, checksum and runnable script the plan and the drivers work with.
 
 use crate::checksum::Checksum;
+use crate::stream::Stream;
 use crate::version::Version;
-use crate::wasm::GuestInfo;
+use crate::wasm::{Compiled, GuestInfo};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use wasmtime::component::Component;
 
 /// How a migration is identified in the history: by version, or by name for repeatables.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -37,6 +37,7 @@ impl fmt::Display for Key {
 /// The kind of a migration, as recorded in the history's `kind` column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Kind {
     Sql,
     Wasm,
@@ -69,25 +70,46 @@ pub struct SqlScript {
     pub transaction: bool,
 }
 
-/// A WebAssembly component migration: its bytes (what the checksum covers) and, once the
-/// migrator has compiled it and asked it to describe itself, the compiled component.
+/// A WebAssembly component migration: its bytes (what the checksum covers) and, once a
+/// [`Migrator`](crate::Migrator) holds it, the component compiled and described by its
+/// runtime.
 #[derive(Clone)]
 pub struct WasmScript {
     pub bytes: Arc<Vec<u8>>,
-    pub prepared: Option<(Component, GuestInfo)>,
+    compiled: Option<Arc<Compiled>>,
 }
 
-impl std::fmt::Debug for WasmScript {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl WasmScript {
+    pub fn new(bytes: Vec<u8>) -> WasmScript {
+        WasmScript { bytes: Arc::new(bytes), compiled: None }
+    }
+
+    /// What the component says about itself, once compiled.
+    pub fn info(&self) -> Option<&GuestInfo> {
+        self.compiled.as_deref().map(Compiled::info)
+    }
+
+    pub(crate) fn compiled(&self) -> Option<&Compiled> {
+        self.compiled.as_deref()
+    }
+
+    pub(crate) fn set_compiled(&mut self, compiled: Compiled) {
+        self.compiled = Some(Arc::new(compiled));
+    }
+}
+
+impl fmt::Debug for WasmScript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WasmScript")
             .field("bytes", &self.bytes.len())
-            .field("info", &self.prepared.as_ref().map(|(_, info)| info))
+            .field("info", &self.info())
             .finish()
     }
 }
 
 /// What runs when a migration is applied or reverted.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Script {
     Sql(SqlScript),
     Wasm(WasmScript),
@@ -96,8 +118,8 @@ pub enum Script {
 /// A migration resolved from a source.
 #[derive(Clone, Debug)]
 pub struct Migration {
-    /// The pack the migration comes from; empty for the project's own migrations.
-    pub stream: String,
+    /// The project's, or a pack's.
+    pub stream: Stream,
     pub key: Key,
     /// The descriptive part of the file name (`add_email` in `0003_add_email.sql`).
     pub name: String,
@@ -110,15 +132,6 @@ pub struct Migration {
     pub script: Script,
 }
 
-/// How messages name something of a stream: `billing:0001_invoices`, or the label alone for
-/// the project's own migrations.
-pub fn in_stream(stream: &str, label: String) -> String {
-    match stream {
-        "" => label,
-        stream => format!("{stream}:{label}"),
-    }
-}
-
 impl Migration {
     pub fn version(&self) -> Option<Version> {
         self.key.version()
@@ -127,8 +140,13 @@ impl Migration {
     pub fn is_reversible(&self) -> bool {
         match &self.script {
             Script::Sql(sql) => sql.down.is_some(),
-            Script::Wasm(wasm) => wasm.prepared.as_ref().is_some_and(|(_, info)| info.reversible),
+            Script::Wasm(wasm) => wasm.info().is_some_and(|info| info.reversible),
         }
+    }
+
+    /// Whether a component migration's transform runs batch after batch.
+    pub fn is_batched(&self) -> bool {
+        matches!(&self.script, Script::Wasm(wasm) if wasm.info().is_some_and(|info| info.batched))
     }
 
     pub fn runs_in_transaction(&self) -> bool {

@@ -4,10 +4,22 @@
 //! its manifest declares a grant that the database enforces while the pack's steps run.
 
 use crate::checksum::Checksum;
-use crate::error::Error;
 use crate::migration::Migration;
+use crate::stream::Stream;
 use crate::version::Version;
 use std::path::{Path, PathBuf};
+
+/// Why a pack cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackError {
+    /// Its manifest is missing or says something godwit cannot accept.
+    #[error("invalid pack {}: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+    /// Its directory holds no migration; `nested` is a subdirectory that does.
+    #[error("pack `{pack}` ({}) has no migrations", dir.display())]
+    Empty { pack: String, dir: PathBuf, nested: Option<PathBuf> },
+}
 
 /// The manifest's file name, in the pack's directory.
 pub const MANIFEST: &str = "godwit-pack.toml";
@@ -15,6 +27,7 @@ pub const MANIFEST: &str = "godwit-pack.toml";
 /// What a pack may do to the objects it owns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Access {
     /// Create, alter and drop its own tables, indexes, views and triggers, and write them.
     Ddl,
@@ -119,9 +132,9 @@ struct GrantsFile {
 
 impl Pack {
     /// Reads the manifest of the pack in `dir`.
-    pub fn load(dir: &Path, after: Option<Version>) -> Result<Pack, Error> {
+    pub fn load(dir: &Path, after: Option<Version>) -> Result<Pack, PackError> {
         let path = dir.join(MANIFEST);
-        let invalid = |reason: String| Error::InvalidPack { path: path.clone(), reason };
+        let invalid = |reason: String| PackError::Invalid { path: path.clone(), reason };
         let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => invalid(format!("{} has no {MANIFEST}", dir.display())),
             _ => invalid(e.to_string()),
@@ -179,10 +192,44 @@ impl Pack {
     /// migration all change it.
     pub fn checksum(&self, migrations: &[Migration]) -> Checksum {
         let mut text = format!("{MANIFEST} {}\n", self.manifest_checksum);
-        for m in migrations.iter().filter(|m| m.stream == self.name) {
+        let stream = self.stream();
+        for m in migrations.iter().filter(|m| m.stream == stream) {
             text.push_str(&format!("{} {}\n", m.label, m.checksum));
         }
         Checksum::of_text(&text)
+    }
+}
+
+impl Pack {
+    /// The pack's stream in the history.
+    pub fn stream(&self) -> Stream {
+        Stream::pack(self.name.as_str())
+    }
+
+    /// The error for a pack whose directory holds no migration, naming a subdirectory that
+    /// does (migrations put in `migrations/` inside the pack, say).
+    pub(crate) fn empty(&self) -> PackError {
+        let holds_migrations = |dir: &Path| {
+            std::fs::read_dir(dir).is_ok_and(|entries| {
+                entries.flatten().any(|entry| {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    matches!(
+                        crate::source::name::classify(&name, entry.path().is_dir()),
+                        crate::source::name::FileName::Versioned { .. }
+                            | crate::source::name::FileName::Repeatable { .. }
+                    )
+                })
+            })
+        };
+        let nested = std::fs::read_dir(&self.dir).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.is_dir() && holds_migrations(path))
+                .min()
+        });
+        PackError::Empty { pack: self.name.clone(), dir: self.dir.clone(), nested }
     }
 }
 

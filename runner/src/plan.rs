@@ -2,23 +2,57 @@
 //! resolved migrations, the history and the target. `up`, `down` and their dry runs all go
 //! through [`plan`]; a dry run is a plan that is reported instead of executed.
 
-use crate::error::Error;
+use crate::error::plural;
 use crate::history::AppliedMigration;
 use crate::migration::Migration;
 use crate::status::{Entry, EntryState, Problem, problems, status};
+use crate::stream::Stream;
 use crate::version::Version;
+
+/// Why there is no plan: what must be settled before anything can run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Applied migrations that were edited, deleted, or failed part-way.
+    #[error("{}", crate::error::list("problem with applied migrations", problems))]
+    Inconsistent { problems: Vec<Problem> },
+    #[error(
+        "{} older than the newest applied migration {newest}: {}",
+        plural(pending.len(), "pending migration is", "pending migrations are"),
+        pending.join(", ")
+    )]
+    OutOfOrder { pending: Vec<String>, newest: String },
+    #[error(
+        "cannot revert {}: {} no `-- godwit:down` section; nothing was reverted",
+        labels.join(", "),
+        if labels.len() == 1 { "it has" } else { "they have" }
+    )]
+    Irreversible { labels: Vec<String> },
+    #[error("{label} is a batched migration that has not finished")]
+    Unfinished { label: String },
+    #[error("no migration has version {version}")]
+    UnknownVersion { version: Version },
+    #[error(
+        "pack `{pack}` is set to run after the project's migration {version}, which does not exist"
+    )]
+    UnknownAfter { pack: String, version: Version },
+    #[error("no pack named `{pack}` is configured or in the history")]
+    UnknownPack { pack: String },
+}
 
 /// Where to migrate to.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Target {
     /// Apply what is pending in every stream; `to` holds back the project's migrations newer
     /// than it (and packs that come after those).
     Up { to: Option<Version>, allow_out_of_order: bool },
-    /// Revert migrations of one stream: the project's (empty) or a pack's.
-    Down { stream: String, down: DownTarget },
+    /// Revert migrations of one stream: the project's or a pack's.
+    Down { stream: Stream, down: DownTarget },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DownTarget {
     /// Revert this many applied migrations, newest first.
     Steps(usize),
@@ -36,6 +70,7 @@ pub struct PackOrder {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Action {
     Apply,
     /// Run a repeatable migration again because its file changed.
@@ -69,24 +104,27 @@ pub fn plan<'a>(
     applied: &'a [AppliedMigration],
     target: &Target,
     packs: &[PackOrder],
-) -> Result<Plan<'a>, Error> {
+) -> Result<Plan<'a>, PlanError> {
     let entries = status(migrations, applied);
     let (blocking, out_of_order): (Vec<Problem>, Vec<Problem>) =
         problems(&entries).into_iter().partition(|p| !matches!(p, Problem::OutOfOrder { .. }));
     if !blocking.is_empty() {
-        return Err(Error::Inconsistent { problems: blocking });
+        return Err(PlanError::Inconsistent { problems: blocking });
     }
-    let known = |stream: &str, version: Version| {
-        entries.iter().any(|e| e.stream == stream && e.key.version() == Some(version))
+    let known = |stream: &Stream, version: Version| {
+        entries.iter().any(|e| e.stream == *stream && e.key.version() == Some(version))
     };
     match target {
         Target::Up { to, allow_out_of_order } => {
-            if let Some(version) = to.filter(|v| !known("", *v)) {
-                return Err(Error::UnknownVersion { version });
+            if let Some(version) = to.filter(|v| !known(&Stream::Project, *v)) {
+                return Err(PlanError::UnknownVersion { version });
             }
             for order in packs {
-                if let Some(after) = order.after.filter(|v| !known("", *v)) {
-                    return Err(Error::UnknownAfter { pack: order.pack.clone(), version: after });
+                if let Some(after) = order.after.filter(|v| !known(&Stream::Project, *v)) {
+                    return Err(PlanError::UnknownAfter {
+                        pack: order.pack.clone(),
+                        version: after,
+                    });
                 }
             }
             if !allow_out_of_order && !out_of_order.is_empty() {
@@ -101,22 +139,24 @@ pub fn plan<'a>(
                         _ => None,
                     })
                     .collect();
-                return Err(Error::OutOfOrder { pending, newest });
+                return Err(PlanError::OutOfOrder { pending, newest });
             }
             Ok(Plan { steps: up_steps(&entries, *to, packs) })
         }
         Target::Down { stream, down } => {
             if let Some(running) = entries.iter().find(|e| e.state == EntryState::Running) {
-                return Err(Error::Unfinished { label: running.label.clone() });
+                return Err(PlanError::Unfinished { label: running.label.clone() });
             }
-            if !stream.is_empty() && !entries.iter().any(|e| e.stream == *stream) {
-                return Err(Error::UnknownPack { pack: stream.clone() });
+            if let Some(pack) = stream.pack_name()
+                && !entries.iter().any(|e| e.stream == *stream)
+            {
+                return Err(PlanError::UnknownPack { pack: pack.to_owned() });
             }
             if let DownTarget::To(version) = *down
                 && version.get() != 0
                 && !known(stream, version)
             {
-                return Err(Error::UnknownVersion { version });
+                return Err(PlanError::UnknownVersion { version });
             }
             let applied_newest_first = entries
                 .iter()
@@ -133,7 +173,7 @@ pub fn plan<'a>(
             let irreversible: Vec<String> =
                 chosen.iter().filter(|m| !m.is_reversible()).map(|m| m.label.clone()).collect();
             if !irreversible.is_empty() {
-                return Err(Error::Irreversible { labels: irreversible });
+                return Err(PlanError::Irreversible { labels: irreversible });
             }
             let steps = chosen
                 .into_iter()
@@ -148,17 +188,17 @@ pub fn plan<'a>(
 /// before the first project migration newer than its `after`, and repeatables last in each
 /// stream once its versioned migrations are all applied.
 fn up_steps<'a>(entries: &[Entry<'a>], to: Option<Version>, packs: &[PackOrder]) -> Vec<Step<'a>> {
-    let project = stream_steps(entries, "", to);
+    let project = stream_steps(entries, &Stream::Project, to);
     // The newest project version once the project's planned steps have run.
     let reached = entries
         .iter()
-        .filter(|e| e.stream.is_empty() && e.record.is_some())
+        .filter(|e| e.stream.is_project() && e.record.is_some())
         .filter_map(|e| e.key.version())
         .chain(project.versioned.iter().filter_map(|s| s.migration.version()))
         .max();
     let mut groups: Vec<(usize, Vec<Step<'a>>)> = Vec::new();
     for order in packs {
-        let pack = stream_steps(entries, &order.pack, None);
+        let pack = stream_steps(entries, &Stream::pack(order.pack.as_str()), None);
         let at = match order.after {
             None => 0,
             Some(after) => {
@@ -188,8 +228,12 @@ struct StreamSteps<'a> {
     repeatable: Vec<Step<'a>>,
 }
 
-fn stream_steps<'a>(entries: &[Entry<'a>], stream: &str, to: Option<Version>) -> StreamSteps<'a> {
-    let entries = || entries.iter().filter(|e| e.stream == stream);
+fn stream_steps<'a>(
+    entries: &[Entry<'a>],
+    stream: &Stream,
+    to: Option<Version>,
+) -> StreamSteps<'a> {
+    let entries = || entries.iter().filter(|e| e.stream == *stream);
     let mut versioned = Vec::new();
     let mut held_back = false;
     for entry in entries() {

@@ -2,10 +2,18 @@
 //! events into status lines and progress, and an embedding application may log them.
 
 use crate::plan::Step;
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event<'a> {
+    /// A line of cargo's progress (`Compiling ...`, `Finished ...`) while a crate migration in
+    /// `dir` builds.
+    BuildOutput {
+        dir: &'a Path,
+        line: &'a str,
+    },
     /// Another process holds the migration lock; the engine polls until `--lock-timeout`.
     WaitingForLock {
         target: &'a str,

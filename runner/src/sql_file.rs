@@ -7,6 +7,7 @@ use crate::split::split;
 
 /// Why a SQL file's contents are not a migration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SqlFileError {
     #[error("no `-- godwit:up` section")]
     NoUpSection,
@@ -18,23 +19,6 @@ pub enum SqlFileError {
     DuplicateSection { line: usize, section: &'static str },
     #[error("SQL on line {line} is outside the up and down sections")]
     OutsideSection { line: usize },
-}
-
-impl SqlFileError {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            SqlFileError::NoUpSection | SqlFileError::EmptyUp { .. } => {
-                "put the statements under a `-- godwit:up` line (and the reverse under `-- godwit:down`)"
-            }
-            SqlFileError::UnknownDirective { .. } => {
-                "the directives are `-- godwit:up`, `-- godwit:down` and `-- godwit:no-transaction`"
-            }
-            SqlFileError::DuplicateSection { .. } => "merge the two sections into one",
-            SqlFileError::OutsideSection { .. } => {
-                "move the SQL below `-- godwit:up`, or comment it out"
-            }
-        }
-    }
 }
 
 enum Directive {

@@ -8,11 +8,13 @@
 use crate::checksum::Checksum;
 use crate::history::{AppliedMigration, RecordState};
 use crate::migration::{Key, Migration};
+use crate::stream::Stream;
 use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EntryState {
     /// Applied, and the file is unchanged.
     Applied,
@@ -33,8 +35,8 @@ pub enum EntryState {
 /// One line of `godwit status`.
 #[derive(Clone, Debug)]
 pub struct Entry<'a> {
-    /// The pack, or empty for the project's own migrations.
-    pub stream: String,
+    /// The project's, or a pack's.
+    pub stream: Stream,
     pub key: Key,
     pub label: String,
     pub migration: Option<&'a Migration>,
@@ -50,24 +52,24 @@ type Pair<'a> = (Option<&'a Migration>, Option<&'a AppliedMigration>);
 /// Matches migrations with history rows, stream by stream: versioned ones by version, then
 /// repeatables by name.
 pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) -> Vec<Entry<'a>> {
-    let mut streams: Vec<&str> = vec![""];
+    let mut streams: Vec<&Stream> = vec![&Stream::Project];
     for stream in migrations.iter().map(|m| &m.stream).chain(applied.iter().map(|r| &r.stream)) {
-        if !streams.contains(&stream.as_str()) {
+        if !streams.contains(&stream) {
             streams.push(stream);
         }
     }
     streams
         .into_iter()
         .flat_map(|stream| {
-            let migrations = migrations.iter().filter(|m| m.stream == stream);
-            let applied = applied.iter().filter(|r| r.stream == stream);
+            let migrations = migrations.iter().filter(|m| m.stream == *stream);
+            let applied = applied.iter().filter(|r| r.stream == *stream);
             stream_status(stream, migrations, applied)
         })
         .collect()
 }
 
 fn stream_status<'a>(
-    stream: &str,
+    stream: &Stream,
     migrations: impl Iterator<Item = &'a Migration>,
     applied: impl Iterator<Item = &'a AppliedMigration> + Clone,
 ) -> Vec<Entry<'a>> {
@@ -100,9 +102,9 @@ fn stream_status<'a>(
             let label = match (migration, record) {
                 (Some(m), _) => m.label.clone(),
                 (None, Some(row)) => row.label(),
-                (None, None) => crate::migration::in_stream(stream, key.to_string()),
+                (None, None) => stream.label(&key),
             };
-            Entry { stream: stream.to_owned(), key, label, migration, record, state, out_of_order }
+            Entry { stream: stream.clone(), key, label, migration, record, state, out_of_order }
         })
         .collect()
 }
@@ -115,6 +117,7 @@ fn sort_key(key: &Key) -> (bool, Key) {
 /// Something about the applied migrations that must be settled before migrating further.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "problem", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Problem {
     Modified { label: String, path: String, recorded: Checksum, found: Checksum },
     Missing { label: String },
@@ -145,10 +148,10 @@ impl fmt::Display for Problem {
 /// Every problem in a status, in the order of the entries.
 pub fn problems(entries: &[Entry<'_>]) -> Vec<Problem> {
     // The newest applied migration of a stream, for out-of-order messages.
-    let newest = |stream: &str| {
+    let newest = |stream: &Stream| {
         entries
             .iter()
-            .filter(|e| e.stream == stream && e.record.is_some() && e.key.version().is_some())
+            .filter(|e| e.stream == *stream && e.record.is_some() && e.key.version().is_some())
             .map(|e| e.label.clone())
             .next_back()
     };

@@ -41,7 +41,7 @@ pub fn godwit_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let profile_dir = profile_dir();
-        let mut args = vec!["-p", "godwit", "--bin", "godwit"];
+        let mut args = vec!["-p", "godwit-cli", "--bin", "godwit"];
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             args.push("--release");
         }
@@ -99,20 +99,25 @@ fn componentize_py() -> PathBuf {
 }
 
 /// The component built from the Python app in `guest-examples/<name>` (its `app.py`) with
-/// componentize-py and the helpers in `sdk/python`, built once per test process.
+/// componentize-py and the helpers in `sdk/python`, built once per test process. The sources
+/// are copied under `target/` first: componentize-py imports them to find the migration, and
+/// Python then writes `__pycache__` next to what it imported, which must not be the source tree.
 pub fn python_guest(name: &str) -> PathBuf {
     static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let out =
-        profile_dir().parent().expect("target dir").join(format!("python-guests/{name}.wasm"));
+    let guests = profile_dir().parent().expect("target dir").join("python-guests");
+    let out = guests.join(format!("{name}.wasm"));
     if !built.iter().any(|b| b == name) {
-        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let staged = guests.join(format!("{name}-src"));
+        let _ = std::fs::remove_dir_all(&staged);
+        copy_tree(&root().join("guest-examples").join(name), &staged.join("app"));
+        copy_tree(&root().join("sdk/python"), &staged.join("sdk"));
         let status = Command::new(componentize_py())
             .current_dir(root())
             .args(["-d", "wit", "-w", "migration-component", "componentize", "app", "-p"])
-            .arg(root().join("guest-examples").join(name))
+            .arg(staged.join("app"))
             .arg("-p")
-            .arg(root().join("sdk/python"))
+            .arg(staged.join("sdk"))
             .arg("-o")
             .arg(&out)
             .status()
@@ -121,6 +126,23 @@ pub fn python_guest(name: &str) -> PathBuf {
         built.push(name.to_owned());
     }
     out
+}
+
+/// Copies the files of `from` (not hidden ones, not `__pycache__`) into `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') || name == "__pycache__" {
+            continue;
+        }
+        let (source, target) = (entry.path(), to.join(&name));
+        match entry.file_type().unwrap().is_dir() {
+            true => copy_tree(&source, &target),
+            false => drop(std::fs::copy(&source, &target).unwrap()),
+        }
+    }
 }
 
 /// The version of wit-bindgen-cli (crates.io) that generates the C guests' bindings.

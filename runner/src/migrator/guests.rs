@@ -1,20 +1,22 @@
 //! Running component migrations: the guest calls of `up` and `down`, the batch loop of
-//! batched transforms, and the confinement of a pack's steps to its grant.
+//! batched transforms, and the confinement of a pack's steps to its grant. The connection is
+//! lent to a guest for each call: its driver moves into the sandbox and comes back after.
 
-use super::elapsed_ms;
-use crate::driver::Driver;
-use crate::error::{BeyondGrant, Error, GuestFailure};
-use crate::history::{AppliedMigration, NewRecord, RecordState};
+use super::guard::Tx;
+use super::steps::elapsed_ms;
+use super::{BeyondGrant, GuestFailure};
+use crate::driver::{Connection, Driver};
+use crate::error::Error;
+use crate::history::{AppliedMigration, HistoryWrite, NewRecord, RecordState};
 use crate::migration::{Migration, WasmScript};
 use crate::pack::Pack;
 use crate::plan::{Action, Step};
 use crate::report::{Event, Reporter};
-use crate::wasm::{GuestError, Lent, Limits, Runtime};
+use crate::wasm::{Compiled, GuestError, Limits, Outcome};
 use std::time::{Duration, Instant};
 
 /// What running component migrations needs.
 pub(super) struct Guests<'a> {
-    pub(super) runtime: Option<&'a Runtime>,
     pub(super) limits: Limits,
     pub(super) batch_size: u32,
     pub(super) batch_pause: Duration,
@@ -29,39 +31,49 @@ impl Guests<'_> {
     /// confinement is lifted whatever the outcome, before godwit records anything.
     pub(super) fn confined<T>(
         &self,
-        db: &mut Box<dyn Driver>,
+        conn: &mut Connection,
         migration: &Migration,
-        body: impl FnOnce(&mut Box<dyn Driver>) -> Result<T, Error>,
+        body: impl FnOnce(&mut Connection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let Some(pack) = self.packs.iter().find(|p| p.name == migration.stream) else {
-            return body(db);
+        let Some(pack) = self.packs.iter().find(|p| p.stream() == migration.stream) else {
+            return body(conn);
         };
-        db.confine(Some(pack)).map_err(|source| Error::Database {
+        conn.driver()?.confine(Some(pack)).map_err(|source| Error::Database {
             context: format!(
                 "cannot run {} under the grant of pack `{}`",
                 migration.label, pack.name
             ),
             source,
         })?;
-        let result = body(db);
-        let lifted = db.confine(None).map_err(|source| {
-            Error::BeyondGrant(Box::new(BeyondGrant {
-                label: migration.label.clone(),
-                path: migration.path.clone(),
-                pack: pack.name.clone(),
-                source,
-            }))
+        let result = body(conn);
+        let lifted = conn.driver().map_err(Error::from).and_then(|driver| {
+            driver.confine(None).map_err(|source| {
+                Error::BeyondGrant(Box::new(BeyondGrant {
+                    label: migration.label.clone(),
+                    path: migration.path.clone(),
+                    pack: pack.name.clone(),
+                    source,
+                }))
+            })
         });
         let value = result?;
         lifted.map(|()| value)
     }
 }
 
+/// The component of a migration the migrator compiled.
+fn compiled<'w>(migration: &Migration, wasm: &'w WasmScript) -> Result<&'w Compiled, Error> {
+    wasm.compiled().ok_or_else(|| {
+        let reason = format!("{} was not compiled before the run", migration.label);
+        guest_failure(migration, false, None, GuestError::Rejected(reason), Vec::new())
+    })
+}
+
 /// A batched migration: `up` commits with an in-progress history row, then each batch of
 /// `transform` commits with the cursor it returned, so a crash at any point loses nothing and
 /// the next run resumes after the last committed batch.
 pub(super) fn run_batched(
-    db: &mut Box<dyn Driver>,
+    conn: &mut Connection,
     step: &Step<'_>,
     wasm: &WasmScript,
     guests: &Guests<'_>,
@@ -70,50 +82,45 @@ pub(super) fn run_batched(
     let migration = step.migration;
     let started = Instant::now();
     let context = format!("cannot record the progress of {}", migration.label);
-    let database = |source| Error::Database { context: context.clone(), source };
     let (mut cursor, mut rows_done) = match step.action {
         Action::Resume => guests
             .applied
             .iter()
-            .find(|row| row.key() == migration.key)
+            .find(|row| row.records(migration))
             .map_or((None, 0), |row| (row.cursor.clone(), row.rows_done)),
         _ => {
-            db.begin().map_err(database)?;
-            let record = guests
-                .confined(db, migration, |db| run_guest(db, step, wasm, guests, reporter))
-                .and_then(|()| {
-                    let ms = elapsed_ms(started);
-                    let row = NewRecord::of(migration, RecordState::InProgress, ms);
-                    db.delete_record(&migration.stream, &migration.key)
-                        .and_then(|()| db.insert_record(&row))
-                        .and_then(|()| db.commit())
-                        .and_then(|()| db.sync())
-                        .map_err(database)
-                });
-            if let Err(error) = record {
-                let _ = db.rollback();
-                return Err(error);
-            }
+            let mut tx = Tx::begin(conn, context.clone())?;
+            guests.confined(tx.conn(), migration, |conn| {
+                run_guest(conn, step, wasm, guests, reporter)
+            })?;
+            let ms = elapsed_ms(started);
+            let driver = tx.driver()?;
+            let writes = [
+                HistoryWrite::delete(driver, &migration.stream, &migration.key),
+                HistoryWrite::insert(
+                    driver,
+                    &NewRecord::of(migration, RecordState::InProgress, ms),
+                ),
+            ];
+            tx.finish(&writes)?;
+            sync(conn, &context)?;
             (None, 0)
         }
-    };
-    let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
-        return Err(Error::WasmRuntime { reason: "the component was not compiled".to_owned() });
     };
     let guest_failed = |source, output, rows_done| {
         guest_failure(migration, false, Some(rows_done), source, output)
     };
-    let mut transformer = runtime
-        .transformer(component, guests.limits)
+    let mut transformer = compiled(migration, wasm)?
+        .transformer(guests.limits)
         .map_err(|(output, source)| guest_failed(source, output, rows_done))?;
     loop {
-        db.begin().map_err(database)?;
+        let mut tx = Tx::begin(conn, context.clone())?;
         // The batch's outcome is settled inside the confinement, so that a failed batch is
         // reported as itself, not as the confinement's end in an aborted transaction.
-        let batch = guests.confined(db, migration, |db| {
-            let (output, result) = lend(db, &migration.label, reporter, |driver| {
+        let batch = guests.confined(tx.conn(), migration, |conn| {
+            let (output, result) = lend(conn, &migration.label, reporter, |driver| {
                 transformer.batch(driver, cursor.as_deref(), guests.batch_size)
-            });
+            })?;
             match result {
                 Ok(batch)
                     if batch.processed == 0
@@ -126,33 +133,23 @@ pub(super) fn run_batched(
                 Ok(batch) => Ok(batch),
                 Err(source) => Err(guest_failed(source, output, rows_done)),
             }
-        });
-        let batch = match batch {
-            Ok(batch) => batch,
-            Err(error) => {
-                let _ = db.rollback();
-                return Err(error);
-            }
-        };
+        })?;
         rows_done = rows_done.saturating_add(i64::try_from(batch.processed).unwrap_or(i64::MAX));
         let state = match batch.next_cursor {
             Some(_) => RecordState::InProgress,
             None => RecordState::Applied,
         };
-        let committed = db
-            .update_progress(
-                &migration.stream,
-                &migration.key,
-                batch.next_cursor.as_deref(),
-                rows_done,
-                state,
-            )
-            .and_then(|()| db.commit())
-            .and_then(|()| db.sync());
-        if let Err(source) = committed {
-            let _ = db.rollback();
-            return Err(database(source));
-        }
+        let driver = tx.driver()?;
+        let progress = HistoryWrite::set_progress(
+            driver,
+            &migration.stream,
+            &migration.key,
+            batch.next_cursor.as_deref(),
+            rows_done,
+            state,
+        );
+        tx.finish(&[progress])?;
+        sync(conn, &context)?;
         reporter.report(Event::BatchCommitted {
             label: &migration.label,
             rows_done: u64::try_from(rows_done).unwrap_or(0),
@@ -168,9 +165,14 @@ pub(super) fn run_batched(
     }
 }
 
+fn sync(conn: &mut Connection, context: &str) -> Result<(), Error> {
+    let synced = conn.driver()?.sync();
+    synced.map_err(|source| Error::Database { context: context.to_owned(), source })
+}
+
 /// Lends the connection to the guest for one call of `up` or `down`, and takes it back.
 pub(super) fn run_guest(
-    db: &mut Box<dyn Driver>,
+    conn: &mut Connection,
     step: &Step<'_>,
     wasm: &WasmScript,
     guests: &Guests<'_>,
@@ -178,17 +180,11 @@ pub(super) fn run_guest(
 ) -> Result<(), Error> {
     let migration = step.migration;
     let reverting = step.action == Action::Revert;
-    let fail = |source: GuestError, output: Vec<String>| {
-        guest_failure(migration, reverting, None, source, output)
-    };
-    let (Some(runtime), Some((component, _))) = (guests.runtime, &wasm.prepared) else {
-        let reason = "the component was not compiled before the run".to_owned();
-        return Err(fail(GuestError::Rejected(reason), Vec::new()));
-    };
-    let (output, result) = lend(db, &migration.label, reporter, |driver| {
-        runtime.migrate(component, driver, reverting, guests.limits)
-    });
-    result.map_err(|source| fail(source, output))
+    let compiled = compiled(migration, wasm)?;
+    let (output, result) = lend(conn, &migration.label, reporter, |driver| {
+        compiled.migrate(driver, reverting, guests.limits)
+    })?;
+    result.map_err(|source| guest_failure(migration, reverting, None, source, output))
 }
 
 /// A guest call that failed, with what the guest printed; `resumable` holds the rows a batched
@@ -210,17 +206,20 @@ fn guest_failure(
     }))
 }
 
-/// Lends the connection to one guest call, takes it back, and reports what the guest printed.
+/// Moves the connection's driver into one guest call, puts it back, and reports what the
+/// guest printed.
 fn lend<T>(
-    db: &mut Box<dyn Driver>,
+    conn: &mut Connection,
     label: &str,
     reporter: &mut dyn Reporter,
-    call: impl FnOnce(Box<dyn Driver>) -> (Box<dyn Driver>, Vec<String>, T),
-) -> (Vec<String>, T) {
-    let (driver, output, result) = call(std::mem::replace(db, Box::new(Lent)));
-    *db = driver;
+    call: impl FnOnce(Box<dyn Driver>) -> Outcome<T>,
+) -> Result<(Vec<String>, Result<T, GuestError>), Error> {
+    let Outcome { driver, output, result } = call(conn.lend()?);
+    if let Some(driver) = driver {
+        conn.give_back(driver);
+    }
     for line in &output {
         reporter.report(Event::GuestOutput { label, line });
     }
-    (output, result)
+    Ok((output, result))
 }

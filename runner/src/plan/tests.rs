@@ -16,7 +16,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
     };
     let statement = Statement { sql: body.to_owned(), line: 2 };
     Migration {
-        stream: String::new(),
+        stream: Stream::Project,
         path: format!("migrations/{label}.sql").into(),
         key,
         name,
@@ -60,18 +60,18 @@ fn plan<'a>(
     migrations: &'a [Migration],
     applied: &'a [AppliedMigration],
     target: &Target,
-) -> Result<Plan<'a>, Error> {
+) -> Result<Plan<'a>, PlanError> {
     super::plan(migrations, applied, target, &[])
 }
 
 fn down(down: DownTarget) -> Target {
-    Target::Down { stream: String::new(), down }
+    Target::Down { stream: Stream::Project, down }
 }
 
 /// A migration of pack `pack`.
 fn in_pack(pack: &str, n: i64) -> Migration {
     let mut m = versioned(n);
-    m.stream = pack.to_owned();
+    m.stream = Stream::pack(pack);
     m.label = format!("{pack}:{}", m.label);
     m
 }
@@ -122,7 +122,7 @@ fn up_to_stops_at_the_target_and_holds_repeatables_back() {
         vec![(Action::Apply, "0001_m1".into()), (Action::Apply, "0002_m2".into())]
     );
     let unknown = plan(&ms, &[], &Target::Up { to: Some(v(7)), allow_out_of_order: false });
-    assert!(matches!(unknown, Err(Error::UnknownVersion { .. })));
+    assert!(matches!(unknown, Err(PlanError::UnknownVersion { .. })));
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn modified_missing_and_failed_block_up_and_down() {
     ];
     for target in [up(), down(DownTarget::Steps(1))] {
         match plan(&ms, &applied, &target) {
-            Err(Error::Inconsistent { problems }) => {
+            Err(PlanError::Inconsistent { problems }) => {
                 assert_eq!(problems.len(), 3, "{problems:?}");
                 assert!(matches!(problems[0], Problem::Modified { .. }));
                 assert!(matches!(problems[1], Problem::Failed { .. }));
@@ -163,7 +163,7 @@ fn out_of_order_pending_needs_permission() {
     let ms = vec![versioned(1), versioned(2), versioned(3)];
     let applied = vec![row(&ms[0], RecordState::Applied), row(&ms[2], RecordState::Applied)];
     match plan(&ms, &applied, &up()) {
-        Err(Error::OutOfOrder { pending, newest }) => {
+        Err(PlanError::OutOfOrder { pending, newest }) => {
             assert_eq!(pending, vec!["0002_m2".to_owned()]);
             assert_eq!(newest, "0003_m3");
         }
@@ -197,7 +197,7 @@ fn down_refuses_before_running_anything_when_a_step_is_irreversible() {
     let one = plan(&ms, &applied, &down(DownTarget::Steps(1))).unwrap();
     assert_eq!(one.steps.len(), 1);
     match plan(&ms, &applied, &down(DownTarget::Steps(2))) {
-        Err(Error::Irreversible { labels }) => assert_eq!(labels, vec!["0002_m2".to_owned()]),
+        Err(PlanError::Irreversible { labels }) => assert_eq!(labels, vec!["0002_m2".to_owned()]),
         other => panic!("{other:?}"),
     }
 }
@@ -240,7 +240,7 @@ fn packs_run_first_or_after_the_project_migration_they_name() {
     let held = super::plan(&ms, &[], &to, &[order("billing", Some(2))]).unwrap();
     assert_eq!(names(&held), ["0001_m1"]);
     let unknown = super::plan(&ms, &[], &up(), &[order("billing", Some(7))]);
-    assert!(matches!(unknown, Err(Error::UnknownAfter { .. })), "{unknown:?}");
+    assert!(matches!(unknown, Err(PlanError::UnknownAfter { .. })), "{unknown:?}");
 }
 
 #[test]
@@ -267,12 +267,12 @@ fn down_reverts_one_stream() {
     let packs = [order("billing", None)];
     let project = super::plan(&ms, &applied, &down(DownTarget::To(v(0))), &packs).unwrap();
     assert_eq!(names(&project), ["0002_m2", "0001_m1"]);
-    let billing = Target::Down { stream: "billing".into(), down: DownTarget::Steps(1) };
+    let billing = Target::Down { stream: Stream::pack("billing"), down: DownTarget::Steps(1) };
     let plan = super::plan(&ms, &applied, &billing, &packs).unwrap();
     assert_eq!(names(&plan), ["billing:0002_m2"]);
-    let nobody = Target::Down { stream: "nobody".into(), down: DownTarget::Steps(1) };
+    let nobody = Target::Down { stream: Stream::pack("nobody"), down: DownTarget::Steps(1) };
     let unknown = super::plan(&ms, &applied, &nobody, &packs);
-    assert!(matches!(unknown, Err(Error::UnknownPack { .. })), "{unknown:?}");
+    assert!(matches!(unknown, Err(PlanError::UnknownPack { .. })), "{unknown:?}");
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn a_removed_packs_history_blocks_until_repaired() {
     let ms = vec![versioned(1)];
     let applied = vec![row(&gone, RecordState::Applied)];
     match plan(&ms, &applied, &up()) {
-        Err(Error::Inconsistent { problems }) => {
+        Err(PlanError::Inconsistent { problems }) => {
             assert_eq!(problems.len(), 1);
             assert!(
                 problems[0].to_string().contains("billing:1_m1 is applied but its file is missing"),

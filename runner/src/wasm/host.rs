@@ -1,8 +1,8 @@
 //! What a guest may call: the `sql` and `log` interfaces of the contract, implemented over the
 //! driver lent to the guest for one call, and an empty WASI context.
 
+use super::bindings::godwit::migration::{log, sql, types};
 use super::capture::Capture;
-use super::godwit::migration::{log, sql, types};
 use crate::driver::{Dialect, Driver, ParamRows, Value};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
@@ -47,15 +47,9 @@ impl GuestState {
         self.driver = Some(driver);
     }
 
-    /// Takes the connection back after a call.
-    pub fn take_driver(&mut self) -> Option<Box<dyn Driver>> {
-        self.driver.take()
-    }
-
-    /// The connection and what the guest wrote, after a call.
-    pub fn give_back(&mut self) -> (Vec<String>, Box<dyn Driver>) {
-        let driver = self.take_driver().unwrap_or_else(|| Box::new(super::Lent));
-        (self.take_output(), driver)
+    /// What the guest wrote and the connection, after a call.
+    pub fn give_back(&mut self) -> (Vec<String>, Option<Box<dyn Driver>>) {
+        (self.take_output(), self.driver.take())
     }
 
     /// What the guest logged, then what it printed, one line each, since the last call.

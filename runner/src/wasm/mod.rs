@@ -5,11 +5,13 @@
 //! only through the `sql` interface of `wit/migration.wit`, inside the transaction the engine
 //! opened for its step.
 
-pub mod cache;
+mod cache;
 mod capture;
 mod host;
 
-use crate::driver::{DbError, Driver};
+use self::bindings::exports::godwit::migration::migration::Descriptor;
+use self::bindings::{MigrationComponent, MigrationComponentPre};
+use crate::driver::Driver;
 use host::GuestState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,15 +19,19 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
 
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "migration-component",
-});
+/// The host side of `wit/migration.wit`, generated; wasmtime's types stay in this module.
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "migration-component",
+    });
+}
 
-use exports::godwit::migration::migration::Descriptor;
+pub use crate::contract::CONTRACT_VERSION;
 
 /// How much a guest may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Wall-clock time for one call into the guest.
     pub timeout: Duration,
@@ -42,6 +48,18 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The default limits with this time limit for one call.
+    pub fn timeout(mut self, timeout: Duration) -> Limits {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The default limits with this memory limit.
+    pub fn memory(mut self, bytes: usize) -> Limits {
+        self.memory = bytes;
+        self
+    }
+
     /// The time limit in epoch ticks.
     fn ticks(&self) -> u64 {
         u64::try_from(self.timeout.as_millis() / TICK.as_millis()).unwrap_or(u64::MAX).max(1)
@@ -69,7 +87,7 @@ pub struct Inspection {
 
 /// What one `transform` call did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Batch {
+pub(crate) struct Batch {
     /// Where the next batch starts; `None` when the transform is finished.
     pub next_cursor: Option<String>,
     pub processed: u64,
@@ -78,6 +96,7 @@ pub struct Batch {
 
 /// A guest call that did not return normally.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GuestError {
     /// The component does not implement godwit's world.
     #[error("not a godwit migration component: {0}")]
@@ -98,6 +117,13 @@ pub enum GuestError {
     Stuck(String),
 }
 
+/// The WebAssembly runtime could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot start the WebAssembly runtime: {reason}")]
+pub struct RuntimeError {
+    pub reason: String,
+}
+
 /// Compiles and runs migration components.
 pub struct Runtime {
     engine: Engine,
@@ -112,25 +138,23 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// The version of `wit/migration.wit` the host implements.
-pub const CONTRACT_VERSION: &str = "0.2.0";
-
 /// Epoch ticks per second; a guest's deadline is counted in ticks.
 const TICK: Duration = Duration::from_millis(10);
 
 impl Runtime {
-    pub fn new() -> Result<Runtime, String> {
+    pub fn new() -> Result<Runtime, RuntimeError> {
+        let failed = |e: wasmtime::Error| RuntimeError { reason: e.to_string() };
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+        let engine = Engine::new(&config).map_err(failed)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| e.to_string())?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(failed)?;
         MigrationComponent::add_to_linker::<GuestState, wasmtime::component::HasSelf<GuestState>>(
             &mut linker,
             |state| state,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(failed)?;
         // One thread advances the epoch for every store of this engine; it stops with the
         // runtime.
         let stop = Arc::new(AtomicBool::new(false));
@@ -144,7 +168,7 @@ impl Runtime {
                     ticking.increment_epoch();
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| RuntimeError { reason: e.to_string() })?;
         Ok(Runtime { engine, linker, ticker: stop, cache: cache::default_dir() })
     }
 
@@ -167,11 +191,17 @@ impl Runtime {
         })
     }
 
-    /// Compiles a component and checks that it implements godwit's world, before anything runs.
-    pub fn compile(&self, bytes: &[u8]) -> Result<Component, GuestError> {
+    /// Compiles a component, checks that it implements godwit's world and asks it to describe
+    /// itself, before anything runs.
+    pub(crate) fn compile(
+        self: &Arc<Runtime>,
+        bytes: &[u8],
+        limits: Limits,
+    ) -> Result<Compiled, GuestError> {
         let component = self.compile_cached(bytes)?;
         self.check(&component)?;
-        Ok(component)
+        let info = self.describe(&component, limits)?;
+        Ok(Compiled { runtime: self.clone(), component, info })
     }
 
     fn check(&self, component: &Component) -> Result<(), GuestError> {
@@ -215,46 +245,12 @@ impl Runtime {
     }
 
     /// Calls `describe`; the guest has no database during it.
-    pub fn describe(&self, component: &Component, limits: Limits) -> Result<GuestInfo, GuestError> {
+    fn describe(&self, component: &Component, limits: Limits) -> Result<GuestInfo, GuestError> {
         let (result, _) = self.call(component, None, limits, |bindings, store| {
             bindings.godwit_migration_migration().call_describe(store).map(Ok)
         });
         let Descriptor { description, reversible, batched } = result?;
         Ok(GuestInfo { description, reversible, batched })
-    }
-
-    /// Calls `up` (or `down`) with the database lent to the guest; returns it with the outcome.
-    pub fn migrate(
-        &self,
-        component: &Component,
-        driver: Box<dyn Driver>,
-        down: bool,
-        limits: Limits,
-    ) -> (Box<dyn Driver>, Vec<String>, Result<(), GuestError>) {
-        let (result, mut state) = self.call(component, Some(driver), limits, |bindings, store| {
-            let migration = bindings.godwit_migration_migration();
-            match down {
-                false => migration.call_up(store),
-                true => migration.call_down(store),
-            }
-        });
-        let (output, driver) = state.give_back();
-        (driver, output, result)
-    }
-
-    /// Instantiates a batched migration once for all the batches of this run: its memory and
-    /// allocator stay warm from one batch to the next. A guest carries its progress only in
-    /// the cursor, since a resumed run starts from a new instance.
-    pub fn transformer(
-        &self,
-        component: &Component,
-        limits: Limits,
-    ) -> Result<Transformer, (Vec<String>, GuestError)> {
-        let mut store = self.store(None, limits);
-        match MigrationComponent::instantiate(&mut store, component, &self.linker) {
-            Ok(bindings) => Ok(Transformer { store, bindings, limits }),
-            Err(error) => Err((store.data_mut().take_output(), classify(error, limits))),
-        }
     }
 
     fn store(&self, driver: Option<Box<dyn Driver>>, limits: Limits) -> Store<GuestState> {
@@ -289,8 +285,63 @@ impl Runtime {
     }
 }
 
+/// A component compiled by a runtime, with what it said about itself.
+pub(crate) struct Compiled {
+    runtime: Arc<Runtime>,
+    component: Component,
+    info: GuestInfo,
+}
+
+/// What a guest call gives back: the connection it was lent, what the guest wrote, and the
+/// outcome. The connection is missing only if the host lost it, which does not happen.
+pub(crate) struct Outcome<T> {
+    pub driver: Option<Box<dyn Driver>>,
+    pub output: Vec<String>,
+    pub result: Result<T, GuestError>,
+}
+
+impl Compiled {
+    pub(crate) fn info(&self) -> &GuestInfo {
+        &self.info
+    }
+
+    /// Calls `up` (or `down`) with the database lent to the guest; returns it with the outcome.
+    pub(crate) fn migrate(
+        &self,
+        driver: Box<dyn Driver>,
+        down: bool,
+        limits: Limits,
+    ) -> Outcome<()> {
+        let runtime = &self.runtime;
+        let (result, mut state) =
+            runtime.call(&self.component, Some(driver), limits, |bindings, store| {
+                let migration = bindings.godwit_migration_migration();
+                match down {
+                    false => migration.call_up(store),
+                    true => migration.call_down(store),
+                }
+            });
+        let (output, driver) = state.give_back();
+        Outcome { driver, output, result }
+    }
+
+    /// Instantiates a batched migration once for all the batches of this run: its memory and
+    /// allocator stay warm from one batch to the next. A guest carries its progress only in
+    /// the cursor, since a resumed run starts from a new instance.
+    pub(crate) fn transformer(
+        &self,
+        limits: Limits,
+    ) -> Result<Transformer, (Vec<String>, GuestError)> {
+        let mut store = self.runtime.store(None, limits);
+        match MigrationComponent::instantiate(&mut store, &self.component, &self.runtime.linker) {
+            Ok(bindings) => Ok(Transformer { store, bindings, limits }),
+            Err(error) => Err((store.data_mut().take_output(), classify(error, limits))),
+        }
+    }
+}
+
 /// The instance of a batched migration that serves its batches, one `transform` call each.
-pub struct Transformer {
+pub(crate) struct Transformer {
     store: Store<GuestState>,
     bindings: MigrationComponent,
     limits: Limits,
@@ -305,12 +356,12 @@ impl std::fmt::Debug for Transformer {
 impl Transformer {
     /// Calls `transform` once with the database lent to the guest; each call gets the whole
     /// time limit. After an error the instance must not be called again.
-    pub fn batch(
+    pub(crate) fn batch(
         &mut self,
         driver: Box<dyn Driver>,
         cursor: Option<&str>,
         batch_size: u32,
-    ) -> (Box<dyn Driver>, Vec<String>, Result<Batch, GuestError>) {
+    ) -> Outcome<Batch> {
         self.store.data_mut().lend(driver);
         self.store.set_epoch_deadline(self.limits.ticks());
         let result = self.bindings.godwit_migration_migration().call_transform(
@@ -328,7 +379,7 @@ impl Transformer {
             Ok(Err(message)) => Err(GuestError::Returned(message)),
             Err(error) => Err(classify(error, self.limits)),
         };
-        (driver, output, batch)
+        Outcome { driver, output, result: batch }
     }
 }
 
@@ -349,106 +400,5 @@ fn classify(error: wasmtime::Error, limits: Limits) -> GuestError {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticker.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Stands in for the connection while a guest holds it: every call fails.
-#[derive(Debug)]
-pub struct Lent;
-
-macro_rules! lost {
-    () => {
-        Err(DbError::new("the database connection is lent to a running guest"))
-    };
-}
-
-impl Driver for Lent {
-    fn dialect(&self) -> crate::driver::Dialect {
-        crate::driver::Dialect::Sqlite
-    }
-    fn target(&self) -> &str {
-        "(lost connection)"
-    }
-    fn try_lock(&mut self) -> Result<bool, DbError> {
-        lost!()
-    }
-    fn unlock(&mut self) -> Result<(), DbError> {
-        lost!()
-    }
-    fn ensure_history(&mut self) -> Result<(), DbError> {
-        lost!()
-    }
-    fn history(&mut self) -> Result<Vec<crate::history::AppliedMigration>, DbError> {
-        lost!()
-    }
-    fn confine(&mut self, _pack: Option<&crate::pack::Pack>) -> Result<(), DbError> {
-        lost!()
-    }
-    fn execute(&mut self, _sql: &str) -> Result<(), DbError> {
-        lost!()
-    }
-    fn execute_with(
-        &mut self,
-        _sql: &str,
-        _params: &[crate::driver::Value],
-    ) -> Result<u64, DbError> {
-        lost!()
-    }
-    fn query(
-        &mut self,
-        _sql: &str,
-        _params: &[crate::driver::Value],
-    ) -> Result<crate::driver::Rows, DbError> {
-        lost!()
-    }
-    fn begin(&mut self) -> Result<(), DbError> {
-        lost!()
-    }
-    fn commit(&mut self) -> Result<(), DbError> {
-        lost!()
-    }
-    fn rollback(&mut self) -> Result<(), DbError> {
-        lost!()
-    }
-    fn sync(&mut self) -> Result<(), DbError> {
-        lost!()
-    }
-    fn insert_record(&mut self, _record: &crate::history::NewRecord<'_>) -> Result<(), DbError> {
-        lost!()
-    }
-    fn delete_record(
-        &mut self,
-        _stream: &str,
-        _key: &crate::migration::Key,
-    ) -> Result<(), DbError> {
-        lost!()
-    }
-    fn update_checksum(
-        &mut self,
-        _stream: &str,
-        _key: &crate::migration::Key,
-        _checksum: &str,
-    ) -> Result<(), DbError> {
-        lost!()
-    }
-    fn update_progress(
-        &mut self,
-        _stream: &str,
-        _key: &crate::migration::Key,
-        _cursor: Option<&str>,
-        _rows_done: i64,
-        _state: crate::history::RecordState,
-    ) -> Result<(), DbError> {
-        lost!()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn contract_version_is_the_one_in_wit() {
-        let wit = include_str!("../../../wit/migration.wit");
-        let package = format!("package godwit:migration@{};", super::CONTRACT_VERSION);
-        assert!(wit.lines().any(|line| line == package), "wit/migration.wit lacks `{package}`");
     }
 }

@@ -92,9 +92,9 @@ fn check(id: &str, setup: fn(&Project) -> Runner) {
             Runner::LockHeld => {
                 let mut holder =
                     godwit::connect(&p.url, &godwit::ConnectOptions::default()).unwrap();
-                assert!(holder.try_lock().unwrap());
+                assert!(holder.driver().unwrap().try_lock().unwrap());
                 let run = p.godwit(&args);
-                holder.unlock().unwrap();
+                holder.driver().unwrap().unlock().unwrap();
                 run
             }
             Runner::ReadOnly => read_only(&p, &args),

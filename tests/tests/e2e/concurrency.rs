@@ -59,14 +59,14 @@ fn sixteen_runners_apply_each_migration_exactly_once(p: &Project) {
 fn lock_timeout_fails_clearly_and_changes_nothing(p: &Project) {
     p.migration("0001_a.sql", "create table a (x int);", None);
     let mut holder = godwit::connect(&p.url, &godwit::ConnectOptions::default()).unwrap();
-    assert!(holder.try_lock().unwrap());
+    assert!(holder.driver().unwrap().try_lock().unwrap());
     p.godwit(&["up", "--lock-timeout", "300ms"])
         .code(1)
         .stderr_has("Waiting for another godwit to release the migration lock")
         .stderr_has("another godwit still holds the migration lock")
         .stderr_has("--lock-timeout");
     assert!(p.db().tables().is_empty());
-    holder.unlock().unwrap();
+    holder.driver().unwrap().unlock().unwrap();
     p.godwit(&["up"]).ok();
 }
 

@@ -13,7 +13,8 @@
 //! migration lock) and resets what it may have changed in the session (settings, temporary
 //! objects), before recording the step.
 
-use super::{Param, PostgresDriver, as_sql, column_value, db_error, quote_ident};
+use super::types::{Param, as_sql, column_value, db_error};
+use super::{PostgresDriver, quote_ident};
 use crate::driver::{DbError, ParamRows, Rows, Value};
 use crate::pack::{Access, Pack};
 use postgres::types::Type;

@@ -7,7 +7,8 @@
 //! by this transaction (`age(xmin) <= 0` is a row version this transaction or one of its
 //! subtransactions wrote). A difference fails the step, which rolls back.
 
-use super::{PostgresDriver, db_error};
+use super::PostgresDriver;
+use super::types::db_error;
 use crate::driver::DbError;
 
 /// The table's structure in one string, its storage, its rows, and the rows this

@@ -66,6 +66,14 @@ impl Printer {
         }
     }
 
+    /// A line another program printed (cargo's progress while a crate migration builds), as
+    /// it printed it; not with `--quiet`.
+    pub fn progress(&mut self, line: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            let _ = writeln!(self.err, "{line}");
+        }
+    }
+
     /// A line on stderr shown only with `--verbose`.
     pub fn detail(&mut self, message: impl Display) {
         if self.verbosity >= Verbosity::Verbose {

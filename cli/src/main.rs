@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod failure;
+mod hints;
 mod printer;
 mod report;
 mod status;
@@ -28,13 +29,6 @@ fn main() -> ExitCode {
         _ => Verbosity::Normal,
     };
     let mut printer = Printer::new(cli.global.color, verbosity);
-    if !cli.global.quiet {
-        // Cargo's own lines, as cargo prints them, while crate migrations build.
-        godwit::build::on_progress(|line| {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "{line}");
-        });
-    }
     let result = commands::run(&cli, &mut printer);
     let _ = printer.flush();
     match result {

@@ -1,5 +1,5 @@
-//! Failures the binary itself reports (configuration, usage, refused prompts), with the exit
-//! code and hint the engine's errors carry too.
+//! Failures the binary itself reports (configuration, usage, refused prompts), with an exit
+//! code and a hint, and how any error chain gets its code and hint.
 
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -33,7 +33,7 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
             return (failure.code, failure.hint.clone());
         }
         if let Some(error) = cause.downcast_ref::<godwit::Error>() {
-            return (error.exit_code() as u8, error.hint());
+            return (crate::hints::exit_code(error), crate::hints::hint(error));
         }
     }
     (1, None)

@@ -68,6 +68,7 @@ pub fn verb(action: Action) -> &'static str {
         Action::Reapply => "Reapplying",
         Action::Resume => "Resuming",
         Action::Revert => "Reverting",
+        _ => "Running",
     }
 }
 
@@ -113,6 +114,7 @@ impl Reporter for CliReporter<'_> {
             Event::GuestOutput { label, line } => {
                 self.printer.detail(format!("{:>12} {line}", label));
             }
+            Event::BuildOutput { line, .. } => self.printer.progress(line),
             Event::StepFinished { step, elapsed } => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
@@ -126,6 +128,7 @@ impl Reporter for CliReporter<'_> {
                 let message = format!("{} ({}{rows})", step.migration.label, duration(elapsed));
                 self.printer.status(verb(step.action), style, message);
             }
+            _ => {}
         }
     }
 }

@@ -1,11 +1,16 @@
 //! `godwit.lock`: the SHA-256 of every WebAssembly migration and every pack a project runs.
 //!
-//! Once a project has a lock file, `godwit up` and `godwit down` run only components whose
-//! checksum (the bytes of a `.wasm` file, the source tree of a crate migration) is the one
-//! locked: a component replaced behind the reviewer's back, or one nobody locked, is refused
-//! before anything runs. A pack is pinned as a whole (its manifest and every migration), and
-//! a project that uses packs must have a lock file. `godwit lock` rewrites the file
-//! deliberately and shows what changed.
+//! Once a project has a lock file, a [`Migrator`](crate::Migrator) applies, reverts and
+//! validates only components whose checksum (the bytes of a `.wasm` file, the source tree of a
+//! crate migration) is the one locked: a component replaced behind the reviewer's back, or one
+//! nobody locked, is refused before anything runs, whether the `godwit` command or an
+//! application embedding the engine asks. A pack is pinned as a whole (its manifest and every
+//! migration), and a project that uses packs must have a lock file. `godwit lock` rewrites the
+//! file deliberately and shows what changed. [`pins`] finds the file and checks it.
+
+mod pins;
+
+pub use self::pins::{PinChange, PinError, Pins};
 
 use crate::migration::{Kind, Migration};
 use crate::pack::Pack;
@@ -50,6 +55,7 @@ pub struct Locked {
 /// A difference between two lock files, or between a lock file and the migrations: of a
 /// component ([`Locked`]) or of a pack ([`LockedPack`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Change<T> {
     Added(T),
     Removed(T),
@@ -58,18 +64,56 @@ pub enum Change<T> {
 
 /// Something the lock file pins, found by a name.
 pub trait Pinned: Clone + PartialEq {
+    /// What finds it in the file: a component's migration label, a pack's name.
     fn name(&self) -> &str;
+    /// Where it is, in messages: "pack `billing` (packs/billing)", "migrations/0005_x.wasm
+    /// (0005_x)".
+    fn subject(&self) -> String;
+    /// The version a pack declares; components have none.
+    fn version(&self) -> Option<&str>;
+    fn sha256(&self) -> &str;
+    /// Whether `other` pins the same content: the same hash (and version, for a pack),
+    /// wherever the project's checkout puts it.
+    fn same_content(&self, other: &Self) -> bool {
+        self.sha256() == other.sha256() && self.version() == other.version()
+    }
+
+    /// "1.0.0 sha256<separator><hash>" for a pack, "sha256<separator><hash>" for a component.
+    fn pinned_as(&self, separator: &str, hash: &str) -> String {
+        match self.version() {
+            Some(version) => format!("{version} sha256{separator}{hash}"),
+            None => format!("sha256{separator}{hash}"),
+        }
+    }
 }
 
 impl Pinned for Locked {
     fn name(&self) -> &str {
         &self.migration
     }
+    fn subject(&self) -> String {
+        format!("{} ({})", self.file, self.migration)
+    }
+    fn version(&self) -> Option<&str> {
+        None
+    }
+    fn sha256(&self) -> &str {
+        &self.sha256
+    }
 }
 
 impl Pinned for LockedPack {
     fn name(&self) -> &str {
         &self.name
+    }
+    fn subject(&self) -> String {
+        format!("pack `{}` ({})", self.name, self.dir)
+    }
+    fn version(&self) -> Option<&str> {
+        Some(&self.version)
+    }
+    fn sha256(&self) -> &str {
+        &self.sha256
     }
 }
 
@@ -128,22 +172,30 @@ impl LockFile {
     }
 
     /// Reads `path`; `None` when there is no lock file.
-    pub fn read(path: &Path) -> Result<Option<LockFile>, String> {
+    pub fn read(path: &Path) -> Result<Option<LockFile>, PinError> {
+        let unreadable = |reason: String| PinError::Unreadable { path: path.to_owned(), reason };
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => return Err(unreadable(format!("cannot read {}: {e}", path.display()))),
         };
-        let lock: LockFile = toml::from_str(&text)
-            .map_err(|e| format!("invalid {}: {}", path.display(), e.to_string().trim_end()))?;
+        let lock: LockFile = toml::from_str(&text).map_err(|e| {
+            unreadable(format!("invalid {}: {}", path.display(), e.to_string().trim_end()))
+        })?;
         if lock.version != 1 {
-            return Err(format!(
+            return Err(unreadable(format!(
                 "{} has format version {}; this godwit reads version 1",
                 path.display(),
                 lock.version
-            ));
+            )));
         }
         Ok(Some(lock))
+    }
+
+    /// Writes the file.
+    pub fn write(&self, path: &Path) -> Result<(), PinError> {
+        std::fs::write(path, self.to_text())
+            .map_err(|source| PinError::Write { path: path.to_owned(), source })
     }
 
     /// The file's text.
@@ -214,6 +266,6 @@ mod tests {
         assert_eq!(LockFile::read(&path).unwrap(), Some(lock));
         assert_eq!(LockFile::read(&dir.path().join("none")).unwrap(), None);
         std::fs::write(&path, "version = 2\n").unwrap();
-        assert!(LockFile::read(&path).unwrap_err().contains("format version 2"));
+        assert!(LockFile::read(&path).unwrap_err().to_string().contains("format version 2"));
     }
 }

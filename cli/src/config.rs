@@ -86,10 +86,9 @@ pub struct Settings {
     pub schema: Option<String>,
     pub wasm: godwit::wasm::Limits,
     pub build: godwit::build::BuildMode,
-    /// `godwit.lock`, next to the configuration file.
+    /// `godwit.lock`, next to the configuration file; the paths in it are relative to the
+    /// file's directory.
     pub lock_file: PathBuf,
-    /// The directory lock-file paths are relative to: the configuration file's.
-    pub project: PathBuf,
     pub packs: Vec<PackEntry>,
 }
 
@@ -115,11 +114,9 @@ impl Settings {
             None => None,
         };
         let defaults = godwit::wasm::Limits::default();
-        let wasm = godwit::wasm::Limits {
-            timeout: global.wasm_timeout.or(file_wasm_timeout).unwrap_or(defaults.timeout),
-            memory: global.wasm_memory.or(file_wasm_memory).unwrap_or(defaults.memory),
-            output: defaults.output,
-        };
+        let wasm = defaults
+            .timeout(global.wasm_timeout.or(file_wasm_timeout).unwrap_or(defaults.timeout))
+            .memory(global.wasm_memory.or(file_wasm_memory).unwrap_or(defaults.memory));
         let dir = match (&global.dir, &file.dir) {
             (Some(dir), _) => dir.clone(),
             (None, Some(dir)) => relative_to(&base, dir),
@@ -140,16 +137,12 @@ impl Settings {
                 true => godwit::build::BuildMode::NoBuild,
                 false => godwit::build::BuildMode::Build,
             },
-            lock_file: relative_to(&base, Path::new(godwit::lock::LOCK_FILE)),
+            lock_file: relative_to(&base, Path::new(godwit::lock_file::LOCK_FILE)),
             packs: file
                 .packs
                 .into_iter()
                 .map(|entry| PackEntry { path: relative_to(&base, &entry.path), ..entry })
                 .collect(),
-            project: match base.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-                _ => PathBuf::from("."),
-            },
         })
     }
 }

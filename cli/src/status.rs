@@ -56,7 +56,7 @@ pub fn json(
     let migrations = entries
         .iter()
         .map(|e| JsonEntry {
-            pack: (!e.stream.is_empty()).then_some(e.stream.as_str()),
+            pack: e.stream.pack_name(),
             version: e.key.version(),
             name: e
                 .migration
@@ -99,6 +99,7 @@ fn state_style(state: EntryState) -> Style {
         EntryState::Applied => GREEN,
         EntryState::Pending | EntryState::Changed | EntryState::Running => YELLOW,
         EntryState::Modified | EntryState::Missing | EntryState::Failed => RED,
+        _ => YELLOW,
     }
 }
 

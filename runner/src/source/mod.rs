@@ -1,21 +1,30 @@
 //! Where migrations come from. A [`MigrationSource`] resolves a set of migrations; the one
-//! godwit ships reads a directory. File naming rules live here: a file that looks like a
+//! godwit ships reads a directory. File naming rules live in [`name`]: a file that looks like a
 //! migration but is malformed is an error naming the file, never silently skipped.
 
+pub(crate) mod name;
+mod problem;
+
+pub use self::name::NameProblem;
+pub use self::problem::{ProblemKind, SourceError, SourceProblem};
+pub use crate::sql_file::SqlFileError;
+
+use self::name::{FileName, classify};
 use crate::build::BuildMode;
 use crate::checksum::Checksum;
-use crate::error::{Error, ProblemKind, SourceProblem};
 use crate::migration::{Key, Kind, Migration, Script, WasmScript};
+use crate::report::{Event, Reporter};
 use crate::sql_file;
-use crate::version::{Version, VersionError};
+use crate::stream::Stream;
+use crate::version::Version;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Anything that can produce the ordered list of migrations to consider.
 pub trait MigrationSource {
     /// Every migration, versioned ones in version order followed by repeatables by name.
-    fn resolve(&self) -> Result<Vec<Migration>, Error>;
+    /// Slow work (building crate migrations) reports its progress to `reporter`.
+    fn resolve(&self, reporter: &mut dyn Reporter) -> Result<Vec<Migration>, SourceError>;
 }
 
 /// Migrations read from the files of one directory, and from the Rust guest crates in its
@@ -24,13 +33,13 @@ pub trait MigrationSource {
 pub struct DirSource {
     dir: PathBuf,
     build: BuildMode,
-    /// The pack these migrations belong to; empty for the project's own.
-    stream: String,
+    /// Whose migrations these are: the project's, or a pack's.
+    stream: Stream,
 }
 
 impl DirSource {
     pub fn new(dir: impl Into<PathBuf>) -> DirSource {
-        DirSource { dir: dir.into(), build: BuildMode::Build, stream: String::new() }
+        DirSource { dir: dir.into(), build: BuildMode::Build, stream: Stream::Project }
     }
 
     /// Whether resolving may build crate migrations (the default) or must use their last build.
@@ -40,98 +49,13 @@ impl DirSource {
     }
 
     /// Makes the migrations a pack's: recorded in the pack's stream, labelled `pack:0001_x`.
-    pub fn in_stream(mut self, stream: impl Into<String>) -> DirSource {
-        self.stream = stream.into();
+    pub fn in_stream(mut self, stream: Stream) -> DirSource {
+        self.stream = stream;
         self
     }
-}
 
-/// What a directory entry's name says it is.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum FileName {
-    Versioned { version: Version, name: String },
-    Repeatable { name: String },
-    Ignored,
-    Invalid(NameProblem),
-}
-
-/// Why a name that looks like a migration's is not a valid one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameProblem {
-    #[error("the file name has no version")]
-    NoVersion,
-    #[error("the file name has a version but no name after it")]
-    NoName,
-    #[error("the version must be followed by `_`")]
-    BadSeparator,
-    #[error("{0}")]
-    Version(VersionError),
-    #[error("`.{0}` files are not a migration kind godwit runs")]
-    UnsupportedKind(String),
-    #[error("a migration directory must be a Rust crate, with a Cargo.toml")]
-    Directory,
-}
-
-impl NameProblem {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            NameProblem::NoVersion | NameProblem::NoName | NameProblem::BadSeparator => {
-                "name versioned migrations `<version>_<name>.sql` (like `0001_create_users.sql`) and repeatable ones `R_<name>.sql`"
-            }
-            NameProblem::Version(_) => "use at most 18 digits, like `0001` or `20261122093000`",
-            NameProblem::Directory => "`godwit new <name> --kind rust` creates one",
-            NameProblem::UnsupportedKind(_) => {
-                "migrations are `.sql` files and `.wasm` components; move other files out of the migrations directory"
-            }
-        }
-    }
-}
-
-const BACKUP_SUFFIXES: &[&str] = &["~", ".bak", ".swp", ".swo", ".orig", ".tmp", ".rej"];
-
-pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
-    if file_name.starts_with('.')
-        || file_name.starts_with('#')
-        || BACKUP_SUFFIXES.iter().any(|s| file_name.ends_with(s))
-    {
-        return FileName::Ignored;
-    }
-    let looks_versioned = |stem: &str| {
-        let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-        digits > 0 && matches!(stem.as_bytes().get(digits), Some(b'_' | b'-') | None)
-    };
-    // A directory named like a migration is a Rust guest crate; its name has no extension.
-    let (stem, ext) = match is_dir {
-        true if looks_versioned(file_name) => (file_name, "wasm"),
-        true => return FileName::Ignored,
-        false => file_name.rsplit_once('.').unwrap_or((file_name, "")),
-    };
-    if !ext.eq_ignore_ascii_case("sql") && !ext.eq_ignore_ascii_case("wasm") {
-        return match looks_versioned(stem) {
-            true => FileName::Invalid(NameProblem::UnsupportedKind(ext.to_owned())),
-            false => FileName::Ignored,
-        };
-    }
-    if let Some(name) = stem.strip_prefix("R_") {
-        let name = name.trim_start_matches('_');
-        return match name.is_empty() {
-            true => FileName::Invalid(NameProblem::NoName),
-            false => FileName::Repeatable { name: name.to_owned() },
-        };
-    }
-    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return FileName::Invalid(NameProblem::NoVersion);
-    }
-    let version = match stem[..digits].parse::<Version>() {
-        Ok(version) => version,
-        Err(e) => return FileName::Invalid(NameProblem::Version(e)),
-    };
-    match stem[digits..].strip_prefix('_') {
-        Some(name) if !name.is_empty() => FileName::Versioned { version, name: name.to_owned() },
-        Some(_) => FileName::Invalid(NameProblem::NoName),
-        None if digits == stem.len() => FileName::Invalid(NameProblem::NoName),
-        None => FileName::Invalid(NameProblem::BadSeparator),
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -142,8 +66,8 @@ type Found = (PathBuf, Key, String, bool);
 impl DirSource {
     /// The directory's entries that name migrations, sorted by path, and the problems with
     /// names that look like migrations but are not valid ones.
-    fn scan(&self) -> Result<(Vec<Found>, Vec<SourceProblem>), Error> {
-        let read_error = |source| Error::ReadDir { path: self.dir.clone(), source };
+    fn scan(&self) -> Result<(Vec<Found>, Vec<SourceProblem>), SourceError> {
+        let read_error = |source| SourceError::ReadDir { path: self.dir.clone(), source };
         let mut paths = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(read_error)? {
             let entry = entry.map_err(read_error)?;
@@ -183,10 +107,10 @@ impl DirSource {
 
     /// The newest version among the file names and how many digits its file name uses,
     /// without reading any file (so a half-written migration does not stop `godwit new`).
-    pub fn newest_version(&self) -> Result<Option<(Version, usize)>, Error> {
+    pub fn newest_version(&self) -> Result<Option<(Version, usize)>, SourceError> {
         let (found, problems) = self.scan()?;
         if !problems.is_empty() {
-            return Err(Error::InvalidMigrations { problems });
+            return Err(SourceError::Invalid { problems });
         }
         Ok(found
             .iter()
@@ -200,7 +124,7 @@ impl DirSource {
 }
 
 impl MigrationSource for DirSource {
-    fn resolve(&self) -> Result<Vec<Migration>, Error> {
+    fn resolve(&self, reporter: &mut dyn Reporter) -> Result<Vec<Migration>, SourceError> {
         let (found, mut problems) = self.scan()?;
         let files = load_files(&found);
         let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
@@ -208,7 +132,7 @@ impl MigrationSource for DirSource {
         for ((path, key, name, _), file) in found.into_iter().zip(files) {
             let loaded = match file {
                 Some(loaded) => loaded,
-                None => load_crate(&path, key, name, self.build),
+                None => load_crate(&path, key, name, self.build, reporter),
             };
             let mut migration = match loaded {
                 Ok(migration) => migration,
@@ -217,8 +141,8 @@ impl MigrationSource for DirSource {
                     continue;
                 }
             };
-            migration.stream.clone_from(&self.stream);
-            migration.label = crate::migration::in_stream(&self.stream, migration.label);
+            migration.label = self.stream.label(&migration.label);
+            migration.stream = self.stream.clone();
             let slot = match &migration.key {
                 Key::Versioned(v) => versioned.get(v),
                 Key::Repeatable(n) => repeatable.get(n),
@@ -234,7 +158,7 @@ impl MigrationSource for DirSource {
             };
         }
         if !problems.is_empty() {
-            return Err(Error::InvalidMigrations { problems });
+            return Err(SourceError::Invalid { problems });
         }
         Ok(versioned.into_values().chain(repeatable.into_values()).collect())
     }
@@ -273,31 +197,32 @@ fn load_crate(
     key: Key,
     name: String,
     mode: BuildMode,
+    reporter: &mut dyn Reporter,
 ) -> Result<Migration, SourceProblem> {
     if !dir.join("Cargo.toml").is_file() {
         return Err(SourceProblem::new(dir, ProblemKind::Name(NameProblem::Directory)));
     }
-    let io = |e: std::io::Error| SourceProblem::new(dir, ProblemKind::Io(e.to_string()));
+    let io = |e: std::io::Error| SourceProblem::new(dir, ProblemKind::Io(e));
     let checksum = crate::build::source_checksum(dir).map_err(io)?;
-    let artifact = crate::build::component(dir, mode)
+    let progress = &mut |line: &str| reporter.report(Event::BuildOutput { dir, line });
+    let artifact = crate::build::component(dir, mode, progress)
         .map_err(|e| SourceProblem::new(dir, ProblemKind::Build(e)))?;
     let bytes = std::fs::read(&artifact).map_err(io)?;
     let label = dir.file_name().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
     Ok(Migration {
-        stream: String::new(),
+        stream: Stream::Project,
         key,
         name,
         label,
         path: dir.to_owned(),
         kind: Kind::Wasm,
         checksum,
-        script: Script::Wasm(WasmScript { bytes: Arc::new(bytes), prepared: None }),
+        script: Script::Wasm(WasmScript::new(bytes)),
     })
 }
 
 fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| SourceProblem::new(path, ProblemKind::Io(e.to_string())))?;
+    let bytes = std::fs::read(path).map_err(|e| SourceProblem::new(path, ProblemKind::Io(e)))?;
     let label = path.file_stem().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
     let is_wasm = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
     if is_wasm {
@@ -305,14 +230,14 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
             return Err(SourceProblem::new(path, ProblemKind::Empty));
         }
         return Ok(Migration {
-            stream: String::new(),
+            stream: Stream::Project,
             key,
             name,
             label,
             path: path.to_owned(),
             kind: Kind::Wasm,
             checksum: Checksum::of_bytes(&bytes),
-            script: Script::Wasm(WasmScript { bytes: Arc::new(bytes), prepared: None }),
+            script: Script::Wasm(WasmScript::new(bytes)),
         });
     }
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -320,13 +245,17 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
         let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
         SourceProblem::new(path, ProblemKind::NotUtf8 { line })
     })?;
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(SourceProblem::new(path, ProblemKind::NulByte { line }));
+    }
     if text.trim_start_matches('\u{feff}').trim().is_empty() {
         return Err(SourceProblem::new(path, ProblemKind::Empty));
     }
     let script = sql_file::parse(text.strip_prefix('\u{feff}').unwrap_or(&text))
         .map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
     Ok(Migration {
-        stream: String::new(),
+        stream: Stream::Project,
         key,
         name,
         label,
@@ -335,64 +264,4 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
         checksum: Checksum::of_text(&text),
         script: Script::Sql(script),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn v(n: i64) -> Version {
-        Version::new(n).unwrap()
-    }
-
-    #[test]
-    fn versioned_and_repeatable_names() {
-        assert_eq!(
-            classify("0003_add_email.sql", false),
-            FileName::Versioned { version: v(3), name: "add_email".into() }
-        );
-        assert_eq!(
-            classify("20261122093000_backfill.SQL", false),
-            FileName::Versioned { version: v(20261122093000), name: "backfill".into() }
-        );
-        assert_eq!(classify("R_views.sql", false), FileName::Repeatable { name: "views".into() });
-        assert_eq!(classify("R__views.sql", false), FileName::Repeatable { name: "views".into() });
-    }
-
-    #[test]
-    fn obvious_non_migrations_are_ignored() {
-        for name in [
-            "README.md",
-            ".gitkeep",
-            "0001_x.sql~",
-            "0001_x.sql.bak",
-            ".0001_x.sql.swp",
-            "#0001_x.sql#",
-            "notes.txt",
-            "schema.json",
-        ] {
-            assert_eq!(classify(name, false), FileName::Ignored, "{name}");
-        }
-        assert_eq!(classify("fixtures", true), FileName::Ignored);
-    }
-
-    #[test]
-    fn malformed_names_are_errors() {
-        let invalid = |name, dir| match classify(name, dir) {
-            FileName::Invalid(p) => p,
-            other => panic!("{name}: {other:?}"),
-        };
-        assert_eq!(invalid("add_users.sql", false), NameProblem::NoVersion);
-        assert_eq!(invalid("V1__add_users.sql", false), NameProblem::NoVersion);
-        assert_eq!(invalid("0001.sql", false), NameProblem::NoName);
-        assert_eq!(invalid("0001_.sql", false), NameProblem::NoName);
-        assert_eq!(invalid("0001-add.sql", false), NameProblem::BadSeparator);
-        assert_eq!(invalid("R_.sql", false), NameProblem::NoName);
-        assert!(matches!(invalid("99999999999999999999_x.sql", false), NameProblem::Version(_)));
-        assert_eq!(invalid("0001_x.py", false), NameProblem::UnsupportedKind("py".into()));
-        assert_eq!(
-            classify("0002_backfill", true),
-            FileName::Versioned { version: v(2), name: "backfill".into() }
-        );
-    }
 }

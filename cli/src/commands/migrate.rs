@@ -1,0 +1,51 @@
+//! `godwit up` and `godwit down`: load, connect, run the request through the engine, and say
+//! what it did.
+
+use super::{count, load, load_and_connect};
+use crate::config::Settings;
+use crate::printer::{CYAN, GREEN, Printer};
+use crate::report::{CliReporter, duration};
+use godwit::{Request, Target};
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub fn migrate(
+    settings: &Settings,
+    printer: &mut Printer,
+    request: Request,
+    (batch_size, batch_pause): (u32, Duration),
+) -> anyhow::Result<ExitCode> {
+    let (migrator, mut db) = load_and_connect(settings, || {
+        // The engine refuses packs and components that godwit.lock does not pin; here, before
+        // a connection is waited for, so that nothing else delays the refusal.
+        let migrator = load(settings, printer)?.with_batching(batch_size, batch_pause);
+        migrator.check_pins()?;
+        Ok(migrator)
+    })?;
+    let target = db.target().to_owned();
+    let started = std::time::Instant::now();
+    let mut reporter = CliReporter::new(printer);
+    let report = migrator.run(&mut db, &request, &mut reporter)?;
+    if let Some(e) = reporter.stdout_error.take() {
+        return Err(e.into());
+    }
+    let reverting = matches!(request.target, Target::Down { .. });
+    let migrations = count(report.steps.len(), "migration", "migrations");
+    let what = if reverting { "reverted" } else { "applied" };
+    match (report.steps.len(), report.dry_run) {
+        (0, _) if reverting => {
+            printer.status("Finished", GREEN, format!("nothing to revert in {target}"))
+        }
+        (0, _) => printer.status("Finished", GREEN, format!("{target} is up to date")),
+        (_, true) => printer.status(
+            "Dry run",
+            CYAN,
+            format!("{migrations} would be {what}; nothing was changed"),
+        ),
+        (_, false) => {
+            let elapsed = duration(started.elapsed());
+            printer.status("Finished", GREEN, format!("{what} {migrations} in {elapsed}"))
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,122 @@
+//! The subcommands, one module per family: the project's files (`init`, `new`, `build`),
+//! migrating (`up`, `down`), the history (`status`, `validate`, `repair`, `baseline`), pins
+//! (`lock`) and `inspect`. Each resolves its settings, calls the engine and prints the outcome;
+//! loading and connecting, shared by most, are here.
+
+mod history;
+mod inspect;
+mod lock;
+mod migrate;
+mod project;
+
+use crate::cli::{Cli, Command};
+use crate::config::Settings;
+use crate::printer::Printer;
+use crate::report::CliReporter;
+use godwit::build::BuildMode;
+use godwit::{ConnectOptions, Connection, DownTarget, Migrator, Request, Stream, Target};
+use std::process::ExitCode;
+
+pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
+    if let Command::Completions { shell } = &cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(*shell, &mut Cli::command(), "godwit", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = Settings::resolve(&cli.global)?;
+    match &cli.command {
+        Command::Init => project::init(cli, &settings, printer),
+        Command::New { name, timestamp, kind, sdk } => {
+            project::new(&settings, printer, name, *timestamp, *kind, sdk.as_deref())
+        }
+        Command::Build => project::build(&settings, printer),
+        Command::Status { format } => history::status(&settings, printer, *format),
+        Command::Up { to, dry_run, allow_out_of_order, batch_size, batch_pause } => {
+            let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
+            let batching = (*batch_size, batch_pause.unwrap_or_default());
+            let request = Request { target, dry_run: *dry_run };
+            migrate::migrate(&settings, printer, request, batching)
+        }
+        Command::Down { to, steps, pack, dry_run } => {
+            let down = match (to, steps) {
+                (Some(version), _) => DownTarget::To(*version),
+                (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
+            };
+            let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
+            let request = Request { target: Target::Down { stream, down }, dry_run: *dry_run };
+            migrate::migrate(&settings, printer, request, (1000, std::time::Duration::ZERO))
+        }
+        Command::Validate => history::validate(&settings, printer),
+        Command::Lock => lock::lock(&settings, printer),
+        Command::Repair { yes } => history::repair(&settings, printer, *yes),
+        Command::Baseline { version } => history::baseline(&settings, printer, *version),
+        Command::Inspect { file, format } => inspect::inspect(&settings, printer, file, *format),
+        Command::Completions { .. } => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The project's migrations and its packs', with its pins.
+fn load(settings: &Settings, printer: &mut Printer) -> anyhow::Result<Migrator> {
+    load_building(settings, printer, settings.build)
+}
+
+fn load_building(
+    settings: &Settings,
+    printer: &mut Printer,
+    build: BuildMode,
+) -> anyhow::Result<Migrator> {
+    let packs = settings
+        .packs
+        .iter()
+        .map(|entry| godwit::Pack::load(&entry.path, entry.after))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(godwit::Error::from)?;
+    let migrator = Migrator::loader(&settings.dir)
+        .packs(packs)
+        .lock_file(&settings.lock_file)
+        .building(build)
+        .wasm_limits(settings.wasm)
+        .load(&mut CliReporter::new(printer))?;
+    Ok(migrator.with_lock_timeout(settings.lock_timeout).with_wasm_limits(settings.wasm))
+}
+
+/// Loads the project (with `load`) and opens the database at the same time when opening has
+/// no side effect: a PostgreSQL connection (a server round trip and a backend starting), or a
+/// SQLite file that exists (whose schema is read at once). Each takes a few milliseconds, about
+/// as long as reading a thousand migrations, and neither needs the other. A SQLite file that
+/// does not exist yet is created only once the migrations have loaded, so that a project with
+/// a bad file leaves no database behind. An error loading wins over one connecting, as when
+/// one came after the other, and is reported at once: the connection is opened on a thread of
+/// its own that nobody waits for then (a server that does not answer would otherwise hold the
+/// error back until the connect timeout).
+fn load_and_connect(
+    settings: &Settings,
+    load: impl FnOnce() -> anyhow::Result<Migrator>,
+) -> anyhow::Result<(Migrator, Connection)> {
+    if !godwit::connect_changes_nothing(&settings.database) {
+        let migrator = load()?;
+        return Ok((migrator, connect(settings)?));
+    }
+    let (url, options) = (settings.database.clone(), connect_options(settings));
+    let connecting = std::thread::spawn(move || godwit::connect(&url, &options));
+    let migrator = load()?;
+    let db = connecting.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    Ok((migrator, db.map_err(godwit::Error::from)?))
+}
+
+fn connect(settings: &Settings) -> anyhow::Result<Connection> {
+    Ok(godwit::connect(&settings.database, &connect_options(settings))
+        .map_err(godwit::Error::from)?)
+}
+
+fn connect_options(settings: &Settings) -> ConnectOptions {
+    ConnectOptions::default().schema(settings.schema.clone()).busy_timeout(settings.lock_timeout)
+}
+
+/// `1 migration`, `2 migrations`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}

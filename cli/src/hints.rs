@@ -1,0 +1,232 @@
+//! What the engine's errors mean to a person at a terminal: the exit code (2 when the input
+//! must be fixed before anything can run, 1 when a migration or a check failed) and a hint
+//! saying what to do, with the flags and commands that do it.
+
+use godwit::build::BuildError;
+use godwit::driver::ConnectError;
+use godwit::history::HistoryError;
+use godwit::lock_file::PinError;
+use godwit::pack::PackError;
+use godwit::source::{NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError};
+use godwit::wasm::GuestError;
+use godwit::{DbError, Error, PlanError};
+
+/// 2 for input to fix before anything can run, 1 for a migration or a check that failed.
+pub fn exit_code(error: &Error) -> u8 {
+    match error {
+        Error::Source(_)
+        | Error::Pack(_)
+        | Error::Pins(_)
+        | Error::Connect(ConnectError::InvalidUrl { .. } | ConnectError::Unreachable { .. })
+        | Error::History(HistoryError::Foreign { .. })
+        | Error::Plan(
+            PlanError::UnknownVersion { .. }
+            | PlanError::UnknownAfter { .. }
+            | PlanError::UnknownPack { .. },
+        ) => 2,
+        _ => 1,
+    }
+}
+
+/// What the user can do about it.
+pub fn hint(error: &Error) -> Option<String> {
+    if let Some(hint) = error.db_error().and_then(|source| lost(error, source)) {
+        return Some(hint);
+    }
+    Some(match error {
+        Error::Source(SourceError::ReadDir { .. }) => {
+            "run `godwit init` to create it, or point `--dir` at your migrations".to_owned()
+        }
+        Error::Source(SourceError::Invalid { problems }) => {
+            let mut hints: Vec<String> = problems.iter().map(problem).collect();
+            hints.dedup();
+            hints.join("\n")
+        }
+        Error::Connect(ConnectError::InvalidUrl { .. }) => {
+            "use `sqlite:PATH`, `sqlite::memory:` or `postgres://user:password@host:port/db`"
+                .to_owned()
+        }
+        Error::Connect(ConnectError::Unreachable { .. }) => {
+            "check the URL given by --database, DATABASE_URL or godwit.toml, and that the server is running".to_owned()
+        }
+        Error::Connect(ConnectError::Lost { .. }) => {
+            "a component migration crashed godwit's host; connect again".to_owned()
+        }
+        Error::LockTimeout { .. } => {
+            "wait for the other run to finish, or raise --lock-timeout".to_owned()
+        }
+        Error::MigrationFailed(failure) if failure.recorded_failed => format!(
+            "{} ran outside a transaction, so statements before line {} stay applied and it is recorded as failed; \
+             fix the database by hand, then run `godwit repair` and `godwit up`",
+            failure.label, failure.line
+        ),
+        Error::MigrationFailed(failure) => format!(
+            "{} was rolled back and the database is as it was before it; fix {} and run godwit again",
+            failure.label,
+            failure.path.display()
+        ),
+        Error::GuestFailed(failure) => {
+            let label = &failure.label;
+            let mut hint = match failure.resumable {
+                Some(rows) => format!(
+                    "the failed batch was rolled back; the batches before it stay committed \
+                     ({rows} rows done) and {label} stays in progress: fix the cause and run \
+                     `godwit up` to resume after them"
+                ),
+                None => format!("{label} was rolled back and the database is as it was before it"),
+            };
+            match failure.source {
+                GuestError::Timeout(_) => hint.push_str(
+                    "; `--wasm-timeout` (wasm_timeout in godwit.toml) raises the time limit",
+                ),
+                GuestError::Memory(_) => hint.push_str(
+                    "; `--wasm-memory` (wasm_memory in godwit.toml) raises the memory limit",
+                ),
+                _ => {}
+            }
+            hint
+        }
+        Error::History(HistoryError::Foreign { table, .. }) => format!(
+            "godwit keeps its history in a table named godwit_history and will not use one it did not create: \
+             rename that table ({table}), or on PostgreSQL keep godwit's history in another schema with --schema \
+             (`schema` in godwit.toml)"
+        ),
+        Error::Plan(plan) => plan_hint(plan),
+        Error::BeyondGrant(failure) => format!(
+            "{} was rolled back and the database is as it was before it; what a pack leaves \
+             to run later (triggers, functions) runs for whoever uses it, so it must stay \
+             within the pack's grant too",
+            failure.label
+        ),
+        Error::Pack(PackError::Invalid { .. }) => {
+            "a pack's godwit-pack.toml needs `name` and `version`; see docs/packs.md".to_owned()
+        }
+        Error::Pack(PackError::Empty { nested: Some(nested), dir, .. }) => format!(
+            "a pack's migrations go directly in its directory, next to godwit-pack.toml: move the files of {} into {}",
+            nested.display(),
+            dir.display()
+        ),
+        Error::Pack(PackError::Empty { .. }) => {
+            "put the pack's migrations next to its godwit-pack.toml, or remove the pack from godwit.toml".to_owned()
+        }
+        Error::Pins(PinError::PackUnlocked { .. }) => {
+            "nothing ran; review the pack, then run `godwit lock` to pin it".to_owned()
+        }
+        Error::Pins(PinError::Mismatch { .. }) => {
+            "nothing ran; if the change is intended, review it and run `godwit lock`".to_owned()
+        }
+        Error::BaselineOnMigrated { .. } => {
+            "`godwit status` shows what is applied; baseline is for databases godwit has not migrated yet".to_owned()
+        }
+        _ => return None,
+    })
+}
+
+/// The hint for a database connection that ended under godwit: nothing is wrong with the
+/// migration, and the server rolled back what was not committed.
+fn lost(error: &Error, source: &DbError) -> Option<String> {
+    if !source.connection_lost() {
+        return None;
+    }
+    let what = match error {
+        Error::MigrationFailed(failure) if !failure.recorded_failed => {
+            format!("the server rolled {} back and the file is fine; ", failure.label)
+        }
+        Error::MigrationFailed(failure) => format!(
+            "{} runs outside a transaction, so its statements before line {} may stay applied: check them; ",
+            failure.label, failure.line
+        ),
+        _ => "what was not committed was rolled back; ".to_owned(),
+    };
+    Some(format!(
+        "the connection to the database was lost (the server restarted or shut down, or the session was ended): \
+         {what}once the server is back, run godwit again and it goes on from there"
+    ))
+}
+
+fn plan_hint(plan: &PlanError) -> String {
+    match plan {
+        PlanError::Inconsistent { .. } => {
+            "restore the applied files, or run `godwit repair` to accept the current files as applied".to_owned()
+        }
+        PlanError::OutOfOrder { .. } => {
+            "give the pending migrations a newer version, or pass --allow-out-of-order to apply them anyway".to_owned()
+        }
+        PlanError::Irreversible { .. } => {
+            "add a `-- godwit:down` section to them, or revert to a later version with --to".to_owned()
+        }
+        PlanError::Unfinished { label } => {
+            format!("run `godwit up` to finish {label} first; then it can be reverted")
+        }
+        PlanError::UnknownVersion { .. } => "`godwit status` lists the versions".to_owned(),
+        PlanError::UnknownAfter { pack, .. } => format!(
+            "set `after` of pack `{pack}` in godwit.toml to a version `godwit status` lists"
+        ),
+        PlanError::UnknownPack { .. } => {
+            "`godwit status` lists the packs; packs are listed as [[pack]] in godwit.toml".to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The hint for one bad file.
+fn problem(problem: &SourceProblem) -> String {
+    match &problem.kind {
+        ProblemKind::Name(name) => name_hint(name).to_owned(),
+        ProblemKind::NotUtf8Name | ProblemKind::NotUtf8 { .. } => {
+            "save migration files as UTF-8".to_owned()
+        }
+        ProblemKind::NulByte { .. } => {
+            "save migration files as UTF-8 text; a NUL byte means a binary file or another encoding (UTF-16)".to_owned()
+        }
+        ProblemKind::Empty => "write the migration, or delete the file".to_owned(),
+        ProblemKind::Content(content) => sql_file_hint(content).to_owned(),
+        ProblemKind::Duplicate { .. } => {
+            "give each migration its own version; `godwit new` picks the next one".to_owned()
+        }
+        ProblemKind::Io(_) => "check the file's permissions".to_owned(),
+        ProblemKind::Build(error) => build_hint(error).to_owned(),
+        ProblemKind::Component(_) => format!(
+            "build it against wit/migration.wit (godwit:migration@{}), for instance with the godwit-sdk crate",
+            godwit::contract::CONTRACT_VERSION
+        ),
+        _ => String::new(),
+    }
+}
+
+fn name_hint(problem: &NameProblem) -> &'static str {
+    match problem {
+        NameProblem::Version(_) => "use at most 18 digits, like `0001` or `20261122093000`",
+        NameProblem::Directory => "`godwit new <name> --kind rust` creates one",
+        NameProblem::UnsupportedKind(_) => {
+            "migrations are `.sql` files and `.wasm` components; move other files out of the migrations directory"
+        }
+        _ => {
+            "name versioned migrations `<version>_<name>.sql` (like `0001_create_users.sql`) and repeatable ones `R_<name>.sql`"
+        }
+    }
+}
+
+fn sql_file_hint(problem: &SqlFileError) -> &'static str {
+    match problem {
+        SqlFileError::UnknownDirective { .. } => {
+            "the directives are `-- godwit:up`, `-- godwit:down` and `-- godwit:no-transaction`"
+        }
+        SqlFileError::DuplicateSection { .. } => "merge the two sections into one",
+        SqlFileError::OutsideSection { .. } => {
+            "move the SQL below `-- godwit:up`, or comment it out"
+        }
+        _ => {
+            "put the statements under a `-- godwit:up` line (and the reverse under `-- godwit:down`)"
+        }
+    }
+}
+
+pub fn build_hint(error: &BuildError) -> &'static str {
+    match error {
+        BuildError::TargetMissing => "run `rustup target add wasm32-wasip2`",
+        BuildError::NoCdylib => "add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml",
+        BuildError::NotBuilt(_) => "run `godwit build`, or drop --no-build",
+        _ => "fix the crate so that `cargo build --release --target wasm32-wasip2` succeeds",
+    }
+}

@@ -1,0 +1,67 @@
+//! The guest contract, `wit/migration.wit`, as the engine knows it. Its version is read from
+//! the file itself when godwit is compiled, so the host's bindings, its checks and its messages
+//! can never name another version than the one they were built from.
+
+/// The text of `wit/migration.wit`.
+pub const WIT: &str = include_str!("../../wit/migration.wit");
+
+/// The version of `wit/migration.wit` the host implements (`0.2.0`).
+pub const CONTRACT_VERSION: &str = package_version(WIT);
+
+/// The world a component migration implements, with its version:
+/// `godwit:migration/migration-component@0.2.0`.
+pub fn world() -> String {
+    format!("godwit:migration/migration-component@{CONTRACT_VERSION}")
+}
+
+/// The version in the file's `package godwit:migration@<version>;` line.
+const fn package_version(wit: &str) -> &str {
+    const PREFIX: &[u8] = b"package godwit:migration@";
+    let bytes = wit.as_bytes();
+    let mut at = 0;
+    while at + PREFIX.len() <= bytes.len() {
+        let line_start = at == 0 || bytes[at - 1] == b'\n';
+        if line_start && starts_with(bytes, at, PREFIX) {
+            let start = at + PREFIX.len();
+            let mut end = start;
+            while end < bytes.len() && bytes[end] != b';' {
+                end += 1;
+            }
+            let (_, rest) = bytes.split_at(start);
+            let (version, _) = rest.split_at(end - start);
+            return match std::str::from_utf8(version) {
+                Ok(version) => version,
+                Err(_) => panic!("the version in wit/migration.wit is not UTF-8"),
+            };
+        }
+        at += 1;
+    }
+    panic!("wit/migration.wit has no `package godwit:migration@<version>;` line")
+}
+
+const fn starts_with(bytes: &[u8], at: usize, prefix: &[u8]) -> bool {
+    let mut i = 0;
+    while i < prefix.len() {
+        if bytes[at + i] != prefix[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_the_one_in_wit() {
+        let package = format!("package godwit:migration@{CONTRACT_VERSION};");
+        assert!(WIT.lines().any(|line| line == package), "wit/migration.wit lacks `{package}`");
+        assert!(
+            CONTRACT_VERSION.split('.').all(|n| n.parse::<u32>().is_ok()),
+            "{CONTRACT_VERSION}"
+        );
+        assert_eq!(world(), format!("godwit:migration/migration-component@{CONTRACT_VERSION}"));
+    }
+}

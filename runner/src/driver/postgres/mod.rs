@@ -1,0 +1,311 @@
+//! PostgreSQL through the synchronous `postgres` crate. DDL is transactional, so every
+//! migration and its history row commit together; the migration lock is a session-level
+//! advisory lock, which the server releases when the connection ends, however it ends.
+//!
+//! Each step commits on its own (so its table locks are released at once) with
+//! `synchronous_commit` off, which skips the WAL flush per commit; `sync` then commits one
+//! transaction with it on, which flushes the WAL up to that point and so every step before.
+//! A server crash before that can lose a suffix of the run's steps, each with its history
+//! row, never half of one.
+
+mod confine;
+mod connect;
+mod guard;
+mod tls;
+mod types;
+
+use self::types::{Param, as_sql, column_value, db_error, own_column_value};
+use super::{DbError, Dialect, Driver, ParamRows, Rows, Value};
+use crate::history::{HistoryWrite, WriteKind};
+use crate::pack::Pack;
+use postgres::types::Type;
+use postgres::{Client, Statement};
+use std::collections::HashMap;
+
+pub struct PostgresDriver {
+    client: Client,
+    target: String,
+    schema: String,
+    /// The history table, schema-qualified and quoted.
+    table: String,
+    /// Whether the schema was named by the user (and so is created if missing).
+    explicit_schema: bool,
+    lock_key: i64,
+    /// Whether steps were committed since the last `sync`.
+    unsynced: bool,
+    /// Statements guests ran, prepared once each.
+    prepared: HashMap<String, Statement>,
+    /// A step's `BEGIN`, held back to travel with its first statement: one round trip less
+    /// per migration.
+    begin_pending: bool,
+    /// Whether a step's transaction is open (or about to be, with its held-back `BEGIN`).
+    in_step: bool,
+    /// Whether this connection holds the migration lock.
+    locked: bool,
+    /// The pack whose step is running; its statements run under the pack's role.
+    confinement: Option<confine::Confinement>,
+    /// The history table's structure when the run began, to tell that no migration changed it.
+    history_known: Option<guard::HistoryShape>,
+    /// godwit's inserts minus deletes of history rows in the step's transaction.
+    history_delta: i64,
+    /// Whether the history was checked in this step's transaction.
+    history_verified: bool,
+    /// The connection's database, once a pack step asked for it.
+    database: Option<String>,
+}
+
+/// What opens a step's transaction.
+const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit TO off; ";
+
+impl std::fmt::Debug for PostgresDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresDriver").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+impl PostgresDriver {
+    fn new(
+        client: Client,
+        target: String,
+        schema: String,
+        explicit_schema: bool,
+    ) -> PostgresDriver {
+        PostgresDriver {
+            client,
+            target,
+            lock_key: connect::lock_key(&schema),
+            table: connect::history_table(&schema),
+            schema,
+            explicit_schema,
+            unsynced: false,
+            prepared: HashMap::new(),
+            begin_pending: false,
+            in_step: false,
+            locked: false,
+            confinement: None,
+            history_known: None,
+            history_delta: 0,
+            history_verified: false,
+            database: None,
+        }
+    }
+
+    fn prepare_cached(&mut self, sql: &str) -> Result<Statement, DbError> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(|e| db_error(&e))?;
+        if self.prepared.len() >= 256 {
+            self.prepared.clear();
+        }
+        self.prepared.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// A statement prepared once and run as the connection's own user.
+    fn plain_execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.open_pending()?;
+        let statement = self.prepare_cached(sql)?;
+        let params: Vec<Param<'_>> = params.iter().map(Param).collect();
+        self.client.execute(&statement, &as_sql(&params)).map_err(|e| db_error(&e))
+    }
+
+    /// A query prepared once and run as the connection's own user, its columns mapped by
+    /// `value`.
+    fn plain_query(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        value: ColumnValue,
+    ) -> Result<Rows, DbError> {
+        self.open_pending()?;
+        let statement = self.prepare_cached(sql)?;
+        let params: Vec<Param<'_>> = params.iter().map(Param).collect();
+        let found = self.client.query(&statement, &as_sql(&params)).map_err(|e| db_error(&e))?;
+        rows(&statement, &found, value)
+    }
+
+    /// Sends a held-back `BEGIN` on its own, before a statement that cannot carry it.
+    fn open_pending(&mut self) -> Result<(), DbError> {
+        if std::mem::take(&mut self.begin_pending) {
+            self.client.batch_execute(BEGIN).map_err(|e| db_error(&e))?;
+        }
+        Ok(())
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// How a result column becomes a [`Value`].
+type ColumnValue = fn(&postgres::Row, usize, &str, &Type) -> Result<Value, DbError>;
+
+/// The rows a statement returned, each column mapped by `value`.
+fn rows(
+    statement: &Statement,
+    found: &[postgres::Row],
+    value: ColumnValue,
+) -> Result<Rows, DbError> {
+    let columns = statement.columns();
+    let mut values = Vec::with_capacity(found.len() * columns.len());
+    for row in found {
+        for (i, column) in columns.iter().enumerate() {
+            values.push(value(row, i, column.name(), column.type_())?);
+        }
+    }
+    Ok(Rows { columns: columns.iter().map(|c| c.name().to_owned()).collect(), values })
+}
+
+impl Driver for PostgresDriver {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn history_table(&self) -> &str {
+        &self.table
+    }
+
+    fn history_schema(&self) -> Option<&str> {
+        self.explicit_schema.then_some(self.schema.as_str())
+    }
+
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.lock_key])
+            .map_err(|e| db_error(&e))?;
+        self.locked = row.get(0);
+        Ok(self.locked)
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        self.locked = false;
+        self.client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&self.lock_key])
+            .map(drop)
+            .map_err(|e| db_error(&e))
+    }
+
+    fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError> {
+        match pack {
+            Some(pack) => self.confine_to(pack),
+            None => self.lift(),
+        }
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        if self.confinement.is_some() {
+            return self.confined_execute(sql);
+        }
+        if !std::mem::take(&mut self.begin_pending) {
+            return self.client.batch_execute(sql).map_err(|e| db_error(&e));
+        }
+        self.client.batch_execute(&format!("{BEGIN}{sql}")).map_err(|e| {
+            let mut error = db_error(&e);
+            // Positions count from the start of what was sent; the user's statement
+            // starts after the BEGIN.
+            let prefix = BEGIN.chars().count();
+            error.position = error.position.and_then(|at| at.checked_sub(prefix));
+            error
+        })
+    }
+
+    fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        if self.confinement.is_some() {
+            return self.confined_execute_with(sql, params);
+        }
+        self.plain_execute(sql, params)
+    }
+
+    fn execute_many(&mut self, sql: &str, rows: ParamRows<'_>) -> Result<u64, DbError> {
+        if self.confinement.is_some() {
+            return self.confined_execute_many(sql, rows);
+        }
+        let mut changed = 0;
+        for params in rows.iter() {
+            changed += self.execute_with(sql, params)?;
+        }
+        Ok(changed)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        if self.confinement.is_some() {
+            return self.confined_query(sql, params);
+        }
+        self.plain_query(sql, params, column_value)
+    }
+
+    fn own_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.open_pending()?;
+        self.client.batch_execute(sql).map_err(|e| db_error(&e))
+    }
+
+    fn own_query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        self.plain_query(sql, params, own_column_value)
+    }
+
+    fn own_execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.plain_execute(sql, params)
+    }
+
+    fn finish(&mut self, writes: &[HistoryWrite]) -> Result<(), DbError> {
+        self.verify_history()?;
+        for write in writes {
+            let changed = self.own_execute(write.sql(), write.params())?;
+            let changed = i64::try_from(changed).unwrap_or(0);
+            self.history_written(match write.kind() {
+                WriteKind::Insert => changed,
+                WriteKind::Delete => -changed,
+                _ => 0,
+            });
+        }
+        self.commit()
+    }
+
+    fn history_ready(&mut self) -> Result<(), DbError> {
+        self.remember_history()
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.begin_pending = true;
+        self.in_step = true;
+        self.history_verified = false;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.in_step = false;
+        if std::mem::take(&mut self.begin_pending) {
+            return Ok(()); // nothing ran in this transaction
+        }
+        self.execute("COMMIT")?;
+        self.history_committed();
+        self.unsynced = true;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), DbError> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        // txid_current() gives the transaction an id, so its commit is a WAL record that
+        // waits for the flush of everything before it.
+        self.execute("BEGIN; SET LOCAL synchronous_commit TO on; SELECT txid_current(); COMMIT")?;
+        self.unsynced = false;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.in_step = false;
+        self.history_delta = 0;
+        if std::mem::take(&mut self.begin_pending) {
+            return Ok(());
+        }
+        self.execute("ROLLBACK")
+    }
+}

@@ -1,0 +1,151 @@
+//! godwit's writes to its history table, made for the driver that runs them. The engine hands
+//! a step's writes to [`Driver::finish`] together, so a driver can check the table once and
+//! send them with the commit.
+
+use super::row::RecordState;
+use super::sql;
+use crate::checksum::Checksum;
+use crate::driver::{Driver, Value};
+use crate::migration::{Key, Kind, Migration};
+use crate::stream::Stream;
+use crate::version::Version;
+
+/// A row to insert.
+#[derive(Clone, Debug)]
+pub struct NewRecord<'a> {
+    pub stream: &'a Stream,
+    pub version: Option<Version>,
+    pub name: &'a str,
+    pub kind: Kind,
+    pub checksum: &'a Checksum,
+    pub execution_ms: i64,
+    pub state: RecordState,
+}
+
+impl<'a> NewRecord<'a> {
+    pub fn of(migration: &'a Migration, state: RecordState, execution_ms: i64) -> NewRecord<'a> {
+        NewRecord {
+            stream: &migration.stream,
+            version: migration.version(),
+            name: &migration.name,
+            kind: migration.kind,
+            checksum: &migration.checksum,
+            execution_ms,
+            state,
+        }
+    }
+}
+
+/// What a write does to the number of rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteKind {
+    /// Adds one row.
+    Insert,
+    /// Removes the rows it matches (one at most).
+    Delete,
+    /// Changes a row in place.
+    Update,
+}
+
+/// One of godwit's writes to its history table: a statement and its parameters, in the
+/// dialect of the driver it was made for.
+#[derive(Clone, Debug)]
+pub struct HistoryWrite {
+    sql: String,
+    params: Vec<Value>,
+    kind: WriteKind,
+}
+
+/// The key's value for the row condition: the version, or a repeatable's name.
+fn key_value(key: &Key) -> Value {
+    match key {
+        Key::Versioned(version) => Value::Integer(version.get()),
+        Key::Repeatable(name) => Value::Text(name.clone()),
+    }
+}
+
+fn table(db: &dyn Driver) -> sql::Sql<'_> {
+    sql::Sql { dialect: db.dialect(), table: db.history_table() }
+}
+
+impl HistoryWrite {
+    /// Records a migration.
+    pub fn insert(db: &dyn Driver, record: &NewRecord<'_>) -> HistoryWrite {
+        let params = vec![
+            Value::Text(record.stream.as_stored().to_owned()),
+            record.version.map_or(Value::Null, |v| Value::Integer(v.get())),
+            Value::Text(record.name.to_owned()),
+            Value::Text(record.kind.as_str().to_owned()),
+            Value::Text(record.checksum.as_str().to_owned()),
+            Value::Integer(record.execution_ms),
+            Value::Text(record.state.as_str().to_owned()),
+            Value::Text(crate::GODWIT_VERSION.to_owned()),
+        ];
+        HistoryWrite { sql: table(db).insert(), params, kind: WriteKind::Insert }
+    }
+
+    /// Forgets the row of `key` in `stream`.
+    pub fn delete(db: &dyn Driver, stream: &Stream, key: &Key) -> HistoryWrite {
+        let repeatable = key.version().is_none();
+        HistoryWrite {
+            sql: table(db).delete(repeatable),
+            params: vec![Value::Text(stream.as_stored().to_owned()), key_value(key)],
+            kind: WriteKind::Delete,
+        }
+    }
+
+    /// Records a new checksum for an applied migration.
+    pub fn set_checksum(
+        db: &dyn Driver,
+        stream: &Stream,
+        key: &Key,
+        checksum: &Checksum,
+    ) -> HistoryWrite {
+        let repeatable = key.version().is_none();
+        HistoryWrite {
+            sql: table(db).update(&["checksum"], repeatable),
+            params: vec![
+                Value::Text(stream.as_stored().to_owned()),
+                key_value(key),
+                Value::Text(checksum.as_str().to_owned()),
+            ],
+            kind: WriteKind::Update,
+        }
+    }
+
+    /// Records how far a batched migration got, and whether it is now applied.
+    pub fn set_progress(
+        db: &dyn Driver,
+        stream: &Stream,
+        key: &Key,
+        cursor: Option<&str>,
+        rows_done: i64,
+        state: RecordState,
+    ) -> HistoryWrite {
+        let repeatable = key.version().is_none();
+        HistoryWrite {
+            sql: table(db).update(&["cursor", "rows_done", "state"], repeatable),
+            params: vec![
+                Value::Text(stream.as_stored().to_owned()),
+                key_value(key),
+                cursor.map_or(Value::Null, |c| Value::Text(c.to_owned())),
+                Value::Integer(rows_done),
+                Value::Text(state.as_str().to_owned()),
+            ],
+            kind: WriteKind::Update,
+        }
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    pub fn params(&self) -> &[Value] {
+        &self.params
+    }
+
+    pub fn kind(&self) -> WriteKind {
+        self.kind
+    }
+}

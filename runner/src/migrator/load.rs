@@ -1,0 +1,142 @@
+//! Loading a project into a [`Migrator`]: its migrations and its packs' (each in its own
+//! stream), every component compiled and checked against godwit's world, and its pins. All
+//! the files' problems are reported together, before anything connects or runs.
+
+use super::Migrator;
+use crate::build::BuildMode;
+use crate::error::Error;
+use crate::lock_file::Pins;
+use crate::migration::{Migration, Script};
+use crate::pack::{MANIFEST, Pack, PackError};
+use crate::report::Reporter;
+use crate::source::{DirSource, MigrationSource, ProblemKind, SourceError, SourceProblem};
+use crate::wasm::{Limits, Runtime};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How to load a project: its migrations directory, its packs, where its lock file is, whether
+/// crate migrations may be built, and the sandbox's limits.
+#[derive(Debug, Clone)]
+pub struct Loader {
+    dir: PathBuf,
+    packs: Vec<Pack>,
+    lock_file: Option<PathBuf>,
+    build: BuildMode,
+    limits: Limits,
+}
+
+impl Loader {
+    pub fn new(dir: &Path) -> Loader {
+        Loader {
+            dir: dir.to_owned(),
+            packs: Vec::new(),
+            lock_file: None,
+            build: BuildMode::Build,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Packs whose migrations run in streams of their own, confined to their grants.
+    pub fn packs(mut self, packs: Vec<Pack>) -> Loader {
+        self.packs = packs;
+        self
+    }
+
+    /// The project's `godwit.lock` (which may not exist yet), instead of looking for it from
+    /// the migrations directory up.
+    pub fn lock_file(mut self, path: impl Into<PathBuf>) -> Loader {
+        self.lock_file = Some(path.into());
+        self
+    }
+
+    /// Whether crate migrations are built (the default) or their last build is used.
+    pub fn building(mut self, mode: BuildMode) -> Loader {
+        self.build = mode;
+        self
+    }
+
+    /// The sandbox's limits for every call into a component migration.
+    pub fn wasm_limits(mut self, limits: Limits) -> Loader {
+        self.limits = limits;
+        self
+    }
+
+    /// Resolves and compiles everything; cargo's progress while crate migrations build goes
+    /// to `reporter`.
+    pub fn load(self, reporter: &mut dyn Reporter) -> Result<Migrator, Error> {
+        for (i, pack) in self.packs.iter().enumerate() {
+            if let Some(first) = self.packs[..i].iter().find(|p| p.name == pack.name) {
+                return Err(PackError::Invalid {
+                    path: pack.dir.join(MANIFEST),
+                    reason: format!(
+                        "the pack name `{}` is also the name of {}",
+                        pack.name,
+                        first.dir.display()
+                    ),
+                }
+                .into());
+            }
+        }
+        let mut migrations = Vec::new();
+        let mut problems = Vec::new();
+        let mut empty = None;
+        let project = DirSource::new(&self.dir).building(self.build);
+        let packs = self.packs.iter().map(|pack| {
+            let source = DirSource::new(&pack.dir).building(self.build).in_stream(pack.stream());
+            (Some(pack), source)
+        });
+        for (pack, source) in std::iter::once((None, project)).chain(packs) {
+            match source.resolve(reporter) {
+                Ok(found) if found.is_empty() => empty = empty.or(pack),
+                Ok(found) => migrations.extend(found),
+                Err(SourceError::Invalid { problems: found }) => problems.extend(found),
+                Err(error) => return Err(error.into()),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SourceError::Invalid { problems }.into());
+        }
+        if let Some(pack) = empty {
+            return Err(pack.empty().into());
+        }
+        let mut migrator = compile(migrations, self.limits)?;
+        migrator.packs = self.packs;
+        migrator.pins = match self.lock_file {
+            Some(path) => Pins::read(path)?,
+            None => Pins::discover(&self.dir)?,
+        };
+        Ok(migrator)
+    }
+}
+
+/// A migrator of `migrations` whose components are compiled and have described themselves;
+/// every component that is not a godwit migration is a problem naming its file.
+pub(super) fn compile(mut migrations: Vec<Migration>, limits: Limits) -> Result<Migrator, Error> {
+    if migrations.iter().any(|m| matches!(m.script, Script::Wasm(_))) {
+        let runtime = Arc::new(Runtime::new()?);
+        let mut problems = Vec::new();
+        for migration in &mut migrations {
+            let Script::Wasm(wasm) = &mut migration.script else {
+                continue;
+            };
+            match runtime.compile(&wasm.bytes, limits) {
+                Ok(compiled) => wasm.set_compiled(compiled),
+                Err(error) => problems
+                    .push(SourceProblem::new(&migration.path, ProblemKind::Component(error))),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SourceError::Invalid { problems }.into());
+        }
+    }
+    Ok(Migrator {
+        migrations,
+        packs: Vec::new(),
+        pins: Pins::default(),
+        lock_timeout: Duration::from_secs(60),
+        limits,
+        batch_size: 1000,
+        batch_pause: Duration::ZERO,
+    })
+}

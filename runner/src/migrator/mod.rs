@@ -1,0 +1,266 @@
+//! The engine: resolve → check pins → lock → read history → plan → run each step → unlock.
+//! Dry runs, `--to` and `--steps` are properties of the request and the plan, not separate
+//! loops.
+
+mod failure;
+mod guard;
+mod guests;
+mod load;
+mod repair;
+mod steps;
+
+pub use self::failure::{BeyondGrant, GuestFailure, MigrationFailure};
+pub use self::load::Loader;
+pub use self::repair::RepairAction;
+
+use self::guard::LockGuard;
+use self::guests::Guests;
+use crate::driver::{Connection, DbError};
+use crate::error::Error;
+use crate::history::{self, AppliedMigration};
+use crate::lock_file::{LockFile, PinChange, Pins};
+use crate::migration::Migration;
+use crate::pack::Pack;
+use crate::plan::{Action, DownTarget, PackOrder, Target, plan};
+use crate::report::{Event, NoReport, Reporter};
+use crate::source::MigrationSource;
+use crate::status::{Problem, problems, status};
+use crate::stream::Stream;
+use crate::wasm::Limits;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What to do: where to migrate to, and whether only to show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub target: Target,
+    pub dry_run: bool,
+}
+
+impl Request {
+    /// Apply every pending migration.
+    pub fn up() -> Request {
+        Request { target: Target::Up { to: None, allow_out_of_order: false }, dry_run: false }
+    }
+
+    /// Revert the project's migrations as `down` describes.
+    pub fn down(down: DownTarget) -> Request {
+        Request { target: Target::Down { stream: Stream::Project, down }, dry_run: false }
+    }
+}
+
+/// One step of a run: what it did to which migration, and how long it took (zero in a dry
+/// run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepReport {
+    pub action: Action,
+    pub label: String,
+    pub elapsed: Duration,
+}
+
+/// What a run did (or, for a dry run, would do).
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub steps: Vec<StepReport>,
+    pub dry_run: bool,
+}
+
+/// What `godwit lock` did: the lock file now, what changed from the one before, and whether
+/// the file was written (it is not when nothing changed).
+#[derive(Clone, Debug)]
+pub struct Relock {
+    pub path: PathBuf,
+    pub lock: LockFile,
+    pub changes: Vec<PinChange>,
+    pub written: bool,
+}
+
+/// Resolved migrations and how to run them.
+#[derive(Debug, Clone)]
+pub struct Migrator {
+    /// The project's migrations, then each pack's; components compiled.
+    migrations: Vec<Migration>,
+    /// The packs, in the order the project lists them.
+    packs: Vec<Pack>,
+    /// What `godwit.lock` pins; checked before anything is applied, reverted or validated.
+    pins: Pins,
+    lock_timeout: Duration,
+    limits: Limits,
+    batch_size: u32,
+    batch_pause: Duration,
+}
+
+impl Migrator {
+    /// Resolves the migrations in `dir` (building crate migrations), with the pins of the
+    /// project it belongs to: the `godwit.lock` of the nearest directory from `dir` up that
+    /// holds one or a `godwit.toml`.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Migrator, Error> {
+        Loader::new(dir.as_ref()).load(&mut NoReport)
+    }
+
+    /// How to load a project with packs, an explicit lock file or other settings.
+    pub fn loader(dir: impl AsRef<Path>) -> Loader {
+        Loader::new(dir.as_ref())
+    }
+
+    /// The source's migrations, without pins (see [`Migrator::with_pins`]).
+    pub fn from_source(source: &dyn MigrationSource) -> Result<Migrator, Error> {
+        Migrator::new(source.resolve(&mut NoReport)?)
+    }
+
+    /// Migrations as they are, without pins; component migrations are compiled and checked
+    /// against godwit's world here, so a migrator never meets an uncompiled one.
+    pub fn new(migrations: Vec<Migration>) -> Result<Migrator, Error> {
+        load::compile(migrations, Limits::default())
+    }
+
+    /// Rows per `transform` call of batched migrations, and a pause between batches to spare
+    /// a busy production database.
+    pub fn with_batching(mut self, batch_size: u32, pause: Duration) -> Migrator {
+        self.batch_size = batch_size.max(1);
+        self.batch_pause = pause;
+        self
+    }
+
+    /// The sandbox's limits for every call into a component migration.
+    pub fn with_wasm_limits(mut self, limits: Limits) -> Migrator {
+        self.limits = limits;
+        self
+    }
+
+    /// How long to wait for another process's migration lock before giving up.
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Pins to check before anything is applied, reverted or validated.
+    pub fn with_pins(mut self, pins: Pins) -> Migrator {
+        self.pins = pins;
+        self
+    }
+
+    pub fn migrations(&self) -> &[Migration] {
+        &self.migrations
+    }
+
+    pub fn packs(&self) -> &[Pack] {
+        &self.packs
+    }
+
+    pub fn pins(&self) -> &Pins {
+        &self.pins
+    }
+
+    /// Where each pack's migrations go among the project's.
+    fn order(&self) -> Vec<PackOrder> {
+        self.packs.iter().map(|p| PackOrder { pack: p.name.clone(), after: p.after }).collect()
+    }
+
+    /// Refuses packs and components that `godwit.lock` does not pin as they are.
+    pub fn check_pins(&self) -> Result<(), Error> {
+        Ok(self.pins.check(&self.migrations, &self.packs)?)
+    }
+
+    /// Pins every pack and component as they are now in the lock file, and says what changed.
+    pub fn relock(&self) -> Result<Relock, Error> {
+        let path = self.pins.path().to_owned();
+        let old = self.pins.locked().cloned().unwrap_or_default();
+        let lock = self.pins.current(&self.migrations, &self.packs);
+        let mut changes: Vec<PinChange> =
+            old.pack_diff(&lock).into_iter().map(PinChange::Pack).collect();
+        changes.extend(old.diff(&lock).into_iter().map(PinChange::Component));
+        let written = !changes.is_empty() || !path.is_file();
+        if written {
+            lock.write(&path).map_err(Error::from)?;
+        }
+        Ok(Relock { path, lock, changes, written })
+    }
+
+    /// The history rows, without locking or creating anything.
+    pub fn history(&self, conn: &mut Connection) -> Result<Vec<AppliedMigration>, Error> {
+        Ok(history::read(conn.driver()?)?)
+    }
+
+    /// Every problem with the applied migrations (modified, missing, failed, out of order),
+    /// after refusing packs and components that the pins do not allow.
+    pub fn validate(&self, conn: &mut Connection) -> Result<Vec<Problem>, Error> {
+        self.check_pins()?;
+        let applied = self.history(conn)?;
+        Ok(problems(&status(&self.migrations, &applied)))
+    }
+
+    /// Plans the request and runs it (or reports it, for a dry run) under the migration lock.
+    pub fn run(
+        &self,
+        conn: &mut Connection,
+        request: &Request,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Report, Error> {
+        self.check_pins()?;
+        let mut conn = self.lock(conn, reporter)?;
+        let applied = self.history(&mut conn)?;
+        let plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
+        // The history table is created (or upgraded) once the plan stands: a refused plan
+        // leaves the database exactly as it was, and a run with nothing to do on a database
+        // that has a history does not touch it.
+        if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
+            history::ensure(conn.driver()?)?;
+        }
+        let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
+        let guests = Guests {
+            limits: self.limits,
+            batch_size: self.batch_size,
+            batch_pause: self.batch_pause,
+            applied: &applied,
+            packs: &self.packs,
+        };
+        let outcome =
+            steps::run(&mut conn, &guests, &plan.steps, request.dry_run, reporter, &mut report);
+        // Whatever the outcome, the steps that did commit are made durable.
+        let synced = sync(&mut conn);
+        outcome.and(synced)?;
+        Ok(report)
+    }
+
+    /// Takes the migration lock, polling until the lock timeout.
+    fn lock<'c>(
+        &self,
+        conn: &'c mut Connection,
+        reporter: &mut dyn Reporter,
+    ) -> Result<LockGuard<'c>, Error> {
+        let started = Instant::now();
+        let mut announced = false;
+        loop {
+            let target = conn.target().to_owned();
+            let locked = conn.driver()?.try_lock().map_err(|source| Error::Database {
+                context: format!("cannot take the migration lock on {target}"),
+                source,
+            })?;
+            if locked {
+                return Ok(LockGuard::new(conn));
+            }
+            if started.elapsed() >= self.lock_timeout {
+                return Err(Error::LockTimeout { target, waited: self.lock_timeout });
+            }
+            if !announced {
+                let timeout = self.lock_timeout;
+                reporter.report(Event::WaitingForLock { target: &target, timeout });
+                announced = true;
+            }
+            std::thread::sleep(Duration::from_millis(50).min(self.lock_timeout));
+        }
+    }
+}
+
+/// Makes the run's committed steps durable.
+fn sync(conn: &mut Connection) -> Result<(), Error> {
+    let target = conn.target().to_owned();
+    conn.driver()?.sync().map_err(|source| {
+        database(format!("cannot commit the migrations applied to {target}"), source)
+    })
+}
+
+fn database(context: String, source: DbError) -> Error {
+    Error::Database { context, source }
+}

@@ -1,0 +1,179 @@
+//! Running a plan's steps: each migration and its history row in one transaction (or, for a
+//! `no-transaction` file, its statements one by one and then its row), reported as it goes.
+
+use super::guard::{Tx, in_transaction};
+use super::guests::{self, Guests};
+use super::{MigrationFailure, Report, StepReport};
+use crate::driver::{Connection, DbError, Driver};
+use crate::error::Error;
+use crate::history::{HistoryWrite, NewRecord, RecordState};
+use crate::migration::{Migration, Script, Statement};
+use crate::plan::{Action, PlanError, Step};
+use crate::report::{Event, Reporter};
+use std::time::{Duration, Instant};
+
+pub(super) fn run(
+    conn: &mut Connection,
+    guests: &Guests<'_>,
+    steps: &[Step<'_>],
+    dry_run: bool,
+    reporter: &mut dyn Reporter,
+    report: &mut Report,
+) -> Result<(), Error> {
+    for step in steps {
+        reporter.report(Event::StepStarted { step, dry_run });
+        let elapsed = if dry_run {
+            for Statement { sql, line } in statements(step)? {
+                reporter.report(Event::Statement { sql, line: *line, dry_run });
+            }
+            Duration::ZERO
+        } else {
+            let elapsed = execute(conn, step, guests, reporter)?;
+            reporter.report(Event::StepFinished { step, elapsed });
+            elapsed
+        };
+        let label = step.migration.label.clone();
+        report.steps.push(StepReport { action: step.action, label, elapsed });
+    }
+    Ok(())
+}
+
+/// The statements a SQL step runs; none for a component.
+fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
+    let Script::Sql(script) = &step.migration.script else {
+        return Ok(&[]);
+    };
+    match step.action {
+        Action::Apply | Action::Reapply | Action::Resume => Ok(&script.up),
+        Action::Revert => script.down.as_deref().ok_or_else(|| {
+            PlanError::Irreversible { labels: vec![step.migration.label.clone()] }.into()
+        }),
+    }
+}
+
+/// What a step records when it succeeds.
+fn records(db: &dyn Driver, step: &Step<'_>, ms: i64) -> Vec<HistoryWrite> {
+    let migration = step.migration;
+    let forget = || HistoryWrite::delete(db, &migration.stream, &migration.key);
+    let applied = || HistoryWrite::insert(db, &NewRecord::of(migration, RecordState::Applied, ms));
+    match step.action {
+        Action::Apply => vec![applied()],
+        Action::Reapply => vec![forget(), applied()],
+        Action::Revert | Action::Resume => vec![forget()],
+    }
+}
+
+fn record_context(migration: &Migration) -> String {
+    format!("cannot record {} ({}) in the history", migration.label, migration.path.display())
+}
+
+/// Runs one step and records it. In a transaction, a failure rolls back both; outside one
+/// (`no-transaction`), the migration is recorded as failed so that `up` stops until repaired.
+fn execute(
+    conn: &mut Connection,
+    step: &Step<'_>,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<Duration, Error> {
+    let migration = step.migration;
+    if let Script::Wasm(wasm) = &migration.script
+        && migration.is_batched()
+        && step.action != Action::Revert
+    {
+        return guests::run_batched(conn, step, wasm, guests, reporter);
+    }
+    if !migration.runs_in_transaction() {
+        return execute_alone(conn, step, guests, reporter);
+    }
+    let started = Instant::now();
+    let mut tx = Tx::begin(conn, record_context(migration))?;
+    guests.confined(tx.conn(), migration, |conn| body(conn, step, guests, reporter))?;
+    let elapsed = started.elapsed();
+    let writes = records(tx.driver()?, step, elapsed_ms(started));
+    tx.finish(&writes)?;
+    Ok(elapsed)
+}
+
+/// A `no-transaction` migration: statements that refuse to run in a transaction run one by
+/// one, then the history row is written in a transaction of its own.
+fn execute_alone(
+    conn: &mut Connection,
+    step: &Step<'_>,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<Duration, Error> {
+    let migration = step.migration;
+    let started = Instant::now();
+    // They must not run in a transaction still open either.
+    super::sync(conn)?;
+    let outcome = guests.confined(conn, migration, |conn| body(conn, step, guests, reporter));
+    let elapsed = started.elapsed();
+    let ms = elapsed_ms(started);
+    let driver = conn.driver()?;
+    let writes = match &outcome {
+        Ok(()) => records(driver, step, ms),
+        Err(_) => vec![
+            HistoryWrite::delete(driver, &migration.stream, &migration.key),
+            HistoryWrite::insert(driver, &NewRecord::of(migration, RecordState::Failed, ms)),
+        ],
+    };
+    in_transaction(conn, record_context(migration), &writes)?;
+    outcome.map(|()| elapsed)
+}
+
+/// What the step runs: its SQL statements, or its component's `up` or `down`.
+fn body(
+    conn: &mut Connection,
+    step: &Step<'_>,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<(), Error> {
+    match &step.migration.script {
+        Script::Sql(_) => run_statements(conn.driver()?, step, reporter),
+        Script::Wasm(wasm) => guests::run_guest(conn, step, wasm, guests, reporter),
+    }
+}
+
+fn run_statements(
+    db: &mut dyn Driver,
+    step: &Step<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<(), Error> {
+    let recorded_failed = !step.migration.runs_in_transaction();
+    for statement in statements(step)? {
+        reporter.report(Event::Statement {
+            sql: &statement.sql,
+            line: statement.line,
+            dry_run: false,
+        });
+        db.execute(&statement.sql)
+            .map_err(|source| failure(step, statement, source, recorded_failed))?;
+    }
+    Ok(())
+}
+
+pub(super) fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
+fn failure(
+    step: &Step<'_>,
+    statement: &Statement,
+    source: DbError,
+    recorded_failed: bool,
+) -> Error {
+    // PostgreSQL points at a character of the statement; count the lines before it.
+    let line = statement.line
+        + source.position.map_or(0, |at| {
+            statement.sql.chars().take(at.saturating_sub(1)).filter(|c| *c == '\n').count()
+        });
+    Error::MigrationFailed(Box::new(MigrationFailure {
+        label: step.migration.label.clone(),
+        path: step.migration.path.clone(),
+        line,
+        statement: statement.sql.clone(),
+        reverting: step.action == Action::Revert,
+        recorded_failed,
+        source,
+    }))
+}

@@ -1,0 +1,141 @@
+//! Which directory entries are migrations: `<version>_<name>.sql` and `.wasm`, `R_<name>`
+//! repeatables, and `<version>_<name>/` crate directories. A name that looks like a migration
+//! but breaks a rule is a problem naming the file, never silently skipped; obvious
+//! non-migrations (hidden files, editor backups, READMEs) are ignored.
+
+use crate::version::{Version, VersionError};
+
+/// What a directory entry's name says it is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FileName {
+    Versioned { version: Version, name: String },
+    Repeatable { name: String },
+    Ignored,
+    Invalid(NameProblem),
+}
+
+/// Why a name that looks like a migration's is not a valid one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameProblem {
+    #[error("the file name has no version")]
+    NoVersion,
+    #[error("the file name has a version but no name after it")]
+    NoName,
+    #[error("the version must be followed by `_`")]
+    BadSeparator,
+    #[error("{0}")]
+    Version(VersionError),
+    #[error("`.{0}` files are not a migration kind godwit runs")]
+    UnsupportedKind(String),
+    #[error("a migration directory must be a Rust crate, with a Cargo.toml")]
+    Directory,
+}
+
+const BACKUP_SUFFIXES: &[&str] = &["~", ".bak", ".swp", ".swo", ".orig", ".tmp", ".rej"];
+
+pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
+    if file_name.starts_with('.')
+        || file_name.starts_with('#')
+        || BACKUP_SUFFIXES.iter().any(|s| file_name.ends_with(s))
+    {
+        return FileName::Ignored;
+    }
+    let looks_versioned = |stem: &str| {
+        let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && matches!(stem.as_bytes().get(digits), Some(b'_' | b'-') | None)
+    };
+    // A directory named like a migration is a Rust guest crate; its name has no extension.
+    let (stem, ext) = match is_dir {
+        true if looks_versioned(file_name) => (file_name, "wasm"),
+        true => return FileName::Ignored,
+        false => file_name.rsplit_once('.').unwrap_or((file_name, "")),
+    };
+    if !ext.eq_ignore_ascii_case("sql") && !ext.eq_ignore_ascii_case("wasm") {
+        return match looks_versioned(stem) {
+            true => FileName::Invalid(NameProblem::UnsupportedKind(ext.to_owned())),
+            false => FileName::Ignored,
+        };
+    }
+    if let Some(name) = stem.strip_prefix("R_") {
+        let name = name.trim_start_matches('_');
+        return match name.is_empty() {
+            true => FileName::Invalid(NameProblem::NoName),
+            false => FileName::Repeatable { name: name.to_owned() },
+        };
+    }
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return FileName::Invalid(NameProblem::NoVersion);
+    }
+    let version = match stem[..digits].parse::<Version>() {
+        Ok(version) => version,
+        Err(e) => return FileName::Invalid(NameProblem::Version(e)),
+    };
+    match stem[digits..].strip_prefix('_') {
+        Some(name) if !name.is_empty() => FileName::Versioned { version, name: name.to_owned() },
+        Some(_) => FileName::Invalid(NameProblem::NoName),
+        None if digits == stem.len() => FileName::Invalid(NameProblem::NoName),
+        None => FileName::Invalid(NameProblem::BadSeparator),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(n: i64) -> Version {
+        Version::new(n).unwrap()
+    }
+
+    #[test]
+    fn versioned_and_repeatable_names() {
+        assert_eq!(
+            classify("0003_add_email.sql", false),
+            FileName::Versioned { version: v(3), name: "add_email".into() }
+        );
+        assert_eq!(
+            classify("20261122093000_backfill.SQL", false),
+            FileName::Versioned { version: v(20261122093000), name: "backfill".into() }
+        );
+        assert_eq!(classify("R_views.sql", false), FileName::Repeatable { name: "views".into() });
+        assert_eq!(classify("R__views.sql", false), FileName::Repeatable { name: "views".into() });
+    }
+
+    #[test]
+    fn obvious_non_migrations_are_ignored() {
+        for name in [
+            "README.md",
+            ".gitkeep",
+            "0001_x.sql~",
+            "0001_x.sql.bak",
+            ".0001_x.sql.swp",
+            "#0001_x.sql#",
+            "notes.txt",
+            "schema.json",
+        ] {
+            assert_eq!(classify(name, false), FileName::Ignored, "{name}");
+        }
+        assert_eq!(classify("fixtures", true), FileName::Ignored);
+    }
+
+    #[test]
+    fn malformed_names_are_errors() {
+        let invalid = |name, dir| match classify(name, dir) {
+            FileName::Invalid(p) => p,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(invalid("add_users.sql", false), NameProblem::NoVersion);
+        assert_eq!(invalid("V1__add_users.sql", false), NameProblem::NoVersion);
+        assert_eq!(invalid("0001.sql", false), NameProblem::NoName);
+        assert_eq!(invalid("0001_.sql", false), NameProblem::NoName);
+        assert_eq!(invalid("0001-add.sql", false), NameProblem::BadSeparator);
+        assert_eq!(invalid("R_.sql", false), NameProblem::NoName);
+        assert!(matches!(invalid("99999999999999999999_x.sql", false), NameProblem::Version(_)));
+        assert_eq!(invalid("0001_x.py", false), NameProblem::UnsupportedKind("py".into()));
+        assert_eq!(
+            classify("0002_backfill", true),
+            FileName::Versioned { version: v(2), name: "backfill".into() }
+        );
+    }
+}
