@@ -86,11 +86,11 @@ pub fn hint(error: &Error) -> Option<String> {
             }
             hint
         }
-        Error::History(HistoryError::Foreign { table, .. }) => format!(
-            "godwit keeps its history in a table named godwit_history and will not use one it did not create: \
-             rename that table ({table}), or on PostgreSQL keep godwit's history in another schema with --schema \
-             (`schema` in godwit.toml)"
-        ),
+        Error::History(HistoryError::Foreign { .. }) => {
+            "godwit will not use a godwit_history table it did not create: rename that table, use another \
+             database, or on PostgreSQL give godwit a schema of its own with --schema (`schema` in godwit.toml)"
+                .to_owned()
+        }
         Error::Plan(plan) => plan_hint(plan),
         Error::BeyondGrant(failure) => format!(
             "{} was rolled back and the database is as it was before it; what a pack leaves \

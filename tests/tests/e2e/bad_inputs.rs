@@ -69,6 +69,8 @@ enum Runner {
     /// With the project directory and database file read-only to godwit (as `nobody`, when
     /// the tests run as root, whom permissions do not bind).
     ReadOnly,
+    /// With the server ending godwit's session once it runs `pg_sleep`.
+    Terminated,
 }
 
 /// Runs row `id` on each of its backends (PostgreSQL only where a server can be started; with
@@ -98,6 +100,7 @@ fn check(id: &str, setup: fn(&Project) -> Runner) {
                 run
             }
             Runner::ReadOnly => read_only(&p, &args),
+            Runner::Terminated => terminated(&p, &args),
         };
         run.code(row.exit).stderr_has(&row.excerpt);
         if row.unchanged {
@@ -262,6 +265,21 @@ catalogue!(
         let port = silent.local_addr().unwrap().port();
         Runner::Url(format!("postgres://godwit@127.0.0.1:{port}/db?connect_timeout=2"))
     },
+    B47 => |p| {
+        p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\n");
+        p.write("packs/billing/godwit-pack.toml", "name = \"billing\"\nversion = \"1.0.0\"\n");
+        p.write("packs/billing/migrations/0001_start.sql", "-- godwit:up\nselect 1;\n");
+        Runner::Doc
+    },
+    B48 => |p| {
+        p.migration("0002_slow.sql", "create table slow (x int);\nselect pg_sleep(60);", None);
+        Runner::Terminated
+    },
+    B49 => |p| {
+        p.db().execute("DROP TABLE godwit_history; CREATE TABLE godwit_history (id integer, note text);");
+        Runner::Doc
+    },
+    B50 => |p| file(p, "0002_nul.sql", "-- godwit:up\nselect 1;\0\n"),
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role
@@ -272,6 +290,25 @@ fn wrong_password(p: &Project) -> Runner {
          THEN CREATE ROLE godwit_password_check LOGIN PASSWORD 'right'; END IF; END $$;",
     );
     Runner::Url(p.url.replacen("postgres@", "godwit_password_check:wrong@", 1))
+}
+
+/// B48: godwit runs while another session waits for it to reach `pg_sleep`, then ends its
+/// session as a server shutting down does (SQLSTATE 57P01).
+fn terminated(p: &Project, args: &[&str]) -> Run {
+    let child = p.command().args(args).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let ended = p.db().scalar(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = 'godwit' AND query LIKE '%pg_sleep%'",
+        );
+        if ended != "0" {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "godwit never reached pg_sleep");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Run::from(child.wait_with_output().unwrap())
 }
 
 /// B25: the project directory and the database file read-only to the user godwit runs as.
