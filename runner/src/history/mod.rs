@@ -1,6 +1,6 @@
 //! godwit's history table, `godwit_history`: one row per applied migration. Reading, creating,
 //! upgrading and writing it is written once here for every database; a driver only runs the
-//! statements ([`Driver::own_query`] and friends) and names the table, and [`sql`] holds what
+//! statements ([`Driver::own_query`] and friends) and names the table, and `sql.rs` holds what
 //! differs between dialects.
 //!
 //! Every row belongs to a stream: the project's own migrations or one pack's. Within a stream,

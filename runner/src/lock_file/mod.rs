@@ -6,7 +6,7 @@
 //! nobody locked, is refused before anything runs, whether the `godwit` command or an
 //! application embedding the engine asks. A pack is pinned as a whole (its manifest and every
 //! migration), and a project that uses packs must have a lock file. `godwit lock` rewrites the
-//! file deliberately and shows what changed. [`pins`] finds the file and checks it.
+//! file deliberately and shows what changed. [`Pins`] finds the file and checks it.
 
 mod pins;
 
@@ -78,7 +78,7 @@ pub trait Pinned: Clone + PartialEq {
         self.sha256() == other.sha256() && self.version() == other.version()
     }
 
-    /// "1.0.0 sha256<separator><hash>" for a pack, "sha256<separator><hash>" for a component.
+    /// `1.0.0 sha256<separator><hash>` for a pack, `sha256<separator><hash>` for a component.
     fn pinned_as(&self, separator: &str, hash: &str) -> String {
         match self.version() {
             Some(version) => format!("{version} sha256{separator}{hash}"),

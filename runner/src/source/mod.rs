@@ -1,5 +1,5 @@
 //! Where migrations come from. A [`MigrationSource`] resolves a set of migrations; the one
-//! godwit ships reads a directory. File naming rules live in [`name`]: a file that looks like a
+//! godwit ships reads a directory. File naming rules live in `name.rs`: a file that looks like a
 //! migration but is malformed is an error naming the file, never silently skipped.
 
 pub(crate) mod name;
