@@ -292,6 +292,15 @@ fn migrations_may_not_change_the_history_table(p: &Project) {
                  insert into a values (1);",
                 "rows were written to it (rows: 0 now, 1 left by godwit, 0 written by this step)",
             ),
+            // Where the server's write counters cannot tell, the rows are counted.
+            (
+                "set local track_counts = off;\ndelete from godwit_history;",
+                "rows were written to it (rows: 0 now, 1 left by godwit, 0 written by this step)",
+            ),
+            (
+                "reset all;\nupdate godwit_history set checksum = 'x';",
+                "rows were written to it (rows: 1 now, 1 left by godwit, 1 written by this step)",
+            ),
         ]);
     }
     for (sql, denied) in cases {
@@ -311,4 +320,15 @@ fn migrations_may_not_change_the_history_table(p: &Project) {
     );
     p.godwit(&["up"]).ok();
     assert_eq!(p.db().scalar("select n from c"), "1");
+    if !sqlite {
+        // A no-transaction migration commits each statement on its own, outside the step the
+        // counters follow: its write is found by the row count, and the step is not recorded.
+        p.write(
+            "migrations/0003_loose.sql",
+            "-- godwit:no-transaction\n-- godwit:up\ndelete from godwit_history;\n",
+        );
+        p.godwit(&["up"]).code(1).stderr_has(
+            "a migration may not change godwit's history table: rows were written to it (rows: 0 now, 2 left by godwit",
+        );
+    }
 }

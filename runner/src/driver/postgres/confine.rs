@@ -13,12 +13,12 @@
 //! migration lock) and resets what it may have changed in the session (settings, temporary
 //! objects), before recording the step.
 
-use super::types::{Param, as_sql, column_value, db_error};
+use super::types::{Param, as_sql, column_value, db_error, literal};
 use super::{PostgresDriver, quote_ident};
 use crate::driver::{DbError, ParamRows, Rows, Value};
 use crate::pack::{Access, Pack};
-use postgres::types::Type;
 use sha2::{Digest, Sha256};
+use tokio_postgres::types::Type;
 
 /// The pack whose step is running, and how its statements are run.
 #[derive(Debug)]
@@ -42,11 +42,6 @@ fn postgres_grant(grant: &crate::pack::Grant, project_schema: &str) -> String {
         false => reads.join(", "),
     };
     format!("{} on schema {}, and reading {reads}", grant.access.as_str(), grant.schema)
-}
-
-/// A SQL string literal.
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -112,7 +107,7 @@ impl PostgresDriver {
         let grant = &pack.grant;
         let schema = &grant.schema;
         let (r, s) = (quote_ident(&role), quote_ident(schema));
-        let query_error = |e: postgres::Error| db_error(&e);
+        let query_error = |e: tokio_postgres::Error| db_error(&e);
         let me = self
             .client
             .query_one(
@@ -226,7 +221,7 @@ impl PostgresDriver {
         let Some(confinement) = self.confinement.take() else {
             return Ok(());
         };
-        let query_error = |e: postgres::Error| db_error(&e);
+        let query_error = |e: tokio_postgres::Error| db_error(&e);
         let invokers = self
             .client
             .query(

@@ -8,19 +8,21 @@
 //! A server crash before that can lose a suffix of the run's steps, each with its history
 //! row, never half of one.
 
+mod client;
 mod confine;
 mod connect;
 mod guard;
 mod tls;
 mod types;
 
+use self::client::Client;
 use self::types::{Param, as_sql, column_value, db_error, own_column_value};
 use super::{DbError, Dialect, Driver, ParamRows, Rows, Value};
-use crate::history::{HistoryWrite, WriteKind};
+use crate::history::HistoryWrite;
 use crate::pack::Pack;
-use postgres::types::Type;
-use postgres::{Client, Statement};
 use std::collections::HashMap;
+use tokio_postgres::Statement;
+use tokio_postgres::types::Type;
 
 pub struct PostgresDriver {
     client: Client,
@@ -44,18 +46,18 @@ pub struct PostgresDriver {
     locked: bool,
     /// The pack whose step is running; its statements run under the pack's role.
     confinement: Option<confine::Confinement>,
-    /// The history table's structure when the run began, to tell that no migration changed it.
+    /// The history table as godwit left it, to tell that no migration changed it.
     history_known: Option<guard::HistoryShape>,
-    /// godwit's inserts minus deletes of history rows in the step's transaction.
-    history_delta: i64,
-    /// Whether the history was checked in this step's transaction.
-    history_verified: bool,
+    /// What opens a step's transaction (see `begin_sql`).
+    begin: String,
+    /// The check of the history table at the end of each step (see `check_sql`).
+    check: String,
+    /// Whether statements ran outside a step's transaction since the last history check,
+    /// where the step's own write counters do not see them.
+    untracked: bool,
     /// The connection's database, once a pack step asked for it.
     database: Option<String>,
 }
-
-/// What opens a step's transaction.
-const BEGIN: &str = "BEGIN; SET LOCAL synchronous_commit TO off; ";
 
 impl std::fmt::Debug for PostgresDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +76,8 @@ impl PostgresDriver {
             client,
             target,
             lock_key: connect::lock_key(&schema),
+            begin: PostgresDriver::begin_sql(&connect::history_table(&schema)),
+            check: PostgresDriver::check_sql(&connect::history_table(&schema)),
             table: connect::history_table(&schema),
             schema,
             explicit_schema,
@@ -84,8 +88,7 @@ impl PostgresDriver {
             locked: false,
             confinement: None,
             history_known: None,
-            history_delta: 0,
-            history_verified: false,
+            untracked: false,
             database: None,
         }
     }
@@ -128,9 +131,20 @@ impl PostgresDriver {
     /// Sends a held-back `BEGIN` on its own, before a statement that cannot carry it.
     fn open_pending(&mut self) -> Result<(), DbError> {
         if std::mem::take(&mut self.begin_pending) {
-            self.client.batch_execute(BEGIN).map_err(|e| db_error(&e))?;
+            self.batch(&self.begin)?;
         }
         Ok(())
+    }
+
+    /// A script of godwit's own, as it is.
+    fn batch(&self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).map_err(|e| db_error(&e))
+    }
+
+    /// Notes a migration's statement: one outside a step's transaction is one the step's
+    /// write counters do not see.
+    fn migration_statement(&mut self) {
+        self.untracked |= !self.in_step;
     }
 }
 
@@ -139,12 +153,12 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// How a result column becomes a [`Value`].
-type ColumnValue = fn(&postgres::Row, usize, &str, &Type) -> Result<Value, DbError>;
+type ColumnValue = fn(&tokio_postgres::Row, usize, &str, &Type) -> Result<Value, DbError>;
 
 /// The rows a statement returned, each column mapped by `value`.
 fn rows(
     statement: &Statement,
-    found: &[postgres::Row],
+    found: &[tokio_postgres::Row],
     value: ColumnValue,
 ) -> Result<Rows, DbError> {
     let columns = statement.columns();
@@ -199,23 +213,25 @@ impl Driver for PostgresDriver {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.migration_statement();
         if self.confinement.is_some() {
             return self.confined_execute(sql);
         }
         if !std::mem::take(&mut self.begin_pending) {
-            return self.client.batch_execute(sql).map_err(|e| db_error(&e));
+            return self.batch(sql);
         }
-        self.client.batch_execute(&format!("{BEGIN}{sql}")).map_err(|e| {
+        self.client.batch_execute(&format!("{}{sql}", self.begin)).map_err(|e| {
             let mut error = db_error(&e);
             // Positions count from the start of what was sent; the user's statement
             // starts after the BEGIN.
-            let prefix = BEGIN.chars().count();
+            let prefix = self.begin.chars().count();
             error.position = error.position.and_then(|at| at.checked_sub(prefix));
             error
         })
     }
 
     fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        self.migration_statement();
         if self.confinement.is_some() {
             return self.confined_execute_with(sql, params);
         }
@@ -223,6 +239,7 @@ impl Driver for PostgresDriver {
     }
 
     fn execute_many(&mut self, sql: &str, rows: ParamRows<'_>) -> Result<u64, DbError> {
+        self.migration_statement();
         if self.confinement.is_some() {
             return self.confined_execute_many(sql, rows);
         }
@@ -234,6 +251,7 @@ impl Driver for PostgresDriver {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+        self.migration_statement();
         if self.confinement.is_some() {
             return self.confined_query(sql, params);
         }
@@ -254,37 +272,28 @@ impl Driver for PostgresDriver {
     }
 
     fn finish(&mut self, writes: &[HistoryWrite]) -> Result<(), DbError> {
-        self.verify_history()?;
-        for write in writes {
-            let changed = self.own_execute(write.sql(), write.params())?;
-            let changed = i64::try_from(changed).unwrap_or(0);
-            self.history_written(match write.kind() {
-                WriteKind::Insert => changed,
-                WriteKind::Delete => -changed,
-                _ => 0,
-            });
-        }
-        self.commit()
+        self.finish_step(writes)
     }
 
     fn history_ready(&mut self) -> Result<(), DbError> {
+        self.untracked = false;
         self.remember_history()
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.begin_pending = true;
         self.in_step = true;
-        self.history_verified = false;
         Ok(())
     }
 
+    /// A commit without godwit's history check or writes; the engine ends steps with
+    /// [`Driver::finish`].
     fn commit(&mut self) -> Result<(), DbError> {
         self.in_step = false;
         if std::mem::take(&mut self.begin_pending) {
             return Ok(()); // nothing ran in this transaction
         }
-        self.execute("COMMIT")?;
-        self.history_committed();
+        self.batch("COMMIT")?;
         self.unsynced = true;
         Ok(())
     }
@@ -295,17 +304,16 @@ impl Driver for PostgresDriver {
         }
         // txid_current() gives the transaction an id, so its commit is a WAL record that
         // waits for the flush of everything before it.
-        self.execute("BEGIN; SET LOCAL synchronous_commit TO on; SELECT txid_current(); COMMIT")?;
+        self.batch("BEGIN; SET LOCAL synchronous_commit TO on; SELECT txid_current(); COMMIT")?;
         self.unsynced = false;
         Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
         self.in_step = false;
-        self.history_delta = 0;
         if std::mem::take(&mut self.begin_pending) {
             return Ok(());
         }
-        self.execute("ROLLBACK")
+        self.batch("ROLLBACK")
     }
 }

@@ -3,8 +3,13 @@
 //! columns come back as [`Value`]s, and the server's errors as [`DbError`]s.
 
 use crate::driver::{DbError, Value};
-use postgres::error::ErrorPosition;
-use postgres::types::{Format, FromSql, IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::error::ErrorPosition;
+use tokio_postgres::types::{Format, FromSql, IsNull, ToSql, Type, to_sql_checked};
+
+/// A SQL string literal.
+pub(super) fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
 
 /// A parameter in PostgreSQL's text format, which the server parses for whatever type the
 /// statement gives the parameter; blobs go as binary `bytea`.
@@ -45,12 +50,12 @@ pub(super) fn as_sql<'a>(params: &'a [Param<'_>]) -> Vec<&'a (dyn ToSql + Sync)>
 
 /// A result column as a [`Value`]; types without an equivalent must be cast in the query.
 pub(super) fn column_value(
-    row: &postgres::Row,
+    row: &tokio_postgres::Row,
     i: usize,
     name: &str,
     ty: &Type,
 ) -> Result<Value, DbError> {
-    let get = |e: postgres::Error| db_error(&e);
+    let get = |e: tokio_postgres::Error| db_error(&e);
     Ok(match *ty {
         Type::BOOL => row.try_get::<_, Option<bool>>(i).map_err(get)?.map(Value::Boolean),
         Type::INT2 => row.try_get::<_, Option<i16>>(i).map_err(get)?.map(|v| Value::Integer(v.into())),
@@ -74,7 +79,7 @@ pub(super) fn column_value(
 /// A column of godwit's own query (its history): as [`column_value`], and a `timestamptz` as
 /// RFC 3339 text with second precision, which is how the history shows it on every database.
 pub(super) fn own_column_value(
-    row: &postgres::Row,
+    row: &tokio_postgres::Row,
     i: usize,
     name: &str,
     ty: &Type,
@@ -127,7 +132,7 @@ impl<'a> FromSql<'a> for Timestamp {
 /// The server's message (with its detail and hint) and SQLSTATE, or the client-side cause
 /// chain for connection and protocol errors; a connection that closed or broke under the
 /// client gets SQLSTATE 08006 (`connection_failure`), as libpq reports it.
-pub(super) fn db_error(error: &postgres::Error) -> DbError {
+pub(super) fn db_error(error: &tokio_postgres::Error) -> DbError {
     if let Some(db) = error.as_db_error() {
         let mut message = db.message().to_owned();
         if let Some(detail) = db.detail() {
