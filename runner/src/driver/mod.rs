@@ -10,12 +10,14 @@ mod connection;
 mod error;
 mod postgres;
 mod sqlite;
+mod steps;
 mod value;
 
 pub use self::connection::{
     ConnectError, ConnectOptions, Connection, connect, connect_changes_nothing, redact,
 };
 pub use self::error::{DbError, Undefined};
+pub use self::steps::{StepFailure, StepWork, StepsRun, one_by_one};
 pub use self::value::{ParamRows, Rows, Value};
 
 use crate::history::HistoryWrite;
@@ -93,6 +95,17 @@ pub trait Driver: Send {
     /// Makes every committed step durable and visible. The engine calls it at the end of every
     /// run, whatever its outcome, and before statements that must run outside a transaction.
     fn sync(&mut self) -> Result<(), DbError>;
+
+    /// How many steps [`Driver::run_steps`] may send before it reads an answer.
+    fn pipeline_depth(&self) -> usize {
+        1
+    }
+    /// Runs `steps` one after another, each in a transaction of its own committed with its
+    /// history writes, and stops at the first that fails: its transaction is rolled back and
+    /// no step after it runs. A driver may send several before reading any answer.
+    fn run_steps(&mut self, steps: &[StepWork<'_>]) -> StepsRun {
+        one_by_one(self, steps)
+    }
 
     /// The history table is now as godwit wants it (created, upgraded or found) and no
     /// migration of the run has started: a driver that checks the table in

@@ -104,7 +104,21 @@ impl Sql<'_> {
         }
     }
 
-    /// Parameters: stream, version, name, kind, checksum, execution_ms, state, godwit version.
+    /// `execution_ms` from parameter `n`, or when it is NULL, what the database can measure:
+    /// the milliseconds since the transaction began on PostgreSQL (0 on SQLite, whose steps
+    /// share a transaction and are measured by the driver).
+    fn elapsed(&self, n: usize) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("coalesce({}, 0)", self.param(n)),
+            Dialect::Postgres => format!(
+                "coalesce({}, (extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000)::bigint)",
+                self.param(n)
+            ),
+        }
+    }
+
+    /// Parameters: stream, version, name, kind, checksum, execution_ms (NULL: measured by the
+    /// database), state, godwit version.
     pub fn insert(&self) -> String {
         let p = |n| self.param(n);
         format!(
@@ -117,7 +131,7 @@ impl Sql<'_> {
             p(4),
             p(5),
             self.now(),
-            p(6),
+            self.elapsed(6),
             p(7),
             p(8)
         )

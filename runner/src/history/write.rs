@@ -18,12 +18,19 @@ pub struct NewRecord<'a> {
     pub name: &'a str,
     pub kind: Kind,
     pub checksum: &'a Checksum,
-    pub execution_ms: i64,
+    /// How long the migration took; `None` when the database measures it (the time since
+    /// its step's transaction began), as a driver that sends a whole step at once does, or
+    /// when the driver that runs the step fills it in ([`HistoryWrite::with_elapsed`]).
+    pub execution_ms: Option<i64>,
     pub state: RecordState,
 }
 
 impl<'a> NewRecord<'a> {
-    pub fn of(migration: &'a Migration, state: RecordState, execution_ms: i64) -> NewRecord<'a> {
+    pub fn of(
+        migration: &'a Migration,
+        state: RecordState,
+        execution_ms: Option<i64>,
+    ) -> NewRecord<'a> {
         NewRecord {
             stream: &migration.stream,
             version: migration.version(),
@@ -35,6 +42,9 @@ impl<'a> NewRecord<'a> {
         }
     }
 }
+
+/// Where an insert's execution time is among its parameters.
+const EXECUTION_MS: usize = 5;
 
 /// What a write does to the number of rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +88,7 @@ impl HistoryWrite {
             Value::Text(record.name.to_owned()),
             Value::Text(record.kind.as_str().to_owned()),
             Value::Text(record.checksum.as_str().to_owned()),
-            Value::Integer(record.execution_ms),
+            record.execution_ms.map_or(Value::Null, Value::Integer),
             Value::Text(record.state.as_str().to_owned()),
             Value::Text(crate::GODWIT_VERSION.to_owned()),
         ];
@@ -135,6 +145,17 @@ impl HistoryWrite {
             ],
             kind: WriteKind::Update,
         }
+    }
+
+    /// This write with the execution time an insert left to be measured set to `ms`.
+    pub fn with_elapsed(&self, ms: i64) -> HistoryWrite {
+        let mut write = self.clone();
+        if write.kind == WriteKind::Insert
+            && let Some(value @ Value::Null) = write.params.get_mut(EXECUTION_MS)
+        {
+            *value = Value::Integer(ms);
+        }
+        write
     }
 
     pub fn sql(&self) -> &str {

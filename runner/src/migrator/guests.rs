@@ -27,6 +27,11 @@ pub(super) struct Guests<'a> {
 }
 
 impl Guests<'_> {
+    /// The pack a migration belongs to.
+    pub(super) fn pack_of(&self, migration: &Migration) -> Option<&Pack> {
+        self.packs.iter().find(|p| p.stream() == migration.stream)
+    }
+
     /// Runs `body` confined to the grant of the migration's pack, if it has one; the
     /// confinement is lifted whatever the outcome, before godwit records anything.
     pub(super) fn confined<T>(
@@ -35,7 +40,7 @@ impl Guests<'_> {
         migration: &Migration,
         body: impl FnOnce(&mut Connection) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let Some(pack) = self.packs.iter().find(|p| p.stream() == migration.stream) else {
+        let Some(pack) = self.pack_of(migration) else {
             return body(conn);
         };
         conn.driver()?.confine(Some(pack)).map_err(|source| Error::Database {
@@ -99,7 +104,7 @@ pub(super) fn run_batched(
                 HistoryWrite::delete(driver, &migration.stream, &migration.key),
                 HistoryWrite::insert(
                     driver,
-                    &NewRecord::of(migration, RecordState::InProgress, ms),
+                    &NewRecord::of(migration, RecordState::InProgress, Some(ms)),
                 ),
             ];
             tx.finish(&writes)?;

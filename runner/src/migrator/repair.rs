@@ -112,7 +112,7 @@ impl Migrator {
         let driver = conn.driver()?;
         let writes: Vec<HistoryWrite> = marked
             .iter()
-            .map(|m| HistoryWrite::insert(driver, &NewRecord::of(m, RecordState::Applied, 0)))
+            .map(|m| HistoryWrite::insert(driver, &NewRecord::of(m, RecordState::Applied, Some(0))))
             .collect();
         in_transaction(&mut conn, "cannot record the baseline".to_owned(), &writes)?;
         Ok(marked.iter().map(|m| m.label.clone()).collect())

@@ -4,7 +4,7 @@
 use super::guard::{Tx, in_transaction};
 use super::guests::{self, Guests};
 use super::{MigrationFailure, Report, StepReport};
-use crate::driver::{Connection, DbError, Driver};
+use crate::driver::{Connection, DbError, Driver, StepFailure, StepWork};
 use crate::error::Error;
 use crate::history::{HistoryWrite, NewRecord, RecordState};
 use crate::migration::{Migration, Script, Statement};
@@ -20,22 +20,83 @@ pub(super) fn run(
     reporter: &mut dyn Reporter,
     report: &mut Report,
 ) -> Result<(), Error> {
-    for step in steps {
-        reporter.report(Event::StepStarted { step, dry_run });
-        let elapsed = if dry_run {
+    if dry_run {
+        for step in steps {
+            reporter.report(Event::StepStarted { step, dry_run });
             for Statement { sql, line } in statements(step)? {
                 reporter.report(Event::Statement { sql, line: *line, dry_run });
             }
-            Duration::ZERO
-        } else {
-            let elapsed = execute(conn, step, guests, reporter)?;
-            reporter.report(Event::StepFinished { step, elapsed });
-            elapsed
-        };
-        let label = step.migration.label.clone();
-        report.steps.push(StepReport { action: step.action, label, elapsed });
+            finished(report, step, Duration::ZERO);
+        }
+        return Ok(());
+    }
+    let depth = conn.driver()?.pipeline_depth().max(1);
+    let mut at = 0;
+    while at < steps.len() {
+        let sendable = steps[at..].iter().take(depth).take_while(|s| sendable(s, guests)).count();
+        if sendable > 0 {
+            send(conn, &steps[at..at + sendable], reporter, report)?;
+            at += sendable;
+            continue;
+        }
+        let step = &steps[at];
+        reporter.report(Event::StepStarted { step, dry_run });
+        let elapsed = execute(conn, step, guests, reporter)?;
+        reporter.report(Event::StepFinished { step, elapsed });
+        finished(report, step, elapsed);
+        at += 1;
     }
     Ok(())
+}
+
+fn finished(report: &mut Report, step: &Step<'_>, elapsed: Duration) {
+    let label = step.migration.label.clone();
+    report.steps.push(StepReport { action: step.action, label, elapsed });
+}
+
+/// Whether a step is SQL statements in a transaction of their own, outside any pack's grant:
+/// what a driver may send together with the steps around it.
+fn sendable(step: &Step<'_>, guests: &Guests<'_>) -> bool {
+    let migration = step.migration;
+    matches!(migration.script, Script::Sql(_))
+        && migration.runs_in_transaction()
+        && guests.pack_of(migration).is_none()
+        && statements(step).is_ok()
+}
+
+/// Steps the driver runs as a batch (sent together where it can), each committed with its
+/// history row; the first that fails stops the rest.
+fn send(
+    conn: &mut Connection,
+    steps: &[Step<'_>],
+    reporter: &mut dyn Reporter,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let db = conn.driver()?;
+    let mut work = Vec::with_capacity(steps.len());
+    for step in steps {
+        reporter.report(Event::StepStarted { step, dry_run: false });
+        let statements = statements(step)?;
+        for statement in statements {
+            let (sql, line) = (&statement.sql, statement.line);
+            reporter.report(Event::Statement { sql, line, dry_run: false });
+        }
+        let statements = statements.iter().map(|s| s.sql.as_str()).collect();
+        work.push(StepWork { statements, writes: records(&*db, step, None) });
+    }
+    let run = db.run_steps(&work);
+    for (step, elapsed) in steps.iter().zip(run.took) {
+        reporter.report(Event::StepFinished { step, elapsed });
+        finished(report, step, elapsed);
+    }
+    let Some(StepFailure { step, statement, error }) = run.failure else {
+        return Ok(());
+    };
+    let step = &steps[step];
+    match statement.and_then(|n| statements(step).ok()?.get(n)) {
+        Some(statement) => Err(failure(step, statement, error, false)),
+        None => Err(Error::Database { context: record_context(step.migration), source: error }),
+    }
 }
 
 /// The statements a SQL step runs; none for a component.
@@ -51,8 +112,8 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
     }
 }
 
-/// What a step records when it succeeds.
-fn records(db: &dyn Driver, step: &Step<'_>, ms: i64) -> Vec<HistoryWrite> {
+/// What a step records when it succeeds; `ms: None` leaves its time to the driver.
+fn records(db: &dyn Driver, step: &Step<'_>, ms: Option<i64>) -> Vec<HistoryWrite> {
     let migration = step.migration;
     let forget = || HistoryWrite::delete(db, &migration.stream, &migration.key);
     let applied = || HistoryWrite::insert(db, &NewRecord::of(migration, RecordState::Applied, ms));
@@ -89,7 +150,7 @@ fn execute(
     let mut tx = Tx::begin(conn, record_context(migration))?;
     guests.confined(tx.conn(), migration, |conn| body(conn, step, guests, reporter))?;
     let elapsed = started.elapsed();
-    let writes = records(tx.driver()?, step, elapsed_ms(started));
+    let writes = records(tx.driver()?, step, Some(elapsed_ms(started)));
     tx.finish(&writes)?;
     Ok(elapsed)
 }
@@ -111,10 +172,10 @@ fn execute_alone(
     let ms = elapsed_ms(started);
     let driver = conn.driver()?;
     let writes = match &outcome {
-        Ok(()) => records(driver, step, ms),
+        Ok(()) => records(driver, step, Some(ms)),
         Err(_) => vec![
             HistoryWrite::delete(driver, &migration.stream, &migration.key),
-            HistoryWrite::insert(driver, &NewRecord::of(migration, RecordState::Failed, ms)),
+            HistoryWrite::insert(driver, &NewRecord::of(migration, RecordState::Failed, Some(ms))),
         ],
     };
     in_transaction(conn, record_context(migration), &writes)?;

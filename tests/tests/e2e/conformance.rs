@@ -1,6 +1,7 @@
 //! The driver conformance suite: one set of cases, generic over [`godwit::Driver`], run on
 //! SQLite and PostgreSQL. A new backend passes these before it is wired into the CLI.
 
+use godwit::driver::StepWork;
 use godwit::history::{self, HistoryWrite};
 use godwit::{
     AppliedMigration, Checksum, ConnectOptions, Connection, DbError, Dialect, Driver, Event, Key,
@@ -19,7 +20,7 @@ fn record<'a>(stream: &'a Stream, version: Option<i64>, name: &'a str) -> NewRec
         name,
         kind: Kind::Sql,
         checksum: Box::leak(Box::new(Checksum::from_stored("ab".repeat(32)))),
-        execution_ms: 7,
+        execution_ms: Some(7),
         state: RecordState::Applied,
     }
 }
@@ -123,6 +124,44 @@ fn rollback_discards_statements_and_records(p: &Project) {
     db.sync().unwrap();
     assert_eq!(p.db().tables(), ["t"]);
     assert_eq!(read(db).len(), 1);
+}
+
+/// A step of `run_steps`: its statements, then the history row of `version`, whose execution
+/// time the driver measures.
+fn step<'a>(db: &dyn Driver, version: i64, statements: Vec<&'a str>) -> StepWork<'a> {
+    let record = NewRecord { execution_ms: None, ..record(&Stream::Project, Some(version), "s") };
+    StepWork { statements, writes: vec![HistoryWrite::insert(db, &record)] }
+}
+
+fn steps_run_in_order_and_stop_at_the_first_failure(p: &Project) {
+    let mut conn = connect(p);
+    let db = conn.driver().unwrap();
+    history::ensure(db).unwrap();
+    let steps = [
+        step(db, 1, vec!["create table s1 (x int)", "insert into s1 values (1)"]),
+        step(db, 2, vec!["create table s2 (x int)", "insert into nowhere values (1)"]),
+        step(db, 3, vec!["create table s3 (x int)"]),
+    ];
+    let run = db.run_steps(&steps);
+    assert_eq!(run.took.len(), 1, "{run:?}");
+    let failure = run.failure.unwrap();
+    assert_eq!((failure.step, failure.statement), (1, Some(1)), "{failure:?}");
+    assert!(failure.error.message.contains("nowhere"), "{}", failure.error);
+    db.sync().unwrap();
+    assert_eq!(
+        p.db().tables(),
+        ["s1"],
+        "the failed step is rolled back, the one after it never ran"
+    );
+    let rows = read(db);
+    assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [Version::new(1)]);
+    assert!(rows[0].execution_ms >= 0);
+    // The rest runs later, all of it.
+    let run = db.run_steps(&[step(db, 2, vec!["create table s2 (x int)"]), steps[2].clone()]);
+    assert_eq!((run.took.len(), run.failure), (2, None));
+    db.sync().unwrap();
+    assert_eq!(p.db().tables(), ["s1", "s2", "s3"]);
+    assert_eq!(read(db).len(), 3);
 }
 
 fn errors_carry_the_database_code(p: &Project) {
@@ -243,6 +282,7 @@ on_both!(
     records_round_trip,
     rollback_discards_statements_and_records,
     errors_carry_the_database_code,
+    steps_run_in_order_and_stop_at_the_first_failure,
     the_lock_is_exclusive_between_connections,
     migrator_reports_each_step_and_waits_for_the_lock,
     parameters_and_queries_round_trip,

@@ -135,3 +135,44 @@ fn server_is_the_expected_major_version() {
     let server = pg::server().expect("a PostgreSQL server");
     assert_eq!(server.version, expected);
 }
+
+/// A step whose COMMIT fails (a deferred constraint) is not recorded, and the steps sent
+/// after it in the same pipeline never run.
+#[test]
+fn a_failed_commit_stops_the_steps_sent_after_it() {
+    let Some(p) = project() else { return };
+    p.migration(
+        "0001_tables.sql",
+        "create table parent (id int primary key);\n\
+        create table child (pid int references parent deferrable initially deferred);",
+        None,
+    );
+    p.migration("0002_orphan.sql", "insert into child values (7);", None);
+    p.migration("0003_after.sql", "create table after_it (x int);", None);
+    p.godwit(&["up"])
+        .code(1)
+        .stderr_has("cannot record 0002_orphan")
+        .stderr_has("violates foreign key constraint");
+    assert_eq!(p.db().tables(), ["child", "parent"]);
+    assert_eq!(p.db().scalar("select count(*) from child"), "0");
+    assert_eq!(p.db().scalar("select string_agg(name, ',') from godwit_history"), "tables");
+}
+
+/// Migrations sent together end with a quick history check; a step it suspects (here a view
+/// that reads the history, which writes catalog rows about it) is rolled back and run again on
+/// its own with the full check, once: its effects are there once, and the steps after it run.
+#[test]
+fn a_step_that_touches_the_history_catalog_is_checked_in_full_and_runs_once() {
+    let Some(p) = project() else { return };
+    p.migration("0001_a.sql", "create table a (x int);", None);
+    p.migration(
+        "0002_view.sql",
+        "create view applied as select name from godwit_history;\ninsert into a values (2);",
+        None,
+    );
+    p.migration("0003_b.sql", "create table b (x int);\ninsert into a values (3);", None);
+    p.godwit(&["up"]).ok().stderr_has("applied 3 migrations");
+    assert_eq!(p.db().scalar("select string_agg(x::text, ',' order by x) from a"), "2,3");
+    assert_eq!(p.db().scalar("select count(*) from applied"), "3");
+    assert_eq!(p.db().tables(), ["a", "applied", "b"]);
+}

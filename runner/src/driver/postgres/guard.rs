@@ -5,26 +5,34 @@
 //! privileges, indexes, triggers, rules and policies, the same storage (no `TRUNCATE`), and
 //! no row written by the step. A difference fails the step, which rolls back.
 //!
-//! The check costs the same whatever the history's size. Rows written are told by the
-//! server's per-transaction counters of the table's inserts, updates and deletes, read when
-//! the step began (into a setting local to its transaction) and again at its end. Where the
-//! counters cannot tell (the step ran statements outside its transaction, `track_counts` is
-//! off, or the step reset its settings), the check counts the rows instead, and it does when a
-//! write was found, to say what changed: as many rows as godwit left, and none written by this
-//! transaction (`age(xmin) <= 0` is a row version this transaction or one of its
-//! subtransactions wrote). It guards against mistakes, not against a migration written to
-//! defeat it, which as the table's owner could do anything.
+//! The check costs the same whatever the history's size, and little when nothing happened.
+//! It comes in two forms:
 //!
-//! A step ends in one round trip: the check, godwit's writes and the `COMMIT` are sent
-//! together. PostgreSQL has no expression that raises an error of one's own, so the check
-//! fails by casting its finding to an integer; the error, which quotes the text, is turned
-//! back into the finding here.
+//! - The quick one, at the end of steps sent together (see `pipeline`), only tells whether
+//!   anything may have changed: this transaction wrote a catalog row that describes the table
+//!   (its `pg_class` row, its `pg_attribute` rows, a `pg_depend` row of an index, trigger,
+//!   rule, policy or constraint on it), there are more or fewer of those than godwit left, its
+//!   storage changed, or the server's per-transaction counters of the table's inserts, updates
+//!   and deletes moved since the step began (read then into a setting local to its
+//!   transaction) or cannot tell (`track_counts` off, the setting reset). Every change to the
+//!   table does one of these. Such a step is rolled back and run again on its own, ending with
+//!   the full check, which says what changed.
+//! - The full one compares the whole definition with what godwit remembered when the run
+//!   began, the storage, and, where the counters moved or cannot tell (also after statements
+//!   that ran outside a transaction), the rows: as many as godwit left, and none written by
+//!   this transaction (`age(xmin) <= 0` is a row version this transaction or one of its
+//!   subtransactions wrote).
+//!
+//! The check guards against mistakes, not against a migration written to defeat it, which as
+//! the table's owner could do anything.
+//!
+//! PostgreSQL has no expression that raises an error of one's own, so the check fails by
+//! casting its finding to an integer; the error, which quotes the text, is turned back into
+//! the finding here. Passing, it also records the step in a session setting (see `pipeline`).
 
 use super::PostgresDriver;
-use super::client::Request;
-use super::types::{Param, as_sql, db_error};
+use super::types::db_error;
 use crate::driver::DbError;
-use crate::history::{HistoryWrite, WriteKind};
 
 /// The table's structure in one string; `c` is its `pg_class` row.
 const STRUCTURE: &str = "concat_ws('|', c.oid, c.relowner, c.relacl, \
@@ -36,6 +44,19 @@ const STRUCTURE: &str = "concat_ws('|', c.oid, c.relowner, c.relacl, \
      (SELECT count(*) FROM pg_rewrite r WHERE r.ev_class = c.oid), \
      (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid))";
 
+/// How many catalog rows depend on the table (its indexes, triggers, rules, policies,
+/// constraints); `c` is its `pg_class` row. Dropping one of them removes a row.
+const DEPENDS: &str = "(SELECT count(*) FROM pg_depend d \
+     WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid)";
+
+/// Whether this transaction wrote a catalog row describing the table, or removed one: `{n}`
+/// is the parameter holding how many [`DEPENDS`] counted when godwit looked.
+const CATALOG_WRITTEN: &str = "age(c.xmin) <= 0 \
+     OR EXISTS (SELECT FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass \
+         AND d.refobjid = c.oid AND age(d.xmin) <= 0) \
+     OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND age(a.xmin) <= 0) \
+     OR {DEPENDS} <> {n}";
+
 /// Inserts, updates and deletes of the table so far in this transaction; `{oid}` is its oid.
 const WRITES: &str = "(pg_stat_get_xact_tuples_inserted({oid}) + \
      pg_stat_get_xact_tuples_updated({oid}) + pg_stat_get_xact_tuples_deleted({oid}))";
@@ -43,45 +64,86 @@ const WRITES: &str = "(pg_stat_get_xact_tuples_inserted({oid}) + \
 /// The setting, local to a step's transaction, that holds [`WRITES`] as the step began.
 const BASELINE: &str = "godwit.history_writes";
 
-/// What godwit knows the history table to be: its structure, storage and row count.
+/// The session setting naming the last step whose check passed (see `pipeline`).
+pub(super) const LAST_STEP: &str = "godwit.step";
+
+/// What godwit knows the history table to be: its relation, structure, storage and row
+/// count, and how many catalog rows depend on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct HistoryShape {
-    structure: String,
-    storage: i64,
-    rows: i64,
+    pub(super) oid: u32,
+    pub(super) structure: String,
+    pub(super) storage: i64,
+    pub(super) rows: i64,
+    pub(super) depends: i64,
+}
+
+/// Which check ends a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// Whether anything may have changed (steps sent together).
+    Quick,
+    /// What changed, if anything (a step on its own).
+    Full,
 }
 
 impl PostgresDriver {
     /// What opens a step's transaction: no WAL flush at its commit (see `sync`), and the
-    /// history's write counters as the step begins.
-    pub(super) fn begin_sql(table: &str) -> String {
-        let writes = WRITES.replace("{oid}", "h.oid");
-        format!(
-            "BEGIN; SET LOCAL synchronous_commit TO off; \
-             SELECT set_config('{BASELINE}', coalesce((SELECT {writes}::text \
-             FROM (SELECT to_regclass({table}) AS oid) h WHERE h.oid IS NOT NULL), ''), true); ",
-            table = super::types::literal(table)
-        )
+    /// history's write counters as the step begins (its oid, when godwit knows it).
+    pub(super) fn begin_sql(oid: Option<u32>) -> String {
+        let baseline = match oid {
+            Some(oid) => format!(
+                ", set_config('{BASELINE}', {}::text, true)",
+                WRITES.replace("{oid}", &format!("{oid}::oid"))
+            ),
+            None => String::new(),
+        };
+        format!("BEGIN; SELECT set_config('synchronous_commit', 'off', true){baseline}")
     }
 
-    /// The check: `$1` the structure, `$2` the storage, `$3` the rows godwit left, `$4`
-    /// whether to count the rows whatever the counters say, `$5` the table's name. It returns
-    /// 0, or fails with its finding.
-    pub(super) fn check_sql(table: &str) -> String {
+    /// A check. Parameters: `$1` the step's id, `$2` the table's name, `$3` the storage,
+    /// `$4` how many catalog rows depend on the table, and for the full check `$5` the
+    /// structure, `$6` the rows godwit left, `$7` whether to count the rows whatever the
+    /// counters say. It returns 0 and how many catalog rows depend on the table now (naming
+    /// the step in a session setting), or fails with its finding.
+    pub(super) fn check_sql(table: &str, check: Check) -> String {
         let writes = WRITES.replace("{oid}", "c.oid");
+        let rows = format!(
+            "(SELECT CASE WHEN count(*) <> $6 OR count(*) FILTER (WHERE age(xmin) <= 0) <> 0 \
+             THEN 'rows:' || count(*) || ':' || count(*) FILTER (WHERE age(xmin) <= 0) END \
+             FROM {table})"
+        );
+        let moved = format!(
+            "CASE WHEN NOT current_setting('track_counts')::bool THEN true \
+             WHEN nullif(current_setting('{BASELINE}', true), '') IS NULL THEN true \
+             ELSE {writes} <> current_setting('{BASELINE}')::bigint END"
+        );
+        let catalog = CATALOG_WRITTEN.replace("{DEPENDS}", DEPENDS).replace("{n}", "$4");
+        let finding = match check {
+            Check::Quick => format!(
+                "CASE WHEN c.oid IS NULL THEN 'gone' \
+                 WHEN c.relfilenode::bigint <> $3 OR {catalog} OR {moved} THEN 'suspect' END"
+            ),
+            Check::Full => format!(
+                "CASE WHEN c.oid IS NULL THEN 'gone' \
+                 WHEN $7 OR {catalog} THEN CASE \
+                   WHEN {STRUCTURE} IS DISTINCT FROM $5 THEN 'definition' \
+                   WHEN c.relfilenode::bigint <> $3 THEN 'storage' \
+                   ELSE {rows} END \
+                 WHEN c.relfilenode::bigint <> $3 THEN 'storage' \
+                 WHEN {moved} THEN {rows} END"
+            ),
+        };
+        // A quick check that passes found as many depending rows as godwit knew of.
+        let depends = match check {
+            Check::Quick => "$4",
+            Check::Full => DEPENDS,
+        };
         format!(
             "SELECT CASE WHEN finding IS NULL THEN 0 \
-             ELSE ('godwit-history-check[' || finding || ']')::int END FROM (SELECT CASE \
-             WHEN c.oid IS NULL THEN 'gone' \
-             WHEN {STRUCTURE} IS DISTINCT FROM $1 THEN 'definition' \
-             WHEN c.relfilenode::bigint <> $2 THEN 'storage' \
-             WHEN CASE WHEN $4 OR NOT current_setting('track_counts')::bool THEN true \
-               WHEN nullif(current_setting('{BASELINE}', true), '') IS NULL THEN true \
-               ELSE {writes} <> current_setting('{BASELINE}')::bigint END \
-             THEN (SELECT CASE WHEN count(*) <> $3 OR count(*) FILTER (WHERE age(xmin) <= 0) <> 0 \
-               THEN 'rows:' || count(*) || ':' || count(*) FILTER (WHERE age(xmin) <= 0) END \
-               FROM {table}) \
-             END AS finding FROM (SELECT to_regclass($5) AS oid) t \
+             ELSE ('godwit-history-check[' || finding || ']')::int END, \
+             set_config('{LAST_STEP}', $1, false), depends FROM (SELECT {finding} AS finding, \
+             {depends} AS depends FROM (SELECT to_regclass($2) AS oid) t \
              LEFT JOIN pg_class c ON c.oid = t.oid) checked"
         )
     }
@@ -91,8 +153,8 @@ impl PostgresDriver {
     pub(super) fn remember_history(&mut self) -> Result<(), DbError> {
         self.open_pending()?;
         let sql = format!(
-            "SELECT {STRUCTURE}, c.relfilenode::bigint, (SELECT count(*) FROM {table}) \
-             FROM pg_class c WHERE c.oid = to_regclass($1)",
+            "SELECT c.oid, {STRUCTURE}, c.relfilenode::bigint, (SELECT count(*) FROM {table}), \
+             {DEPENDS} FROM pg_class c WHERE c.oid = to_regclass($1)",
             table = self.table
         );
         let found = match self.client.query_opt(sql.as_str(), &[&self.table]) {
@@ -101,85 +163,22 @@ impl PostgresDriver {
             Err(e) => return Err(db_error(&e)),
         };
         self.history_known = found.map(|row| HistoryShape {
-            structure: row.get(0),
-            storage: row.get(1),
-            rows: row.get(2),
+            oid: row.get(0),
+            structure: row.get(1),
+            storage: row.get(2),
+            rows: row.get(3),
+            depends: row.get(4),
         });
-        Ok(())
-    }
-
-    /// Ends a step in one round trip: the check, godwit's writes and the commit.
-    pub(super) fn finish_step(&mut self, writes: &[HistoryWrite]) -> Result<(), DbError> {
-        if self.history_known.is_none() {
-            // Nothing ran before this write (a repair): what is there now is the reference.
-            self.remember_history()?;
-        }
-        let Some(known) = self.history_known.clone() else {
-            return Err(DbError::new("godwit's history table does not exist"));
-        };
-        // Preparing the check fails when the table is gone.
-        let check = self.prepare_cached(&self.check.clone()).map_err(|e| finding(e, known.rows))?;
-        let statements = writes
-            .iter()
-            .map(|write| self.prepare_cached(write.sql()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let begin = std::mem::take(&mut self.begin_pending).then(|| self.begin.clone());
-        let full = std::mem::take(&mut self.untracked);
-        let check_params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
-            [&known.structure, &known.storage, &known.rows, &full, &self.table];
-        let write_params: Vec<Vec<Param<'_>>> =
-            writes.iter().map(|w| w.params().iter().map(Param).collect()).collect();
-        let write_params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> =
-            write_params.iter().map(|params| as_sql(params)).collect();
-        let client = self.client.requests();
-        let mut requests: Vec<Request<'_>> = Vec::new();
-        if let Some(begin) = &begin {
-            requests.push(Box::pin(async move { client.batch_execute(begin).await.map(|()| 0) }));
-        }
-        let check_at = requests.len();
-        requests
-            .push(Box::pin(async move { client.query(&check, &check_params).await.map(|_| 0) }));
-        for (statement, params) in statements.iter().zip(&write_params) {
-            requests.push(Box::pin(async move { client.execute(statement, params).await }));
-        }
-        requests.push(Box::pin(async move { client.batch_execute("COMMIT").await.map(|()| 0) }));
-        let answers = self.client.pipeline(requests);
-        // Whatever happened, the transaction is over: committed, or rolled back by the COMMIT
-        // of an aborted transaction.
-        self.in_step = false;
-        let failed = answers
-            .iter()
-            .enumerate()
-            .find_map(|(at, answer)| answer.as_ref().err().map(|error| (at, error)));
-        if let Some((at, error)) = failed {
-            let error = db_error(error);
-            return Err(match at == check_at {
-                true => finding(error, known.rows),
-                false => error,
-            });
-        }
-        let delta: i64 = writes
-            .iter()
-            .zip(&answers[check_at + 1..])
-            .map(|(write, answer)| {
-                let changed = answer.as_ref().map_or(0, |n| i64::try_from(*n).unwrap_or(0));
-                match write.kind() {
-                    WriteKind::Insert => changed,
-                    WriteKind::Delete => -changed,
-                    _ => 0,
-                }
-            })
-            .sum();
-        if let Some(shape) = &mut self.history_known {
-            shape.rows += delta;
-        }
-        self.unsynced = true;
+        self.begin = PostgresDriver::begin_sql(self.history_known.as_ref().map(|k| k.oid));
         Ok(())
     }
 }
 
+/// What the quick check says when something may have changed.
+pub(super) const SUSPECT: &str = "godwit's history table may have changed in this step";
+
 /// The check's failure as what changed, or the error as it is when it was not the check's.
-fn finding(error: DbError, rows_left: i64) -> DbError {
+pub(super) fn finding(error: DbError, rows_left: i64) -> DbError {
     let gone = "the table is gone (dropped or renamed)";
     let what = if error.code.as_deref() == Some("42P01") {
         gone.to_owned()
@@ -194,6 +193,7 @@ fn finding(error: DbError, rows_left: i64) -> DbError {
         };
         match found.split(':').collect::<Vec<_>>()[..] {
             ["gone"] => gone.to_owned(),
+            ["suspect"] => return DbError::with_code(SUSPECT, "42501"),
             ["definition"] => "its definition changed (columns, owner, privileges, indexes, \
                                triggers, rules or policies)"
                 .to_owned(),

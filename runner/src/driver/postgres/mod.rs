@@ -12,12 +12,14 @@ mod client;
 mod confine;
 mod connect;
 mod guard;
+mod pipeline;
 mod tls;
 mod types;
 
 use self::client::Client;
+use self::guard::Check;
 use self::types::{Param, as_sql, column_value, db_error, own_column_value};
-use super::{DbError, Dialect, Driver, ParamRows, Rows, Value};
+use super::{DbError, Dialect, Driver, ParamRows, Rows, StepWork, StepsRun, Value};
 use crate::history::HistoryWrite;
 use crate::pack::Pack;
 use std::collections::HashMap;
@@ -50,11 +52,15 @@ pub struct PostgresDriver {
     history_known: Option<guard::HistoryShape>,
     /// What opens a step's transaction (see `begin_sql`).
     begin: String,
-    /// The check of the history table at the end of each step (see `check_sql`).
-    check: String,
+    /// The checks of the history table at the end of each step (see `check_sql`): the quick
+    /// one of steps sent together, and the full one.
+    quick_check: String,
+    full_check: String,
     /// Whether statements ran outside a step's transaction since the last history check,
     /// where the step's own write counters do not see them.
     untracked: bool,
+    /// Steps sent in pipelines so far, which numbers them.
+    step_serial: u64,
     /// The connection's database, once a pack step asked for it.
     database: Option<String>,
 }
@@ -76,8 +82,9 @@ impl PostgresDriver {
             client,
             target,
             lock_key: connect::lock_key(&schema),
-            begin: PostgresDriver::begin_sql(&connect::history_table(&schema)),
-            check: PostgresDriver::check_sql(&connect::history_table(&schema)),
+            begin: PostgresDriver::begin_sql(None),
+            quick_check: PostgresDriver::check_sql(&connect::history_table(&schema), Check::Quick),
+            full_check: PostgresDriver::check_sql(&connect::history_table(&schema), Check::Full),
             table: connect::history_table(&schema),
             schema,
             explicit_schema,
@@ -89,6 +96,7 @@ impl PostgresDriver {
             confinement: None,
             history_known: None,
             untracked: false,
+            step_serial: 0,
             database: None,
         }
     }
@@ -220,11 +228,11 @@ impl Driver for PostgresDriver {
         if !std::mem::take(&mut self.begin_pending) {
             return self.batch(sql);
         }
-        self.client.batch_execute(&format!("{}{sql}", self.begin)).map_err(|e| {
+        self.client.batch_execute(&format!("{}; {sql}", self.begin)).map_err(|e| {
             let mut error = db_error(&e);
             // Positions count from the start of what was sent; the user's statement
             // starts after the BEGIN.
-            let prefix = self.begin.chars().count();
+            let prefix = self.begin.chars().count() + 2;
             error.position = error.position.and_then(|at| at.checked_sub(prefix));
             error
         })
@@ -272,7 +280,15 @@ impl Driver for PostgresDriver {
     }
 
     fn finish(&mut self, writes: &[HistoryWrite]) -> Result<(), DbError> {
-        self.finish_step(writes)
+        self.finish_open_step(StepWork { statements: Vec::new(), writes: writes.to_vec() })
+    }
+
+    fn pipeline_depth(&self) -> usize {
+        64
+    }
+
+    fn run_steps(&mut self, steps: &[StepWork<'_>]) -> StepsRun {
+        self.pipeline_steps(steps)
     }
 
     fn history_ready(&mut self) -> Result<(), DbError> {
