@@ -62,7 +62,7 @@ fn ms(d: Duration) -> String {
 
 fn build_release() -> std::path::PathBuf {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "--release", "-p", "godwit", "--bin", "godwit"])
+        .args(["build", "--quiet", "--release", "-p", "godwit-cli", "--bin", "godwit"])
         .status()
         .expect("cargo build");
     assert!(status.success());

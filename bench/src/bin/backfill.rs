@@ -26,7 +26,7 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(&cargo)
-        .args(["build", "--quiet", "--release", "-p", "godwit", "--bin", "godwit"])
+        .args(["build", "--quiet", "--release", "-p", "godwit-cli", "--bin", "godwit"])
         .status()
         .unwrap();
     assert!(built.success());
