@@ -7,6 +7,7 @@ mod backfill;
 mod bad_inputs;
 mod concurrency;
 mod conformance;
+mod docs;
 mod embedding;
 mod files;
 mod history;
