@@ -11,6 +11,7 @@
 mod client;
 mod confine;
 mod connect;
+mod definer;
 mod guard;
 mod pipeline;
 mod tls;
