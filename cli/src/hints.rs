@@ -17,7 +17,11 @@ pub fn exit_code(error: &Error) -> u8 {
         Error::Source(_)
         | Error::Pack(_)
         | Error::Pins(_)
-        | Error::Connect(ConnectError::InvalidUrl { .. } | ConnectError::Unreachable { .. })
+        | Error::Connect(
+            ConnectError::InvalidUrl { .. }
+            | ConnectError::Unreachable { .. }
+            | ConnectError::NoSchema { .. },
+        )
         | Error::History(HistoryError::Foreign { .. })
         | Error::Plan(
             PlanError::UnknownVersion { .. }
@@ -48,6 +52,9 @@ pub fn hint(error: &Error) -> Option<String> {
         }
         Error::Connect(ConnectError::Unreachable { .. }) => {
             "check the URL given by --database, DATABASE_URL or godwit.toml, and that the server is running".to_owned()
+        }
+        Error::Connect(ConnectError::NoSchema { .. }) => {
+            "name the schema with --schema (`schema` in godwit.toml), or give the role a search_path".to_owned()
         }
         Error::Connect(ConnectError::Lost { .. }) => {
             "a component migration crashed godwit's host; connect again".to_owned()

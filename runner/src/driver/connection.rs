@@ -19,6 +19,11 @@ pub enum ConnectError {
         #[source]
         source: DbError,
     },
+    /// The connection names no schema to keep the history in.
+    #[error(
+        "{target} has no current schema to keep godwit's history in (its search_path is empty)"
+    )]
+    NoSchema { target: String },
     /// A component migration panicked the host while it held the connection.
     #[error("the connection to {target} was lost while a component migration held it")]
     Lost { target: String },

@@ -280,6 +280,10 @@ catalogue!(
         Runner::Doc
     },
     B50 => |p| file(p, "0002_nul.sql", "-- godwit:up\nselect 1;\0\n"),
+    B51 => |p| {
+        let separator = if p.url.contains('?') { '&' } else { '?' };
+        Runner::Url(format!("{}{separator}options=-c%20search_path%3D", p.url))
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

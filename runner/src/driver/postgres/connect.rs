@@ -5,7 +5,7 @@ use super::client::Client;
 use super::tls::{self, SslMode};
 use super::types::db_error;
 use super::{PostgresDriver, quote_ident};
-use crate::driver::{ConnectError, ConnectOptions, DbError, redact};
+use crate::driver::{ConnectError, ConnectOptions, redact};
 use sha2::{Digest, Sha256};
 use tokio_postgres::config::SslMode as ConfigSslMode;
 
@@ -51,11 +51,8 @@ impl PostgresDriver {
                     .query_one("SELECT current_schema()", &[])
                     .map_err(|e| connect_error(db_error(&e)))?;
                 let schema: Option<String> = row.get(0);
-                let schema = schema.ok_or_else(|| {
-                    connect_error(DbError::new(
-                        "the connection has no current schema (empty search_path); pass --schema",
-                    ))
-                })?;
+                let schema =
+                    schema.ok_or_else(|| ConnectError::NoSchema { target: target.clone() })?;
                 (schema, false)
             }
         };
