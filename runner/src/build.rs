@@ -23,6 +23,7 @@ fn is_progress(line: &str) -> bool {
 
 /// Whether resolving crate migrations may run cargo to build them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BuildMode {
     /// Build every crate migration (cargo does nothing for an up-to-date one).
     #[default]

@@ -11,6 +11,7 @@ use crate::migration::{Key, Migration};
 use crate::stream::Stream;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,7 +120,7 @@ fn sort_key(key: &Key) -> (bool, Key) {
 #[serde(tag = "problem", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Problem {
-    Modified { label: String, path: String, recorded: Checksum, found: Checksum },
+    Modified { label: String, path: PathBuf, recorded: Checksum, found: Checksum },
     Missing { label: String },
     Failed { label: String },
     OutOfOrder { label: String, newest: String },
@@ -130,7 +131,8 @@ impl fmt::Display for Problem {
         match self {
             Problem::Modified { label, path, recorded, found } => write!(
                 f,
-                "{label} was modified after it was applied ({path}: applied {}, now {})",
+                "{label} was modified after it was applied ({}: applied {}, now {})",
+                path.display(),
                 recorded.short(),
                 found.short()
             ),
@@ -162,7 +164,7 @@ pub fn problems(entries: &[Entry<'_>]) -> Vec<Problem> {
             match (entry.state, entry.migration, entry.record) {
                 (EntryState::Modified, Some(m), Some(row)) => Some(Problem::Modified {
                     label,
-                    path: m.path.display().to_string(),
+                    path: m.path.clone(),
                     recorded: row.checksum.clone(),
                     found: m.checksum.clone(),
                 }),

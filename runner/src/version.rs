@@ -23,6 +23,7 @@ impl Version {
 
 /// Why a string is not a version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VersionError {
     #[error("a version is made of digits only, `{0}` is not")]
     NotDigits(String),

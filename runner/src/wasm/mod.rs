@@ -77,7 +77,7 @@ pub struct GuestInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inspection {
     pub size: usize,
-    pub sha256: String,
+    pub sha256: crate::Checksum,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
     /// What the component says about itself, or why it is not a godwit migration.

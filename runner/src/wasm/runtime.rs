@@ -71,7 +71,7 @@ impl Runtime {
             .map_err(|e| e.to_string());
         Ok(Inspection {
             size: bytes.len(),
-            sha256: crate::Checksum::of_bytes(bytes).to_string(),
+            sha256: crate::Checksum::of_bytes(bytes),
             imports,
             exports,
             world,
