@@ -235,6 +235,7 @@ impl PostgresDriver {
         if in_transaction {
             reset.push_str(" SET LOCAL synchronous_commit TO off;");
         }
+        self.async_commit = false;
         self.client.batch_execute(&reset).map_err(query_error)
     }
 

@@ -88,17 +88,16 @@ pub(super) enum Check {
 }
 
 impl PostgresDriver {
-    /// What opens a step's transaction: no WAL flush at its commit (see `sync`), and the
-    /// history's write counters as the step begins (its oid, when godwit knows it).
+    /// What opens a step's transaction: the history's write counters as the step begins
+    /// (when godwit knows the table's oid).
     pub(super) fn begin_sql(oid: Option<u32>) -> String {
-        let baseline = match oid {
+        match oid {
             Some(oid) => format!(
-                ", set_config('{BASELINE}', {}::text, true)",
+                "BEGIN; SELECT set_config('{BASELINE}', {}::text, true)",
                 WRITES.replace("{oid}", &format!("{oid}::oid"))
             ),
-            None => String::new(),
-        };
-        format!("BEGIN; SELECT set_config('synchronous_commit', 'off', true){baseline}")
+            None => "BEGIN".to_owned(),
+        }
     }
 
     /// A check. Parameters: `$1` the step's id, `$2` the table's name, `$3` the storage,

@@ -3,8 +3,9 @@
 //! advisory lock, which the server releases when the connection ends, however it ends.
 //!
 //! Each step commits on its own (so its table locks are released at once) with
-//! `synchronous_commit` off, which skips the WAL flush per commit; `sync` then commits one
-//! transaction with it on, which flushes the WAL up to that point and so every step before.
+//! `synchronous_commit` off for the session while a run's steps commit, which skips the WAL
+//! flush per commit; `sync` then commits one transaction with it on, which flushes the WAL up
+//! to that point and so every step before, and gives the session its own setting back.
 //! A server crash before that can lose a suffix of the run's steps, each with its history
 //! row, never half of one.
 
@@ -62,6 +63,8 @@ pub struct PostgresDriver {
     untracked: bool,
     /// Steps sent in pipelines so far, which numbers them.
     step_serial: u64,
+    /// Whether godwit turned `synchronous_commit` off for the session (until `sync`).
+    async_commit: bool,
     /// The connection's database, once a pack step asked for it.
     database: Option<String>,
 }
@@ -98,6 +101,7 @@ impl PostgresDriver {
             history_known: None,
             untracked: false,
             step_serial: 0,
+            async_commit: false,
             database: None,
         }
     }
@@ -137,10 +141,20 @@ impl PostgresDriver {
         rows(&statement, &found, value)
     }
 
+    /// What begins a step now: its `BEGIN`, after turning `synchronous_commit` off for the
+    /// session if godwit has not yet.
+    fn opening(&mut self) -> String {
+        match std::mem::replace(&mut self.async_commit, true) {
+            true => self.begin.clone(),
+            false => format!("SET synchronous_commit TO off; {}", self.begin),
+        }
+    }
+
     /// Sends a held-back `BEGIN` on its own, before a statement that cannot carry it.
     fn open_pending(&mut self) -> Result<(), DbError> {
         if std::mem::take(&mut self.begin_pending) {
-            self.batch(&self.begin)?;
+            let opening = self.opening();
+            self.batch(&opening)?;
         }
         Ok(())
     }
@@ -229,11 +243,12 @@ impl Driver for PostgresDriver {
         if !std::mem::take(&mut self.begin_pending) {
             return self.batch(sql);
         }
-        self.client.batch_execute(&format!("{}; {sql}", self.begin)).map_err(|e| {
+        let opening = self.opening();
+        self.client.batch_execute(&format!("{opening}; {sql}")).map_err(|e| {
             let mut error = db_error(&e);
             // Positions count from the start of what was sent; the user's statement
             // starts after the BEGIN.
-            let prefix = self.begin.chars().count() + 2;
+            let prefix = opening.chars().count() + 2;
             error.position = error.position.and_then(|at| at.checked_sub(prefix));
             error
         })
@@ -316,13 +331,19 @@ impl Driver for PostgresDriver {
     }
 
     fn sync(&mut self) -> Result<(), DbError> {
-        if !self.unsynced {
-            return Ok(());
-        }
         // txid_current() gives the transaction an id, so its commit is a WAL record that
         // waits for the flush of everything before it.
-        self.batch("BEGIN; SET LOCAL synchronous_commit TO on; SELECT txid_current(); COMMIT")?;
+        let sql = match (self.unsynced, self.async_commit) {
+            (false, false) => return Ok(()),
+            (false, true) => "RESET synchronous_commit",
+            (true, _) => {
+                "BEGIN; SET LOCAL synchronous_commit TO on; SELECT txid_current(); COMMIT; \
+                 RESET synchronous_commit"
+            }
+        };
+        self.batch(sql)?;
         self.unsynced = false;
+        self.async_commit = false;
         Ok(())
     }
 

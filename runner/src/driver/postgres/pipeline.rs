@@ -132,10 +132,13 @@ impl PostgresDriver {
         // if the steps before it commit.
         let ids: Vec<String> =
             (1..=steps.len() as u64).map(|n| (self.step_serial + n).to_string()).collect();
+        let opening = match open && !self.begin_pending {
+            true => None,
+            false => Some(self.opening()),
+        };
         let begins: Vec<Option<String>> = (0..steps.len())
             .map(|at| match at {
-                0 if open && !self.begin_pending => None,
-                0 => Some(self.begin.clone()),
+                0 => opening.clone(),
                 // The failing branch is not a constant, which the planner would evaluate
                 // whatever the condition.
                 at => Some(format!(
