@@ -119,7 +119,7 @@ impl Driver for SqliteDriver {
     fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         self.guard.run(&self.conn, |conn| {
             let mut statement = conn.prepare_cached(sql)?;
-            Ok(statement.execute(rusqlite::params_from_iter(params))? as u64)
+            Ok(statement.execute(bind(params))? as u64)
         })
     }
 
@@ -128,7 +128,7 @@ impl Driver for SqliteDriver {
             let mut statement = conn.prepare_cached(sql)?;
             let mut changed = 0;
             for params in rows.iter() {
-                changed += statement.execute(rusqlite::params_from_iter(params))? as u64;
+                changed += statement.execute(bind(params))? as u64;
             }
             Ok(changed)
         })
@@ -149,7 +149,7 @@ impl Driver for SqliteDriver {
 
     fn own_execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut statement = self.conn.prepare_cached(sql).map_err(db_error)?;
-        let changed = statement.execute(rusqlite::params_from_iter(params)).map_err(db_error)?;
+        let changed = statement.execute(bind(params)).map_err(db_error)?;
         Ok(changed as u64)
     }
 
@@ -191,7 +191,7 @@ fn rows(statement: &mut Statement<'_>, params: &[Value]) -> rusqlite::Result<Row
     let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let width = columns.len();
     let mut values = Vec::new();
-    let mut cursor = statement.query(rusqlite::params_from_iter(params))?;
+    let mut cursor = statement.query(bind(params))?;
     while let Some(row) = cursor.next()? {
         for i in 0..width {
             values.push(match row.get_ref(i)? {
@@ -209,9 +209,17 @@ fn rows(statement: &mut Statement<'_>, params: &[Value]) -> rusqlite::Result<Row
     Ok(Rows { columns, values })
 }
 
-impl rusqlite::ToSql for Value {
+/// A parameter as rusqlite binds it: borrowed, as the value's own type.
+struct Bind<'a>(&'a Value);
+
+/// The parameters of a statement.
+fn bind(params: &[Value]) -> impl rusqlite::Params + '_ {
+    rusqlite::params_from_iter(params.iter().map(Bind))
+}
+
+impl rusqlite::ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(match self {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
             Value::Null => ValueRef::Null,
             Value::Boolean(b) => ValueRef::Integer(i64::from(*b)),
             Value::Integer(i) => ValueRef::Integer(*i),
