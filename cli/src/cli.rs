@@ -2,6 +2,7 @@
 //! here, once.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use godwit::build::Language;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -69,6 +70,56 @@ pub enum ColorChoice {
 pub enum NewKind {
     Sql,
     Rust,
+    Python,
+    Js,
+    C,
+}
+
+impl NewKind {
+    /// The language of a migration directory; `None` for a SQL file.
+    pub fn language(self) -> Option<Language> {
+        match self {
+            NewKind::Sql => None,
+            NewKind::Rust => Some(Language::Rust),
+            NewKind::Python => Some(Language::Python),
+            NewKind::Js => Some(Language::JavaScript),
+            NewKind::C => Some(Language::C),
+        }
+    }
+}
+
+/// A language whose migrations godwit builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    Rust,
+    Python,
+    Js,
+    C,
+}
+
+impl From<Lang> for Language {
+    fn from(lang: Lang) -> Language {
+        match lang {
+            Lang::Rust => Language::Rust,
+            Lang::Python => Language::Python,
+            Lang::Js => Language::JavaScript,
+            Lang::C => Language::C,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolchainCommand {
+    /// Install the pinned toolchains that build these languages' migrations
+    Install {
+        #[arg(value_enum, required = true)]
+        languages: Vec<Lang>,
+    },
+    /// Show which toolchains are installed, and where
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,16 +139,24 @@ pub enum Command {
         /// Number it with a UTC timestamp instead of the next sequential version
         #[arg(long)]
         timestamp: bool,
-        /// A SQL file, or a Rust crate that builds a WebAssembly component
+        /// A SQL file, or a directory in a language godwit builds into a WebAssembly component
         #[arg(long, value_enum, default_value_t = NewKind::Sql)]
         kind: NewKind,
-        /// With --kind rust: the godwit-sdk crate to depend on [default: an `sdk/` directory
-        /// above the current one, else godwit-sdk 0.1 from the registry]
+        /// A batched data transform: `up`, then `transform` batch after batch
+        #[arg(long)]
+        batched: bool,
+        /// With --kind rust: depend on this godwit-sdk checkout by path [default: the
+        /// registry's version line, built against the SDK this godwit carries]
         #[arg(long, value_name = "PATH")]
         sdk: Option<PathBuf>,
     },
-    /// Build the Rust crate migrations into WebAssembly components
+    /// Build the Rust, Python, JavaScript and C migrations into WebAssembly components
     Build,
+    /// Install or list the toolchains that build migrations in each language
+    Toolchain {
+        #[command(subcommand)]
+        command: ToolchainCommand,
+    },
     /// Show every migration: applied, pending, modified, missing or failed
     Status {
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -155,8 +214,7 @@ pub enum Command {
     /// Describe a WebAssembly migration (size, sha256, imports, exports) or a pack (grant,
     /// migrations, sha256)
     Inspect {
-        /// A `.wasm` component, a Rust crate migration directory (built first), or a pack
-        /// directory
+        /// A `.wasm` component, a migration directory (built first), or a pack directory
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

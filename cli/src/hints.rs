@@ -2,12 +2,13 @@
 //! must be fixed before anything can run, 1 when a migration or a check failed) and a hint
 //! saying what to do, with the flags and commands that do it.
 
-use godwit::build::BuildError;
+use godwit::build::{BuildError, Language};
 use godwit::driver::ConnectError;
 use godwit::history::HistoryError;
 use godwit::lock_file::PinError;
 use godwit::pack::PackError;
 use godwit::source::{NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError};
+use godwit::toolchain::{Install, ToolchainError};
 use godwit::wasm::GuestError;
 use godwit::{DbError, Error, PlanError};
 
@@ -192,7 +193,7 @@ fn problem(problem: &SourceProblem) -> String {
             "give each migration its own version; `godwit new` picks the next one".to_owned()
         }
         ProblemKind::Io(_) => "check the file's permissions".to_owned(),
-        ProblemKind::Build(error) => build_hint(error).to_owned(),
+        ProblemKind::Build(error) => build_hint(error),
         ProblemKind::Component(_) => format!(
             "build it against wit/migration.wit (godwit:migration@{}), for instance with the godwit-sdk crate",
             godwit::contract::CONTRACT_VERSION
@@ -204,7 +205,6 @@ fn problem(problem: &SourceProblem) -> String {
 fn name_hint(problem: &NameProblem) -> &'static str {
     match problem {
         NameProblem::Version(_) => "use at most 18 digits, like `0001` or `20261122093000`",
-        NameProblem::Directory => "`godwit new <name> --kind rust` creates one",
         NameProblem::UnsupportedKind(_) => {
             "migrations are `.sql` files and `.wasm` components; move other files out of the migrations directory"
         }
@@ -229,11 +229,44 @@ fn sql_file_hint(problem: &SqlFileError) -> &'static str {
     }
 }
 
-pub fn build_hint(error: &BuildError) -> &'static str {
+pub fn build_hint(error: &BuildError) -> String {
     match error {
-        BuildError::TargetMissing => "run `rustup target add wasm32-wasip2`",
-        BuildError::NoCdylib => "add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml",
-        BuildError::NotBuilt(_) => "run `godwit build`, or drop --no-build",
-        _ => "fix the crate so that `cargo build --release --target wasm32-wasip2` succeeds",
+        BuildError::NoMarker => {
+            "`godwit new <name> --kind rust|python|js|c` creates one".to_owned()
+        }
+        BuildError::Ambiguous(_) => {
+            "keep the marker of the migration's language and rename or remove the others".to_owned()
+        }
+        BuildError::Toolchain(error) => toolchain_hint(error),
+        BuildError::TargetMissing => {
+            "run `godwit toolchain install rust` (it runs `rustup target add wasm32-wasip2`)"
+                .to_owned()
+        }
+        BuildError::NoCdylib => {
+            "add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml".to_owned()
+        }
+        BuildError::NotBuilt(_) => "run `godwit build`, or drop --no-build".to_owned(),
+        BuildError::NoCache => "set XDG_CACHE_HOME to a writable directory".to_owned(),
+        BuildError::Failed { language: Language::Rust, .. } => {
+            "fix the crate so that `cargo build --release --target wasm32-wasip2` succeeds"
+                .to_owned()
+        }
+        BuildError::Failed { .. } => "fix the error above in the migration's source".to_owned(),
+        _ => "check that the toolchain runs: `godwit toolchain list`".to_owned(),
+    }
+}
+
+/// How to get a missing toolchain.
+pub fn toolchain_hint(error: &ToolchainError) -> String {
+    match error {
+        ToolchainError::Missing { install: Install::Godwit(language), .. } => {
+            format!("run `godwit toolchain install {}`", language.name())
+        }
+        ToolchainError::Missing { install: Install::System(command), .. } => {
+            format!("install it with `{command}` (or your system's equivalent)")
+        }
+        ToolchainError::NoDir => "set GODWIT_TOOLCHAINS to a writable directory".to_owned(),
+        _ => "read the installer's output above; `godwit toolchain list` shows what is there"
+            .to_owned(),
     }
 }

@@ -13,6 +13,8 @@ pub struct CliReporter<'p> {
     pub stdout_error: Option<std::io::Error>,
     /// Batched migrations: a bar on a terminal, otherwise a line every few seconds.
     bar: Option<ProgressBar>,
+    /// A spinner while a Python, JavaScript or C migration builds, on a terminal.
+    spinner: Option<ProgressBar>,
     last_line: Option<Instant>,
     rows: Option<u64>,
 }
@@ -22,7 +24,14 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 impl<'p> CliReporter<'p> {
     pub fn new(printer: &'p mut Printer) -> CliReporter<'p> {
-        CliReporter { printer, stdout_error: None, bar: None, last_line: None, rows: None }
+        CliReporter {
+            printer,
+            stdout_error: None,
+            bar: None,
+            spinner: None,
+            last_line: None,
+            rows: None,
+        }
     }
 
     fn progress(&mut self, label: &str, rows_done: u64, estimated_total: Option<u64>) {
@@ -50,6 +59,13 @@ impl<'p> CliReporter<'p> {
             self.last_line = Some(Instant::now());
             let of = estimated_total.map(|t| format!(" of about {t}")).unwrap_or_default();
             self.printer.status("Progress", CYAN, format!("{label}: {rows_done} rows{of}"));
+        }
+    }
+
+    /// Clears what is still on the terminal (a build's spinner).
+    pub fn finish(&mut self) {
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
         }
     }
 
@@ -82,7 +98,31 @@ pub fn duration(elapsed: Duration) -> String {
 
 impl Reporter for CliReporter<'_> {
     fn report(&mut self, event: Event<'_>) {
+        if !matches!(event, Event::BuildOutput { .. })
+            && let Some(spinner) = self.spinner.take()
+        {
+            spinner.finish_and_clear();
+        }
         match event {
+            Event::Building { dir, language } => {
+                let name = dir.file_name().unwrap_or(dir.as_os_str()).to_string_lossy();
+                self.printer.status("Building", CYAN, format!("{name} ({language})"));
+                if self.printer.verbosity >= Verbosity::Normal && std::io::stderr().is_terminal() {
+                    let spinner = ProgressBar::new_spinner();
+                    if let Ok(style) = ProgressStyle::with_template("{spinner:>12.cyan} {elapsed}")
+                    {
+                        spinner.set_style(style);
+                    }
+                    spinner.enable_steady_tick(Duration::from_millis(120));
+                    self.spinner = Some(spinner);
+                }
+            }
+            Event::BuildOutput { line, .. } if self.spinner.is_some() => {
+                let printer = &mut *self.printer;
+                if let Some(spinner) = &self.spinner {
+                    spinner.suspend(|| printer.progress(line));
+                }
+            }
             Event::WaitingForLock { target, timeout } => self.printer.status(
                 "Waiting",
                 YELLOW,

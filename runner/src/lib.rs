@@ -36,6 +36,7 @@ mod split;
 mod sql_file;
 mod status;
 mod stream;
+pub mod toolchain;
 mod version;
 pub mod wasm;
 

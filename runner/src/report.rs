@@ -8,8 +8,13 @@ use std::time::Duration;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event<'a> {
-    /// A line of cargo's progress (`Compiling ...`, `Finished ...`) while a crate migration in
-    /// `dir` builds.
+    /// The Python, JavaScript or C migration in `dir` is being built (it takes seconds).
+    Building {
+        dir: &'a Path,
+        language: crate::build::Language,
+    },
+    /// A line a build tool wrote while the migration in `dir` builds (for cargo, its progress
+    /// lines: `Compiling ...`, `Finished ...`).
     BuildOutput {
         dir: &'a Path,
         line: &'a str,

@@ -1,6 +1,7 @@
 /* godwit.h: helpers that make a godwit migration in C a few lines, over the bindings
- * wit-bindgen generates from wit/ (migration_component.h). `sdk/c/build.sh` generates them,
- * compiles the app with this file's godwit.c and makes the component.
+ * wit-bindgen generates from wit/ (migration_component.h). `godwit build` generates them,
+ * compiles a migration directory's `.c` files with this file's godwit.c and makes the
+ * component.
  *
  * Values passed as parameters are borrowed for the call: gw_text() points at the caller's
  * string, which must live until the call returns. Rows from gw_query() own their memory

@@ -1,6 +1,6 @@
 // godwit's helpers for migrations written in JavaScript and built with componentize-qjs.
 //
-//   import { migration, execute, query } from "./godwit.js";
+//   import { define, execute, query } from "godwit";
 //   export const migration = define({ description: "...", reversible: true,
 //     up() { execute("CREATE TABLE t (x INTEGER)"); },
 //     down() { execute("DROP TABLE t"); } });

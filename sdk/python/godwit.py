@@ -1,7 +1,7 @@
 """godwit's helpers for migrations written in Python and built with componentize-py.
 
 Subclass `Migration`, implement `apply` (and `revert`, and `batch` for a batched
-transform), and name the class `Migration` in your app module:
+transform), and name the class `Migration` in the module `migration`:
 
     import godwit
 
@@ -15,7 +15,8 @@ transform), and name the class `Migration` in your app module:
         def revert(self):
             godwit.execute("ALTER TABLE users DROP COLUMN email")
 
-Build: componentize-py -d wit -w migration-component componentize app -p . -p sdk/python -o m.wasm
+In a migration directory (`migrations/0005_add_email/migration.py`), `godwit build` and
+`godwit up` build it with componentize-py against the copy of this module godwit carries.
 """
 
 from componentize_py_types import Err

@@ -79,152 +79,35 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root")
 }
 
-/// The version of componentize-py the Python guests are built with.
-pub const COMPONENTIZE_PY: &str = "0.25.1";
-
-/// `target/pyenv`, a virtualenv with componentize-py, created on first use
-/// (`scripts/test.sh` creates it before the tests).
-fn componentize_py() -> PathBuf {
-    let venv = profile_dir().parent().expect("target dir").join("pyenv");
-    let bin = venv.join("bin/componentize-py");
-    if !bin.is_file() {
-        let created = Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
-        assert!(created.is_ok_and(|s| s.success()), "python3 -m venv {} failed", venv.display());
-        let installed = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", &format!("componentize-py=={COMPONENTIZE_PY}")])
-            .status();
-        assert!(installed.is_ok_and(|s| s.success()), "pip install componentize-py failed");
-    }
-    bin
-}
-
-/// The component built from the Python app in `guest-examples/<name>` (its `app.py`) with
-/// componentize-py and the helpers in `sdk/python`, built once per test process. The sources
-/// are copied under `target/` first: componentize-py imports them to find the migration, and
-/// Python then writes `__pycache__` next to what it imported, which must not be the source tree.
-pub fn python_guest(name: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let guests = profile_dir().parent().expect("target dir").join("python-guests");
-    let out = guests.join(format!("{name}.wasm"));
-    if !built.iter().any(|b| b == name) {
-        let staged = guests.join(format!("{name}-src"));
-        let _ = std::fs::remove_dir_all(&staged);
-        copy_tree(&root().join("guest-examples").join(name), &staged.join("app"));
-        copy_tree(&root().join("sdk/python"), &staged.join("sdk"));
-        let status = Command::new(componentize_py())
-            .current_dir(root())
-            .args(["-d", "wit", "-w", "migration-component", "componentize", "app", "-p"])
-            .arg(staged.join("app"))
-            .arg("-p")
-            .arg(staged.join("sdk"))
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .expect("run componentize-py");
-        assert!(status.success(), "componentize-py failed for guest-examples/{name}");
-        built.push(name.to_owned());
-    }
-    out
-}
-
-/// Copies the files of `from` (not hidden ones, not `__pycache__`) into `to`, recursively.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') || name == "__pycache__" {
-            continue;
-        }
-        let (source, target) = (entry.path(), to.join(&name));
-        match entry.file_type().unwrap().is_dir() {
-            true => copy_tree(&source, &target),
-            false => drop(std::fs::copy(&source, &target).unwrap()),
-        }
+/// The toolchains that build Python, JavaScript and C guests: `$GODWIT_TOOLCHAINS` when set
+/// (`scripts/test.sh` sets it and installs them with `godwit toolchain install`), else
+/// `target/toolchains`.
+pub fn toolchains_dir() -> PathBuf {
+    match std::env::var_os("GODWIT_TOOLCHAINS").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => profile_dir().parent().expect("target dir").join("toolchains"),
     }
 }
 
-/// The version of wit-bindgen-cli (crates.io) that generates the C guests' bindings.
-pub const WIT_BINDGEN_CLI: &str = "0.61.0";
-
-/// wit-bindgen with only its C generator, under `target/cenv`, installed with cargo on first
-/// use (`scripts/test.sh` installs it before the tests).
-fn wit_bindgen_c() -> PathBuf {
-    let root_dir = profile_dir().parent().expect("target dir").join("cenv");
-    let bin = root_dir.join("bin/wit-bindgen");
-    if !bin.is_file() {
-        let installed = godwit::build::cargo()
-            .args(["install", "--locked", "--no-default-features", "--features", "c"])
-            .arg("--root")
-            .arg(&root_dir)
-            .arg(format!("wit-bindgen-cli@{WIT_BINDGEN_CLI}"))
-            .status();
-        assert!(installed.is_ok_and(|s| s.success()), "cargo install wit-bindgen-cli failed");
-    }
-    bin
-}
-
-/// The component built from `guest-examples/<name>/app.c` with `sdk/c/build.sh` (clang 19,
-/// wasi-libc, wit-bindgen's C generator, wasm-component-ld).
-pub fn c_guest(name: &str) -> PathBuf {
-    let out = profile_dir().parent().expect("target dir").join(format!("c-guests/{name}.wasm"));
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let status = Command::new(root().join("sdk/c/build.sh"))
-        .current_dir(root())
-        .env("WIT_BINDGEN", wit_bindgen_c())
-        .arg(root().join("guest-examples").join(name).join("app.c"))
-        .arg(&out)
-        .status()
-        .expect("run sdk/c/build.sh (needs bash)");
-    assert!(
-        status.success(),
-        "sdk/c/build.sh failed for guest-examples/{name}: scripts/test.sh installs clang-19, \
-         lld-19, wasi-libc and libclang-rt-19-dev-wasm32"
-    );
-    out
-}
-
-/// The version of componentize-qjs (npm) the JavaScript guests are built with.
-pub const COMPONENTIZE_QJS: &str = "0.4.5";
-
-/// The componentize-qjs command under `target/jsenv`, installed from npm on first use
-/// (`scripts/test.sh` installs it before the tests).
-fn componentize_qjs() -> PathBuf {
-    let prefix = profile_dir().parent().expect("target dir").join("jsenv");
-    let bin = prefix.join("node_modules/.bin/componentize-qjs");
-    if !bin.is_file() {
-        let installed = Command::new("npm")
-            .args(["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"])
-            .arg("--prefix")
-            .arg(&prefix)
-            .arg(format!("componentize-qjs@{COMPONENTIZE_QJS}"))
-            .status();
-        assert!(installed.is_ok_and(|s| s.success()), "npm install componentize-qjs failed");
-    }
-    bin
-}
-
-/// The component built from `guest-examples/<name>/app.js` with componentize-qjs (QuickJS,
-/// no WASI imports) and the helpers in `sdk/js`.
-pub fn js_guest(name: &str) -> PathBuf {
-    let out = profile_dir().parent().expect("target dir").join(format!("js-guests/{name}.wasm"));
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let app = root().join("guest-examples").join(name).join("app.js");
-    let status = Command::new(componentize_qjs())
-        .current_dir(root())
-        .args(["--wit", "wit", "--world", "migration-component", "--stub-wasi", "--sync"])
-        .arg("--module-root")
-        .arg(root())
-        .arg("--js")
-        .arg(app)
-        .arg("-o")
-        .arg(&out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run componentize-qjs");
-    assert!(status.success(), "componentize-qjs failed for guest-examples/{name}");
-    out
+/// The component built by godwit's own builder from the migration directory
+/// `guest-examples/<name>` (a `migration.py`, `migration.js` or `migration.c` against the
+/// SDK godwit carries), built once and kept in `target/test-builds`. A missing toolchain is
+/// installed first, as `godwit toolchain install` would.
+pub fn source_guest(name: &str) -> PathBuf {
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = root().join("guest-examples").join(name);
+    let toolchains = godwit::toolchain::Toolchains::at(toolchains_dir());
+    let language = godwit::build::detect(&dir).expect("a migration directory");
+    let mut progress = |line: &str| eprintln!("{line}");
+    toolchains
+        .install(language, &mut progress)
+        .unwrap_or_else(|e| panic!("the {language} toolchain: {e}"));
+    let builder = godwit::build::Builder::new(godwit::build::BuildMode::Build)
+        .cache_dir(profile_dir().parent().expect("target dir").join("test-builds"))
+        .toolchains(toolchains);
+    let built = builder.build(&dir, &mut |_| {});
+    built.unwrap_or_else(|e| panic!("building guest-examples/{name}: {e}")).artifact
 }
 
 /// A temporary project directory with its own database.
@@ -286,6 +169,7 @@ impl Project {
             .env("DATABASE_URL", &self.url)
             .env("NO_COLOR", "1")
             .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("GODWIT_TOOLCHAINS", toolchains_dir())
             .env_remove("GODWIT_CONFIG");
         command
     }

@@ -17,9 +17,9 @@ fn main() {
     let godwit = godwit_tests::godwit_bin();
     let guests: [(&str, PathBuf); 4] = [
         ("Rust (godwit-sdk)", godwit_tests::guest("rust-backfill")),
-        ("Python (componentize-py)", godwit_tests::python_guest("python-backfill")),
-        ("JavaScript (componentize-qjs)", godwit_tests::js_guest("js-backfill")),
-        ("C (clang 19, sdk/c)", godwit_tests::c_guest("c-backfill")),
+        ("Python (componentize-py)", godwit_tests::source_guest("python-backfill")),
+        ("JavaScript (componentize-qjs)", godwit_tests::source_guest("js-backfill")),
+        ("C (clang 19, godwit.h)", godwit_tests::source_guest("c-backfill")),
     ];
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");

@@ -21,10 +21,17 @@ pub fn inspect(
     }
     let artifact = match file.is_dir() {
         true => {
-            let mut progress = |line: &str| printer.progress(line);
-            godwit::build::component(file, settings.build, &mut progress).map_err(|e| {
-                Failure::check(format!("{}: {e}", file.display())).hint(build_hint(&e))
-            })?
+            let mut progress = |progress: godwit::build::BuildProgress<'_>| {
+                if let godwit::build::BuildProgress::Line(line) = progress {
+                    printer.progress(line);
+                }
+            };
+            godwit::build::Builder::new(settings.build)
+                .build(file, &mut progress)
+                .map_err(|e| {
+                    Failure::check(format!("{}: {e}", file.display())).hint(build_hint(&e))
+                })?
+                .artifact
         }
         false => file.to_owned(),
     };

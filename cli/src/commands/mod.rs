@@ -8,8 +8,10 @@ mod inspect;
 mod lock;
 mod migrate;
 mod project;
+mod scaffold;
+mod toolchain;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ToolchainCommand};
 use crate::config::Settings;
 use crate::printer::Printer;
 use crate::report::CliReporter;
@@ -23,11 +25,18 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         clap_complete::generate(*shell, &mut Cli::command(), "godwit", &mut std::io::stdout());
         return Ok(ExitCode::SUCCESS);
     }
+    // Toolchains belong to the machine, not to a project: no settings are read.
+    if let Command::Toolchain { command } = &cli.command {
+        return match command {
+            ToolchainCommand::Install { languages } => toolchain::install(printer, languages),
+            ToolchainCommand::List { format } => toolchain::list(printer, *format),
+        };
+    }
     let settings = Settings::resolve(&cli.global)?;
     match &cli.command {
         Command::Init => project::init(cli, &settings, printer),
-        Command::New { name, timestamp, kind, sdk } => {
-            project::new(&settings, printer, name, *timestamp, *kind, sdk.as_deref())
+        Command::New { name, timestamp, kind, batched, sdk } => {
+            project::new(&settings, printer, name, *timestamp, *kind, *batched, sdk.as_deref())
         }
         Command::Build => project::build(&settings, printer),
         Command::Status { format } => history::status(&settings, printer, *format),
@@ -51,7 +60,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Repair { yes } => history::repair(&settings, printer, *yes),
         Command::Baseline { version } => history::baseline(&settings, printer, *version),
         Command::Inspect { file, format } => inspect::inspect(&settings, printer, file, *format),
-        Command::Completions { .. } => Ok(ExitCode::SUCCESS),
+        Command::Completions { .. } | Command::Toolchain { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -71,12 +80,15 @@ fn load_building(
         .map(|entry| godwit::Pack::load(&entry.path, entry.after))
         .collect::<Result<Vec<_>, _>>()
         .map_err(godwit::Error::from)?;
-    let migrator = Migrator::loader(&settings.dir)
+    let mut reporter = CliReporter::new(printer);
+    let loaded = Migrator::loader(&settings.dir)
         .packs(packs)
         .lock_file(&settings.lock_file)
         .building(build)
         .wasm_limits(settings.wasm)
-        .load(&mut CliReporter::new(printer))?;
+        .load(&mut reporter);
+    reporter.finish();
+    let migrator = loaded?;
     Ok(migrator.with_lock_timeout(settings.lock_timeout).with_wasm_limits(settings.wasm))
 }
 

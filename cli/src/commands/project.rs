@@ -1,7 +1,8 @@
 //! The project's files: `godwit init` (the migrations directory and godwit.toml),
-//! `godwit new` (the next migration, SQL or a Rust crate) and `godwit build` (crate
-//! migrations into components).
+//! `godwit new` (the next migration: a SQL file, or a Rust, Python, JavaScript or C directory)
+//! and `godwit build` (source migrations into components).
 
+use super::scaffold::{self, Skeleton};
 use super::{count, load_building};
 use crate::cli::{Cli, NewKind};
 use crate::config::{self, Settings, Versioning};
@@ -57,6 +58,7 @@ pub fn new(
     name: &str,
     timestamp: bool,
     kind: NewKind,
+    batched: bool,
     sdk: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let slug = slug(name);
@@ -88,12 +90,27 @@ pub fn new(
             format!("{next:0width$}_{slug}")
         }
     };
-    if kind == NewKind::Rust {
+    if let Some(language) = kind.language() {
         let dir = settings.dir.join(&file_name);
-        scaffold_crate(&dir, &file_name, name, sdk)?;
-        printer.status("Created", GREEN, format!("{}/", dir.display()));
+        let description = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        let skeleton = Skeleton { stem: &file_name, description: &description, batched, sdk };
+        if dir.exists() {
+            return Err(Failure::config(format!("{} already exists", dir.display())).into());
+        }
+        for (relative, text) in scaffold::files(language, &skeleton) {
+            let path = dir.join(relative);
+            std::fs::create_dir_all(path.parent().unwrap_or(&dir))
+                .and_then(|()| std::fs::write(&path, text))
+                .with_context(|| format!("cannot create {}", path.display()))?;
+        }
+        printer.status("Created", GREEN, format!("{}/ ({language})", dir.display()));
         printer.data(dir.display())?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if batched {
+        return Err(Failure::config("a SQL migration cannot be --batched")
+            .hint("batched transforms are WebAssembly components: add --kind rust, python, js or c")
+            .into());
     }
     let path = settings.dir.join(format!("{file_name}.sql"));
     let template = format!(
@@ -110,64 +127,16 @@ pub fn new(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A Rust guest crate migration: its own workspace (so it builds inside another one), the
-/// SDK from this checkout when there is one, and an `up` that fails until it is written.
-fn scaffold_crate(
-    dir: &Path,
-    stem: &str,
-    description: &str,
-    sdk: Option<&Path>,
-) -> anyhow::Result<()> {
-    let sdk = match sdk {
-        Some(path) => Some(path.to_owned()),
-        None => std::env::current_dir().ok().and_then(|cwd| {
-            cwd.ancestors().map(|a| a.join("sdk")).find(|s| s.join("Cargo.toml").is_file())
-        }),
-    }
-    .and_then(|sdk| std::fs::canonicalize(sdk).ok());
-    let dependency = match sdk {
-        Some(path) => format!("{{ path = {} }}", toml_string(&path.display().to_string())),
-        None => "\"0.1\"".to_owned(),
-    };
-    let manifest = format!(
-        "[package]\nname = \"migration-{}\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\ngodwit-sdk = {dependency}\n\n\
-         # A migration crate builds on its own, even inside another Cargo workspace.\n[workspace]\n\n\
-         [profile.release]\nopt-level = \"s\"\nlto = true\ndebug = false\n",
-        stem.replace('_', "-")
-    );
-    let description = description.replace('\\', "\\\\").replace('"', "\\\"");
-    let source = format!(
-        "//! {description}\n\nuse godwit_sdk::{{Migration, Result}};\n\nstruct Change;\n\n\
-         impl Migration for Change {{\n    fn description() -> String {{\n        \"{description}\".into()\n    }}\n\n\
-         \x20   fn reversible() -> bool {{\n        true\n    }}\n\n\
-         \x20   fn up() -> Result<()> {{\n\
-         \x20       // godwit_sdk::sql::execute(\"CREATE TABLE ...\", godwit_sdk::params![])?;\n\
-         \x20       Err(\"write this migration's up in src/lib.rs\".into())\n    }}\n\n\
-         \x20   fn down() -> Result<()> {{\n        Err(\"write this migration's down in src/lib.rs\".into())\n    }}\n}}\n\n\
-         godwit_sdk::migration!(Change);\n"
-    );
-    if dir.exists() {
-        return Err(Failure::config(format!("{} already exists", dir.display())).into());
-    }
-    std::fs::create_dir_all(dir.join("src"))
-        .and_then(|()| std::fs::write(dir.join("Cargo.toml"), manifest))
-        .and_then(|()| std::fs::write(dir.join("src/lib.rs"), source))
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(())
-}
-
 pub fn build(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
     let migrator = load_building(settings, printer, godwit::build::BuildMode::Build)?;
-    let crates: Vec<_> = migrator.migrations().iter().filter(|m| m.path.is_dir()).collect();
-    for migration in &crates {
-        printer.status(
-            "Built",
-            GREEN,
-            format!("{} ({})", migration.label, migration.path.display()),
-        );
+    let sources: Vec<_> = migrator.migrations().iter().filter(|m| m.path.is_dir()).collect();
+    for migration in &sources {
+        let language = godwit::build::detect(&migration.path)
+            .map_or_else(|_| String::new(), |language| format!("{language}, "));
+        let path = migration.path.display();
+        printer.status("Built", GREEN, format!("{} ({language}{path})", migration.label));
     }
-    let built = count(crates.len(), "crate migration", "crate migrations");
+    let built = count(sources.len(), "source migration", "source migrations");
     printer.status("Finished", GREEN, format!("{built} built and checked against godwit's world"));
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,7 @@
 //! the files' problems are reported together, before anything connects or runs.
 
 use super::Migrator;
-use crate::build::BuildMode;
+use crate::build::{BuildMode, Builder};
 use crate::error::Error;
 use crate::lock_file::Pins;
 use crate::migration::{Migration, Script};
@@ -22,7 +22,7 @@ pub struct Loader {
     dir: PathBuf,
     packs: Vec<Pack>,
     lock_file: Option<PathBuf>,
-    build: BuildMode,
+    builder: Builder,
     limits: Limits,
 }
 
@@ -32,7 +32,7 @@ impl Loader {
             dir: dir.to_owned(),
             packs: Vec::new(),
             lock_file: None,
-            build: BuildMode::Build,
+            builder: Builder::default(),
             limits: Limits::default(),
         }
     }
@@ -50,9 +50,16 @@ impl Loader {
         self
     }
 
-    /// Whether crate migrations are built (the default) or their last build is used.
+    /// Whether source migrations are built (the default) or their last build is used.
     pub fn building(mut self, mode: BuildMode) -> Loader {
-        self.build = mode;
+        self.builder = self.builder.with_mode(mode);
+        self
+    }
+
+    /// How source migrations (Rust, Python, JavaScript, C directories) are built: the
+    /// mode, the cache directory and the toolchains.
+    pub fn builder(mut self, builder: Builder) -> Loader {
+        self.builder = builder;
         self
     }
 
@@ -62,7 +69,7 @@ impl Loader {
         self
     }
 
-    /// Resolves and compiles everything; cargo's progress while crate migrations build goes
+    /// Resolves and compiles everything; the progress of source migrations' builds goes
     /// to `reporter`.
     pub fn load(self, reporter: &mut dyn Reporter) -> Result<Migrator, Error> {
         for (i, pack) in self.packs.iter().enumerate() {
@@ -81,9 +88,10 @@ impl Loader {
         let mut migrations = Vec::new();
         let mut problems = Vec::new();
         let mut empty = None;
-        let project = DirSource::new(&self.dir).building(self.build);
+        let project = DirSource::new(&self.dir).builder(self.builder.clone());
         let packs = self.packs.iter().map(|pack| {
-            let source = DirSource::new(&pack.dir).building(self.build).in_stream(pack.stream());
+            let source =
+                DirSource::new(&pack.dir).builder(self.builder.clone()).in_stream(pack.stream());
             (Some(pack), source)
         });
         for (pack, source) in std::iter::once((None, project)).chain(packs) {

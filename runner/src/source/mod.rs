@@ -10,7 +10,7 @@ pub use self::problem::{ProblemKind, SourceError, SourceProblem};
 pub use crate::sql_file::SqlFileError;
 
 use self::name::{FileName, classify};
-use crate::build::BuildMode;
+use crate::build::{BuildMode, BuildProgress, Builder};
 use crate::checksum::Checksum;
 use crate::migration::{Key, Kind, Migration, Script, WasmScript};
 use crate::report::{Event, Reporter};
@@ -32,19 +32,26 @@ pub trait MigrationSource {
 #[derive(Debug, Clone)]
 pub struct DirSource {
     dir: PathBuf,
-    build: BuildMode,
+    builder: Builder,
     /// Whose migrations these are: the project's, or a pack's.
     stream: Stream,
 }
 
 impl DirSource {
     pub fn new(dir: impl Into<PathBuf>) -> DirSource {
-        DirSource { dir: dir.into(), build: BuildMode::Build, stream: Stream::Project }
+        DirSource { dir: dir.into(), builder: Builder::default(), stream: Stream::Project }
     }
 
-    /// Whether resolving may build crate migrations (the default) or must use their last build.
+    /// Whether resolving may build source migrations (the default) or must use their last
+    /// build.
     pub fn building(mut self, mode: BuildMode) -> DirSource {
-        self.build = mode;
+        self.builder = self.builder.with_mode(mode);
+        self
+    }
+
+    /// How source migrations are built: mode, cache directory, toolchains.
+    pub fn builder(mut self, builder: Builder) -> DirSource {
+        self.builder = builder;
         self
     }
 
@@ -132,7 +139,7 @@ impl MigrationSource for DirSource {
         for ((path, key, name, _), file) in found.into_iter().zip(files) {
             let loaded = match file {
                 Some(loaded) => loaded,
-                None => load_crate(&path, key, name, self.build, reporter),
+                None => load_source(&path, key, name, &self.builder, reporter),
             };
             let mut migration = match loaded {
                 Ok(migration) => migration,
@@ -192,22 +199,22 @@ fn load_files(found: &[Found]) -> Vec<Option<Result<Migration, SourceProblem>>> 
     })
 }
 
-fn load_crate(
+/// A migration directory: built by its language's toolchain into a component.
+fn load_source(
     dir: &Path,
     key: Key,
     name: String,
-    mode: BuildMode,
+    builder: &Builder,
     reporter: &mut dyn Reporter,
 ) -> Result<Migration, SourceProblem> {
-    if !dir.join("Cargo.toml").is_file() {
-        return Err(SourceProblem::new(dir, ProblemKind::Name(NameProblem::Directory)));
-    }
-    let io = |e: std::io::Error| SourceProblem::new(dir, ProblemKind::Io(e));
-    let checksum = crate::build::source_checksum(dir).map_err(io)?;
-    let progress = &mut |line: &str| reporter.report(Event::BuildOutput { dir, line });
-    let artifact = crate::build::component(dir, mode, progress)
-        .map_err(|e| SourceProblem::new(dir, ProblemKind::Build(e)))?;
-    let bytes = std::fs::read(&artifact).map_err(io)?;
+    let progress = &mut |progress: BuildProgress<'_>| match progress {
+        BuildProgress::Started(language) => reporter.report(Event::Building { dir, language }),
+        BuildProgress::Line(line) => reporter.report(Event::BuildOutput { dir, line }),
+    };
+    let built =
+        builder.build(dir, progress).map_err(|e| SourceProblem::new(dir, ProblemKind::Build(e)))?;
+    let bytes =
+        std::fs::read(&built.artifact).map_err(|e| SourceProblem::new(dir, ProblemKind::Io(e)))?;
     let label = dir.file_name().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
     Ok(Migration {
         stream: Stream::Project,
@@ -216,7 +223,7 @@ fn load_crate(
         label,
         path: dir.to_owned(),
         kind: Kind::Wasm,
-        checksum,
+        checksum: built.checksum,
         script: Script::Wasm(WasmScript::new(bytes)),
     })
 }

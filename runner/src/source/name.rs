@@ -28,8 +28,6 @@ pub enum NameProblem {
     Version(VersionError),
     #[error("`.{0}` files are not a migration kind godwit runs")]
     UnsupportedKind(String),
-    #[error("a migration directory must be a Rust crate, with a Cargo.toml")]
-    Directory,
 }
 
 const BACKUP_SUFFIXES: &[&str] = &["~", ".bak", ".swp", ".swo", ".orig", ".tmp", ".rej"];

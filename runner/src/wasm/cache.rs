@@ -15,11 +15,7 @@ use wasmtime::component::Component;
 
 /// `$XDG_CACHE_HOME/godwit/components`, else `$HOME/.cache/godwit/components`.
 pub fn default_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("godwit").join("components"))
+    crate::build::cache_root().map(|root| root.join("components"))
 }
 
 fn hex(bytes: &[u8]) -> String {

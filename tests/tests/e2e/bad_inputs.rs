@@ -61,7 +61,7 @@ enum Runner {
     /// As the document says.
     Doc,
     /// With this environment variable set.
-    Env(&'static str, &'static str),
+    Env(&'static str, String),
     /// Against this database URL.
     Url(String),
     /// While another connection holds the migration lock.
@@ -86,7 +86,7 @@ fn check(id: &str, setup: fn(&Project) -> Runner) {
         let run = match runner {
             Runner::Doc => p.godwit(&args),
             Runner::Env(key, value) => {
-                Run::from(p.command().env(key, value).args(&args).output().unwrap())
+                Run::from(p.command().env(key, &value).args(&args).output().unwrap())
             }
             Runner::Url(url) => {
                 Run::from(p.command().env("DATABASE_URL", url).args(&args).output().unwrap())
@@ -230,7 +230,7 @@ catalogue!(
     B36 => |p| hostile(p, "file"),
     B37 => |p| {
         hostile(p, "env");
-        Runner::Env("SECRET_TOKEN", "hunter2")
+        Runner::Env("SECRET_TOKEN", "hunter2".to_owned())
     },
     B38 => |p| hostile(p, "network"),
     B39 => |p| hostile(p, "clock"),
@@ -284,6 +284,19 @@ catalogue!(
         let separator = if p.url.contains('?') { '&' } else { '?' };
         Runner::Url(format!("{}{separator}options=-c%20search_path%3D", p.url))
     },
+    B52 => |p| {
+        file(p, "0002_both/Cargo.toml", "[package]\nname = \"both\"\n");
+        file(p, "0002_both/migration.py", "import godwit\n")
+    },
+    B53 => |p| {
+        file(p, "0002_python/migration.py", "import godwit\n");
+        let empty = p.path("no-toolchains");
+        std::fs::create_dir_all(&empty).unwrap();
+        Runner::Env("GODWIT_TOOLCHAINS", empty.display().to_string())
+    },
+    B54 => |p| file(p, "0002_broken/migration.py", "import godwit\n\nclass Migration(godwit.Migration):\n    def apply(self)\n        pass\n"),
+    B55 => |p| file(p, "0002_broken/migration.c", "#include \"godwit.h\"\n\nstatic bool up(gw_string *err) { return nope; }\n"),
+    B56 => |p| file(p, "0002_broken/migration.js", "import { define } from \"godwit\";\nexport const migration = define({\n  up() {{ },\n});\n"),
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

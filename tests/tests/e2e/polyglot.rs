@@ -33,15 +33,15 @@ fn backfill_in(p: &Project, component: &std::path::Path) {
 }
 
 fn python_backfill(p: &Project) {
-    backfill_in(p, &godwit_tests::python_guest("python-backfill"));
+    backfill_in(p, &godwit_tests::source_guest("python-backfill"));
 }
 
 fn javascript_backfill(p: &Project) {
-    backfill_in(p, &godwit_tests::js_guest("js-backfill"));
+    backfill_in(p, &godwit_tests::source_guest("js-backfill"));
 }
 
 fn c_backfill(p: &Project) {
-    backfill_in(p, &godwit_tests::c_guest("c-backfill"));
+    backfill_in(p, &godwit_tests::source_guest("c-backfill"));
 }
 
 on_both!(python_backfill, javascript_backfill, c_backfill);

@@ -1,6 +1,6 @@
 /* Splits people.full_name into first_name and last_name in batches: the C twin of
- * guest-examples/rust-backfill, with the helpers of sdk/c. Build it with
- *   sdk/c/build.sh guest-examples/c-backfill/app.c migrations/0010_split_names.wasm */
+ * guest-examples/rust-backfill, with the helpers of godwit.h. As a migration directory
+ * (migrations/0010_split_names/migration.c) `godwit up` builds it. */
 #include "godwit.h"
 
 #include <inttypes.h>

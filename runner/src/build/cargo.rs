@@ -1,14 +1,11 @@
-//! Rust guest crates as migrations: a `<version>_<name>/` directory holding a crate that
-//! depends on `godwit-sdk`. godwit asks cargo where the crate's artifact is
-//! (`cargo metadata`), builds it for `wasm32-wasip2` when asked, and reads the component
-//! cargo reports (`--message-format json`), so it runs exactly what cargo built.
-//!
-//! The checksum of a crate migration is taken over its source, not its artifact, so that it
-//! stays the same across rebuilds, toolchains and machines: every file under the directory
-//! except `target/` and hidden entries, by relative path and content, in path order (the
-//! crate's `Cargo.lock` included when it has one).
+//! Rust migrations: a `<version>_<name>/` directory holding a crate that depends on
+//! `godwit-sdk`. godwit asks cargo where the crate's artifact is (`cargo metadata`), builds
+//! it for `wasm32-wasip2` with `godwit-sdk` patched to the SDK this godwit carries (so the
+//! crate's dependency line can name a published version, and still builds against exactly
+//! the SDK of the godwit that runs it), and reads the component cargo reports
+//! (`--message-format json`), so it runs exactly what cargo built.
 
-use crate::checksum::Checksum;
+use super::{BuildError, BuildMode, Builder, Language};
 use cargo_metadata::{Message, MetadataCommand};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,69 +16,6 @@ fn is_progress(line: &str) -> bool {
     let word = line.trim_start().split(' ').next().unwrap_or_default();
     ["Compiling", "Updating", "Downloading", "Downloaded", "Locking", "Adding", "Finished"]
         .contains(&word)
-}
-
-/// Whether resolving crate migrations may run cargo to build them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BuildMode {
-    /// Build every crate migration (cargo does nothing for an up-to-date one).
-    #[default]
-    Build,
-    /// Use the artifacts already built; a missing one is an error.
-    NoBuild,
-}
-
-/// Why a crate migration could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    #[error("the wasm32-wasip2 target is not installed")]
-    TargetMissing,
-    #[error("cannot run cargo: {0}")]
-    Cargo(String),
-    #[error("cargo metadata failed: {0}")]
-    Metadata(String),
-    #[error("the crate has no `cdylib` library target to build a component from")]
-    NoCdylib,
-    #[error("the build failed:\n{0}")]
-    Failed(String),
-    #[error("not built yet (expected {})", .0.display())]
-    NotBuilt(PathBuf),
-}
-
-/// The checksum of a crate's source tree, as this module describes.
-pub fn source_checksum(dir: &Path) -> std::io::Result<Checksum> {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files)?;
-    files.sort();
-    let mut text = Vec::new();
-    for relative in files {
-        let content = std::fs::read(dir.join(&relative))?;
-        text.extend_from_slice(relative.as_bytes());
-        text.push(0);
-        text.extend_from_slice(content.len().to_string().as_bytes());
-        text.push(0);
-        text.extend_from_slice(&content);
-    }
-    Ok(Checksum::of_bytes(&text))
-}
-
-fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || (dir == root && name == "target") {
-            continue;
-        }
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            collect(root, &path, files)?;
-        } else if let Ok(relative) = path.strip_prefix(root) {
-            files.push(relative.to_string_lossy().replace('\\', "/"));
-        }
-    }
-    Ok(())
 }
 
 /// A `cargo` command (`$CARGO` when set) without the variables cargo sets for the package it
@@ -106,9 +40,9 @@ pub fn cargo() -> Command {
 /// cargo's progress lines (`Compiling ...`, `Finished ...`) go to `progress` as cargo writes
 /// them, so that a build of minutes is not silence. Cargo's diagnostics come back in the
 /// error of a failed build.
-pub fn component(
+pub(super) fn component(
     dir: &Path,
-    mode: BuildMode,
+    builder: &Builder,
     progress: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, BuildError> {
     let manifest = dir.join("Cargo.toml");
@@ -117,7 +51,17 @@ pub fn component(
         .manifest_path(&manifest)
         .no_deps()
         .exec()
-        .map_err(|e| BuildError::Metadata(e.to_string()))?;
+        .map_err(|e| match e {
+            cargo_metadata::Error::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                crate::toolchain::ToolchainError::Missing {
+                    language: Language::Rust,
+                    tool: "cargo".to_owned(),
+                    install: crate::toolchain::rustup_install(),
+                }
+                .into()
+            }
+            e => BuildError::Metadata(e.to_string()),
+        })?;
     let manifest = std::fs::canonicalize(&manifest).unwrap_or(manifest);
     let package = metadata
         .packages
@@ -134,13 +78,18 @@ pub fn component(
         .join("wasm32-wasip2/release")
         .join(format!("{}.wasm", target.name.replace('-', "_")))
         .into_std_path_buf();
-    if mode == BuildMode::NoBuild {
+    if builder.mode() == BuildMode::NoBuild {
         return match expected.is_file() {
             true => Ok(expected),
             false => Err(BuildError::NotBuilt(expected)),
         };
     }
+    // The crate's `godwit-sdk` dependency, whatever version it names, is the carried SDK.
+    let sdk = builder.sdk()?.rust();
+    let patch = toml::Value::String(sdk.display().to_string());
     let mut child = cargo()
+        .arg("--config")
+        .arg(format!("patch.crates-io.godwit-sdk.path={patch}"))
         .args([
             "build",
             "--release",
@@ -154,9 +103,15 @@ pub fn component(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| BuildError::Cargo(e.to_string()))?;
-    let stdout = child.stdout.take().ok_or_else(|| BuildError::Cargo("no stdout".into()))?;
-    let stderr = child.stderr.take().ok_or_else(|| BuildError::Cargo("no stderr".into()))?;
+        .map_err(run_error)?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| BuildError::Run { tool: "cargo".into(), reason: "no stdout".into() })?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| BuildError::Run { tool: "cargo".into(), reason: "no stderr".into() })?;
     // Cargo's messages are read on a thread of their own while its stderr is read here, where
     // the progress goes: cargo blocks once a pipe nobody reads is full.
     let id = package.id.clone();
@@ -177,9 +132,12 @@ pub fn component(
         artifact
     });
     let (mut tail, mut target_missing) = (std::collections::VecDeque::new(), false);
+    let mut compiled = false;
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
         target_missing |= line.contains("wasm32-wasip2") && line.contains("may not be installed");
-        if is_progress(&line) {
+        compiled |= line.trim_start().starts_with("Compiling");
+        // `Finished` alone, for a crate that was up to date, is noise on every command.
+        if is_progress(&line) && (compiled || !line.trim_start().starts_with("Finished")) {
             progress(&line);
         }
         if tail.len() == 30 {
@@ -188,32 +146,20 @@ pub fn component(
         tail.push_back(line);
     }
     let artifact = messages.join().unwrap_or_default();
-    let status = child.wait().map_err(|e| BuildError::Cargo(e.to_string()))?;
+    let status = child.wait().map_err(run_error)?;
     if !status.success() {
         if target_missing {
             return Err(BuildError::TargetMissing);
         }
-        return Err(BuildError::Failed(Vec::from(tail).join("\n")));
+        return Err(failed(Vec::from(tail).join("\n")));
     }
-    artifact.ok_or_else(|| BuildError::Failed("cargo reported no .wasm artifact".to_owned()))
+    artifact.ok_or_else(|| failed("cargo reported no .wasm artifact".to_owned()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn run_error(error: std::io::Error) -> BuildError {
+    BuildError::Run { tool: "cargo".to_owned(), reason: error.to_string() }
+}
 
-    #[test]
-    fn source_checksum_ignores_target_and_hidden_files_but_not_sources() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        std::fs::write(dir.path().join("Cargo.toml"), "[package]").unwrap();
-        std::fs::write(dir.path().join("src/lib.rs"), "fn a() {}").unwrap();
-        let base = source_checksum(dir.path()).unwrap();
-        std::fs::create_dir_all(dir.path().join("target/release")).unwrap();
-        std::fs::write(dir.path().join("target/release/x.wasm"), "binary").unwrap();
-        std::fs::write(dir.path().join(".swp"), "editor").unwrap();
-        assert_eq!(source_checksum(dir.path()).unwrap(), base);
-        std::fs::write(dir.path().join("src/lib.rs"), "fn b() {}").unwrap();
-        assert_ne!(source_checksum(dir.path()).unwrap(), base);
-    }
+fn failed(output: String) -> BuildError {
+    BuildError::Failed { language: Language::Rust, output }
 }

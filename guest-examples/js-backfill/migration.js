@@ -1,6 +1,6 @@
 // Splits people.full_name into first_name and last_name, batch after batch, and bumps
 // `passes`, so a row processed twice would show: the JavaScript twin of rust-backfill.
-import { define, execute, executeMany, query, scalar } from "../../sdk/js/godwit.js";
+import { define, execute, executeMany, query, scalar } from "godwit";
 
 export const migration = define({
   description: "split people.full_name into first_name and last_name (JavaScript)",
