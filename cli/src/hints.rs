@@ -194,6 +194,12 @@ fn problem(problem: &SourceProblem) -> String {
         }
         ProblemKind::Io(_) => "check the file's permissions".to_owned(),
         ProblemKind::Build(error) => build_hint(error),
+        ProblemKind::Component(GuestError::OtherContract { .. }) => format!(
+            "rebuild it from its source with this godwit: `godwit build` rebuilds a migration \
+             directory (Rust, Python, JavaScript, C); a prebuilt .wasm needs its author's build \
+             against godwit:migration@{}",
+            godwit::contract::CONTRACT_VERSION
+        ),
         ProblemKind::Component(_) => format!(
             "build it against wit/migration.wit (godwit:migration@{}), for instance with the godwit-sdk crate",
             godwit::contract::CONTRACT_VERSION

@@ -100,6 +100,14 @@ pub enum GuestError {
     /// The component does not implement godwit's world.
     #[error("not a godwit migration component: {0}")]
     Rejected(String),
+    /// The component was built against another version of godwit's contract (an older godwit's
+    /// SDK, say): it needs a rebuild from its source.
+    #[error(
+        "built against version {found} of godwit's contract (it uses `{interface}`), but this \
+         godwit implements godwit:migration@{}",
+        crate::contract::CONTRACT_VERSION
+    )]
+    OtherContract { found: String, interface: String },
     /// The guest returned an error from `up`, `down` or `transform`.
     #[error("the migration returned an error: {0}")]
     Returned(String),

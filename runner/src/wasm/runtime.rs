@@ -100,11 +100,11 @@ impl Runtime {
             let Some(rest) = name.strip_prefix("godwit:migration/") else { continue };
             let version = rest.split_once('@').map_or("", |(_, version)| version);
             if version != CONTRACT_VERSION {
-                return Err(GuestError::Rejected(format!(
-                    "built against version {} of godwit's contract (it uses `{name}`), but \
-                     this godwit implements godwit:migration@{CONTRACT_VERSION}",
-                    if version.is_empty() { "(none)" } else { version }
-                )));
+                let found = if version.is_empty() { "(none)" } else { version };
+                return Err(GuestError::OtherContract {
+                    found: found.to_owned(),
+                    interface: name.to_owned(),
+                });
             }
         }
         let pre = self

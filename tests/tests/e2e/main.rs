@@ -12,6 +12,7 @@ mod embedding;
 mod files;
 mod history;
 mod migrate;
+mod new_user;
 mod packs;
 mod polyglot;
 mod postgres_only;

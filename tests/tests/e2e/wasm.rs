@@ -73,8 +73,9 @@ fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
     std::fs::copy(old, p.path("migrations/0002_bad.wasm")).unwrap();
     p.godwit(&["up"])
         .code(2)
-        .stderr_has("0002_bad.wasm: not a godwit migration component: built against version 0.1.0")
-        .stderr_has("this godwit implements godwit:migration@0.2.0");
+        .stderr_has("0002_bad.wasm: built against version 0.1.0 of godwit's contract")
+        .stderr_has("this godwit implements godwit:migration@0.2.0")
+        .stderr_has("hint: rebuild it from its source with this godwit");
     assert!(!p.db().has_history_table());
 }
 
