@@ -5,13 +5,30 @@
 /// The text of `wit/migration.wit`.
 pub const WIT: &str = include_str!("../../wit/migration.wit");
 
-/// The version of `wit/migration.wit` the host implements (`0.2.0`).
+/// The version of `wit/migration.wit` the host implements (`0.2.1`).
 pub const CONTRACT_VERSION: &str = package_version(WIT);
 
 /// The world a component migration implements, with its version:
-/// `godwit:migration/migration-component@0.2.0`.
+/// `godwit:migration/migration-component@0.2.1`.
 pub fn world() -> String {
     format!("godwit:migration/migration-component@{CONTRACT_VERSION}")
+}
+
+/// Whether a component built against contract `version` runs on this host: the same version,
+/// or an older one of the same series (`0.2.0` on a `0.2.1` host; the same major version from
+/// `1.0.0` on), as the component model's semver rules have it. A series only ever gains
+/// functions, so what an older component imports is all still here.
+pub fn compatible(version: &str) -> bool {
+    let parse = |v: &str| -> Option<[u64; 3]> {
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
+        let version = [parts.next()??, parts.next()??, parts.next()??];
+        parts.next().is_none().then_some(version)
+    };
+    let (Some(found), Some(ours)) = (parse(version), parse(CONTRACT_VERSION)) else {
+        return false;
+    };
+    let series = |v: [u64; 3]| if v[0] == 0 { (0, v[1]) } else { (v[0], u64::MAX) };
+    series(found) == series(ours) && found <= ours
 }
 
 /// The version in the file's `package godwit:migration@<version>;` line.
@@ -63,5 +80,17 @@ mod tests {
             "{CONTRACT_VERSION}"
         );
         assert_eq!(world(), format!("godwit:migration/migration-component@{CONTRACT_VERSION}"));
+    }
+
+    #[test]
+    fn older_versions_of_the_series_are_compatible() {
+        assert!(compatible(CONTRACT_VERSION));
+        assert!(compatible("0.2.0"));
+        assert!(!compatible("0.1.0"));
+        assert!(!compatible("0.2.2"), "a newer contract may import what this host lacks");
+        assert!(!compatible("0.3.0"));
+        assert!(!compatible("1.2.0"));
+        assert!(!compatible("0.2"));
+        assert!(!compatible(""));
     }
 }

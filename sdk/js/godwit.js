@@ -6,24 +6,22 @@
 //     down() { execute("DROP TABLE t"); } });
 //
 // Integers cross the boundary as JavaScript numbers (exact up to 2^53).
-import sql from "godwit:migration/sql@0.2.0";
-import log from "godwit:migration/log@0.2.0";
+import sql from "godwit:migration/sql@0.2.1";
+import log from "godwit:migration/log@0.2.1";
 
 /** The SQL value of a JavaScript value: null/undefined, boolean, number, string, Uint8Array. */
 export function value(v) {
   if (v === null || v === undefined) return { tag: "null" };
   if (typeof v === "boolean") return { tag: "boolean", val: v };
   if (typeof v === "number") {
-    return Number.isInteger(v) ? { tag: "integer", val: v } : { tag: "real", val: v };
+    // An integral number outside the 64-bit range (1e300, say) stays a real.
+    const integer = Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63;
+    return integer ? { tag: "integer", val: v } : { tag: "real", val: v };
   }
   if (typeof v === "bigint") return { tag: "integer", val: Number(v) };
   if (typeof v === "string") return { tag: "text", val: v };
   if (v instanceof Uint8Array) return { tag: "blob", val: v };
   throw new TypeError(`no SQL value for ${typeof v}`);
-}
-
-function plain(v) {
-  return v.tag === "null" ? null : v.val;
 }
 
 /** A database error: `code` is the SQLSTATE (PostgreSQL) or SQLite's result code name. */
@@ -38,7 +36,8 @@ function host(call) {
   try {
     return call();
   } catch (e) {
-    throw new DbError(e);
+    // componentize-qjs throws the `db-error` record as an Error's `payload`.
+    throw new DbError(e instanceof Error && e.payload !== undefined ? e.payload : e);
   }
 }
 
@@ -52,28 +51,70 @@ export function execute(statement, ...params) {
   return host(() => sql.execute(statement, params.map(value)));
 }
 
-/** Runs one statement for every parameter row (arrays of equal length), in one host call. */
+/** Whether JSON carries `v` exactly: not a blob, a bigint or a NaN or infinite number. */
+function plainJson(v) {
+  return typeof v !== "object" || v === null
+    ? typeof v !== "bigint" && (typeof v !== "number" || Number.isFinite(v))
+    : false;
+}
+
+/**
+ * Runs one statement for every parameter row (arrays of equal length), in one host call. The
+ * rows cross as one JSON text written by the engine's own JSON.stringify; rows JSON cannot
+ * spell exactly (blobs, bigints, NaN) go the typed way instead.
+ */
 export function executeMany(statement, rows) {
   const width = rows.length ? rows[0].length : 0;
-  const flat = [];
-  rows.forEach((row, i) => {
+  let plain = true;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
     if (row.length !== width) {
       throw new Error(`parameter row ${i} has ${row.length} values, row 0 has ${width}`);
     }
-    for (const p of row) flat.push(value(p));
-  });
+    for (let j = 0; j < width && plain; j++) plain = plainJson(row[j]);
+  }
+  if (plain) return host(() => sql.executeManyJson(statement, JSON.stringify(rows)));
+  const flat = [];
+  for (const row of rows) for (const p of row) flat.push(value(p));
   return host(() => sql.executeMany(statement, width, flat));
 }
 
-/** Runs a query; returns its rows as objects keyed by column name. */
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function fromBase64(text) {
+  const digits = text.replace(/=+$/, "");
+  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4));
+  let bits = 0;
+  let count = 0;
+  let at = 0;
+  for (const c of digits) {
+    bits = (bits << 6) | BASE64.indexOf(c);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      bytes[at++] = (bits >> count) & 0xff;
+    }
+  }
+  return bytes;
+}
+
+function revive(v) {
+  if (v !== null && typeof v === "object") {
+    if (typeof v.$blob === "string") return fromBase64(v.$blob);
+    if (typeof v.$real === "string") return Number(v.$real);
+  }
+  return v;
+}
+
+/**
+ * Runs a query; returns its rows as objects keyed by column name, built by the engine's own
+ * JSON.parse from the one text the host sends.
+ */
 export function query(statement, ...params) {
-  const result = host(() => sql.query(statement, params.map(value)));
-  const columns = result.columns;
-  const rows = [];
-  for (let i = 0; i + columns.length <= result.values.length && columns.length; i += columns.length) {
-    const row = {};
-    columns.forEach((c, j) => (row[c] = plain(result.values[i + j])));
-    rows.push(row);
+  const result = host(() => sql.queryJson(statement, params.map(value)));
+  const rows = JSON.parse(result.rows);
+  if (result.tagged) {
+    for (const row of rows) for (const k of Object.keys(row)) row[k] = revive(row[k]);
   }
   return rows;
 }

@@ -19,6 +19,9 @@ In a migration directory (`migrations/0005_add_email/migration.py`), `godwit bui
 `godwit up` build it with componentize-py against the copy of this module godwit carries.
 """
 
+import base64
+import json
+
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports.migration import BatchProgress, Descriptor
@@ -52,10 +55,6 @@ def value(v):
     raise TypeError(f"no SQL value for a {type(v).__name__}")
 
 
-def _python(v):
-    return None if isinstance(v, types.Value_Null) else v.value
-
-
 def _host(call, *args):
     try:
         return call(*args)
@@ -73,9 +72,26 @@ def execute(statement, *params):
     return _host(sql.execute, statement, [value(p) for p in params])
 
 
+def _json_value(v):
+    if isinstance(v, (bytes, bytearray)):
+        return {"$blob": base64.b64encode(v).decode("ascii")}
+    raise TypeError(f"no SQL value for a {type(v).__name__}")
+
+
 def execute_many(statement, rows):
-    """Runs one statement for every parameter row (tuples of equal length), in one host call."""
-    rows = list(rows)
+    """Runs one statement for every parameter row (tuples of equal length), in one host call.
+
+    The rows cross as one JSON text written by Python's own (C) encoder; rows JSON cannot
+    spell exactly (a NaN or infinite float) go the typed way instead."""
+    rows = rows if isinstance(rows, (list, tuple)) else list(rows)
+    try:
+        text = json.dumps(rows, allow_nan=False, default=_json_value, separators=(",", ":"))
+    except ValueError:
+        return _execute_many_typed(statement, rows)
+    return _host(sql.execute_many_json, statement, text)
+
+
+def _execute_many_typed(statement, rows):
     width = len(rows[0]) if rows else 0
     flat = []
     for i, row in enumerate(rows):
@@ -85,13 +101,23 @@ def execute_many(statement, rows):
     return _host(sql.execute_many, statement, width, flat)
 
 
+def _revive(v):
+    if isinstance(v, dict) and len(v) == 1:
+        if "$blob" in v:
+            return base64.b64decode(v["$blob"])
+        if "$real" in v:
+            return float(v["$real"].replace("Infinity", "inf"))
+    return v
+
+
 def query(statement, *params):
-    """Runs a query; returns its rows as dicts keyed by column name."""
-    result = _host(sql.query, statement, [value(p) for p in params])
-    columns = result.columns
-    width = len(columns)
-    values = [_python(v) for v in result.values]
-    return [dict(zip(columns, values[i : i + width])) for i in range(0, len(values), width or 1)]
+    """Runs a query; returns its rows as dicts keyed by column name, built by Python's own
+    JSON parser from the one text the host sends."""
+    result = _host(sql.query_json, statement, [value(p) for p in params])
+    rows = json.loads(result.rows)
+    if result.tagged:
+        rows = [{k: _revive(v) for k, v in row.items()} for row in rows]
+    return rows
 
 
 def scalar(statement, *params):

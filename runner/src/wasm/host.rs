@@ -171,6 +171,27 @@ impl sql::Host for GuestState {
             values: rows.values.into_iter().map(from_value).collect(),
         })
     }
+
+    fn query_json(
+        &mut self,
+        statement: String,
+        params: Vec<types::Value>,
+    ) -> Result<types::JsonRows, types::DbError> {
+        let params: Vec<Value> = params.into_iter().map(to_value).collect();
+        let rows = self.db()?.query(&statement, &params).map_err(db_error)?;
+        let (rows, tagged) = super::json::rows_to_json(&rows.columns, &rows.values);
+        Ok(types::JsonRows { rows, tagged })
+    }
+
+    fn execute_many_json(
+        &mut self,
+        statement: String,
+        rows: String,
+    ) -> Result<u64, types::DbError> {
+        let (width, params) = super::json::params_from_json(&rows).map_err(db_error)?;
+        let rows = ParamRows::new(width, &params).map_err(db_error)?;
+        self.db()?.execute_many(&statement, rows).map_err(db_error)
+    }
 }
 
 /// Log lines kept from one call, so a flood cannot exhaust the host's memory.

@@ -8,6 +8,7 @@
 mod cache;
 mod capture;
 mod host;
+mod json;
 mod runtime;
 
 pub use self::runtime::Runtime;

@@ -5,9 +5,7 @@
 use super::bindings::exports::godwit::migration::migration::Descriptor;
 use super::bindings::{MigrationComponent, MigrationComponentPre};
 use super::host::GuestState;
-use super::{
-    Batch, CONTRACT_VERSION, GuestError, GuestInfo, Inspection, Limits, RuntimeError, TICK, cache,
-};
+use super::{Batch, GuestError, GuestInfo, Inspection, Limits, RuntimeError, TICK, cache};
 use crate::driver::Driver;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,7 +97,7 @@ impl Runtime {
         for name in names {
             let Some(rest) = name.strip_prefix("godwit:migration/") else { continue };
             let version = rest.split_once('@').map_or("", |(_, version)| version);
-            if version != CONTRACT_VERSION {
+            if !crate::contract::compatible(version) {
                 let found = if version.is_empty() { "(none)" } else { version };
                 return Err(GuestError::OtherContract {
                     found: found.to_owned(),
