@@ -44,7 +44,6 @@ fn c_backfill(p: &Project) {
     backfill_in(p, &godwit_tests::source_guest("c-backfill"));
 }
 
-
 /// Every kind of value crosses the JSON calls of Python's and JavaScript's SDKs intact: blobs
 /// and reals (tagged, or sent the typed way), exact integers, text with quotes and newlines,
 /// nulls; and a NaN a guest sends falls back to the typed call.

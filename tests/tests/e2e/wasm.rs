@@ -40,8 +40,10 @@ fn compiled_components_are_cached_and_damaged_entries_ignored(p: &Project) {
     p.component("rust-schema", "0001_observers.wasm");
     p.godwit(&["status"]).ok();
     let dir = p.path("cache/godwit/components");
+    // The compiled code of each entry (its seal is beside it).
     let entries = || -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect()
+        let paths = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path());
+        paths.filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect()
     };
     let cached = entries();
     assert_eq!(cached.len(), 1, "{cached:?}");
@@ -53,8 +55,16 @@ fn compiled_components_are_cached_and_damaged_entries_ignored(p: &Project) {
     // A damaged entry is not trusted: it is compiled again and rewritten.
     std::fs::write(&cached[0], b"garbage that is not compiled code").unwrap();
     p.godwit(&["down"]).ok();
-    assert!(std::fs::read(&cached[0]).unwrap().len() > 1000);
+    let good = std::fs::read(&cached[0]).unwrap();
+    assert!(good.len() > 1000);
     assert_eq!(p.db().tables(), Vec::<String>::new());
+    // So is one whose length is right and one byte of its code is not.
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x40;
+    std::fs::write(&cached[0], &flipped).unwrap();
+    p.godwit(&["up"]).ok();
+    assert_eq!(std::fs::read(&cached[0]).unwrap(), good);
 }
 
 fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
