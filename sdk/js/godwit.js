@@ -51,31 +51,42 @@ export function execute(statement, ...params) {
   return host(() => sql.execute(statement, params.map(value)));
 }
 
-/** Whether JSON carries `v` exactly: not a blob, a bigint or a NaN or infinite number. */
-function plainJson(v) {
-  return typeof v !== "object" || v === null
-    ? typeof v !== "bigint" && (typeof v !== "number" || Number.isFinite(v))
-    : false;
+/**
+ * Whether JSON carries every value of `rows` exactly: no blob, bigint, NaN or infinity (which
+ * JSON.stringify would turn into an object, an exception or a null). Indexed loops: QuickJS
+ * runs them several times faster than iterators.
+ */
+function plainRows(rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    for (let j = 0; j < row.length; j++) {
+      const v = row[j];
+      const type = typeof v;
+      if (type === "string" || type === "boolean" || v == null) continue;
+      // A number is plain when it is finite (NaN - NaN and Infinity - Infinity are NaN).
+      if (type !== "number" || v - v !== 0) return false;
+    }
+  }
+  return true;
 }
 
 /**
  * Runs one statement for every parameter row (arrays of equal length), in one host call. The
  * rows cross as one JSON text written by the engine's own JSON.stringify; rows JSON cannot
- * spell exactly (blobs, bigints, NaN) go the typed way instead.
+ * spell exactly go the typed way instead.
  */
 export function executeMany(statement, rows) {
+  if (plainRows(rows)) {
+    return host(() => sql.executeManyJson(statement, JSON.stringify(rows)));
+  }
   const width = rows.length ? rows[0].length : 0;
-  let plain = true;
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
+  const flat = [];
+  rows.forEach((row, i) => {
     if (row.length !== width) {
       throw new Error(`parameter row ${i} has ${row.length} values, row 0 has ${width}`);
     }
-    for (let j = 0; j < width && plain; j++) plain = plainJson(row[j]);
-  }
-  if (plain) return host(() => sql.executeManyJson(statement, JSON.stringify(rows)));
-  const flat = [];
-  for (const row of rows) for (const p of row) flat.push(value(p));
+    for (const p of row) flat.push(value(p));
+  });
   return host(() => sql.executeMany(statement, width, flat));
 }
 
