@@ -90,6 +90,11 @@ pub fn new(
             format!("{next:0width$}_{slug}")
         }
     };
+    if sdk.is_some() && kind != NewKind::Rust {
+        return Err(Failure::config("--sdk names the godwit-sdk crate of a Rust migration")
+            .hint("drop --sdk, or add --kind rust")
+            .into());
+    }
     if let Some(language) = kind.language() {
         let dir = settings.dir.join(&file_name);
         let description = name.split_whitespace().collect::<Vec<_>>().join(" ");

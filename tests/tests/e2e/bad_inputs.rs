@@ -297,6 +297,14 @@ catalogue!(
     B54 => |p| file(p, "0002_broken/migration.py", "import godwit\n\nclass Migration(godwit.Migration):\n    def apply(self)\n        pass\n"),
     B55 => |p| file(p, "0002_broken/migration.c", "#include \"godwit.h\"\n\nstatic bool up(gw_string *err) { return nope; }\n"),
     B56 => |p| file(p, "0002_broken/migration.js", "import { define } from \"godwit\";\nexport const migration = define({\n  up() {{ },\n});\n"),
+    B57 => |p| {
+        p.godwit(&["new", "backfill", "--kind", "python", "--sdk", "../sdk"])
+            .code(2)
+            .stderr_has("drop --sdk, or add --kind rust");
+        let made = std::fs::read_dir(p.dir.path().join("migrations")).unwrap().count();
+        assert_eq!(made, 1, "B57 made a migration");
+        Runner::Doc
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -277,7 +277,36 @@ fn migrator_reports_each_step_and_waits_for_the_lock(p: &Project) {
     assert!(holder.driver().unwrap().try_lock().unwrap());
 }
 
+/// `execute_many` over more rows than one round trip carries: in a step's transaction it
+/// reports the first failing row's error and nothing after it happens; outside one, the rows
+/// before the failure stay and none after it runs, as when the rows go one by one.
+fn many_rows_stop_at_the_first_failure(p: &Project) {
+    let mut conn = connect(p);
+    let db = conn.driver().unwrap();
+    db.execute("create table u (id int primary key)").unwrap();
+    let ids = |failing: i64| -> Vec<Value> {
+        (1..=3000).map(|i| Value::Integer(if i == failing { 1 } else { i })).collect()
+    };
+    let insert = "insert into u values ($1)";
+    let count = |db: &mut dyn godwit::Driver| db.query("select count(*) from u", &[]).unwrap();
+    db.begin().unwrap();
+    let all = ids(0);
+    assert_eq!(db.execute_many(insert, ParamRows::new(1, &all).unwrap()).unwrap(), 3000);
+    db.rollback().unwrap();
+    db.begin().unwrap();
+    let failing = ids(2500);
+    let error = db.execute_many(insert, ParamRows::new(1, &failing).unwrap()).unwrap_err();
+    assert!(error.code.is_some(), "{error:?}");
+    db.rollback().unwrap();
+    assert_eq!(count(db).values[0], Value::Integer(0));
+    let failing = ids(1500);
+    db.execute_many(insert, ParamRows::new(1, &failing).unwrap()).unwrap_err();
+    let after = db.query("select count(*) from u where id > 1500", &[]).unwrap();
+    assert_eq!(after.values[0], Value::Integer(0), "rows after the failure ran");
+}
+
 on_both!(
+    many_rows_stop_at_the_first_failure,
     history_is_empty_until_created_and_creation_is_idempotent,
     records_round_trip,
     rollback_discards_statements_and_records,

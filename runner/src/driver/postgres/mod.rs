@@ -28,6 +28,9 @@ use std::collections::HashMap;
 use tokio_postgres::Statement;
 use tokio_postgres::types::Type;
 
+/// How many parameter rows of one `execute_many` are sent before their answers are read.
+const ROWS_PER_ROUND_TRIP: usize = 1024;
+
 pub struct PostgresDriver {
     client: Client,
     target: String,
@@ -124,6 +127,40 @@ impl PostgresDriver {
         let statement = self.prepare_cached(sql)?;
         let params: Vec<Param<'_>> = params.iter().map(Param).collect();
         self.client.execute(&statement, &as_sql(&params)).map_err(|e| db_error(&e))
+    }
+
+    /// One statement prepared once and run for every parameter row, the rows sent
+    /// [`ROWS_PER_ROUND_TRIP`] at a time before their answers are read: a batch of updates
+    /// costs a round trip per thousand rows, not per row. Only inside a step's transaction,
+    /// where a row that fails aborts it and the rows sent after it do nothing, so the first
+    /// failure is the error and nothing after it happened; outside one (where each row would
+    /// commit on its own and the rows after a failure would still run) the rows go one by one.
+    fn plain_execute_many(&mut self, sql: &str, rows: ParamRows<'_>) -> Result<u64, DbError> {
+        if !self.in_step {
+            let mut changed = 0;
+            for params in rows.iter() {
+                changed += self.plain_execute(sql, params)?;
+            }
+            return Ok(changed);
+        }
+        self.open_pending()?;
+        let statement = self.prepare_cached(sql)?;
+        let rows: Vec<&[Value]> = rows.iter().collect();
+        let mut changed = 0;
+        for chunk in rows.chunks(ROWS_PER_ROUND_TRIP) {
+            let params: Vec<Vec<Param<'_>>> =
+                chunk.iter().map(|row| row.iter().map(Param).collect()).collect();
+            let params: Vec<_> = params.iter().map(|row| as_sql(row)).collect();
+            let client = self.client.requests();
+            let requests = params
+                .iter()
+                .map(|row| Box::pin(client.execute(&statement, row)) as client::Request<'_>)
+                .collect();
+            for answer in self.client.pipeline(requests) {
+                changed += answer.map_err(|e| db_error(&e))?;
+            }
+        }
+        Ok(changed)
     }
 
     /// A query prepared once and run as the connection's own user, its columns mapped by
@@ -267,11 +304,7 @@ impl Driver for PostgresDriver {
         if self.confinement.is_some() {
             return self.confined_execute_many(sql, rows);
         }
-        let mut changed = 0;
-        for params in rows.iter() {
-            changed += self.execute_with(sql, params)?;
-        }
-        Ok(changed)
+        self.plain_execute_many(sql, rows)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
