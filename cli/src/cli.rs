@@ -173,12 +173,8 @@ pub enum Command {
         /// Apply pending migrations older than the newest applied one
         #[arg(long)]
         allow_out_of_order: bool,
-        /// Rows per batch of batched (transform) migrations
-        #[arg(long, default_value_t = 1000, value_name = "ROWS")]
-        batch_size: u32,
-        /// Pause between batches, like 100ms, to spare a busy database
-        #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-        batch_pause: Option<Duration>,
+        #[command(flatten)]
+        batch: crate::batching::BatchArgs,
     },
     /// Revert applied migrations, newest first (one by default)
     Down {

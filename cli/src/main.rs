@@ -2,12 +2,14 @@
 //! and turns the outcome into output and an exit code (0 success, 1 a migration or a check
 //! failed, 2 usage or configuration).
 
+mod batching;
 mod cli;
 mod commands;
 mod config;
 mod failure;
 mod hints;
 mod printer;
+mod progress;
 mod report;
 mod status;
 

@@ -2,64 +2,25 @@
 //! and SQL on stdout, statements with `--verbose`.
 
 use crate::printer::{CYAN, GREEN, Printer, Verbosity, YELLOW};
+use crate::progress::{Backfill, BatchDone, thousands};
 use godwit::{Action, Event, Reporter, Step};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct CliReporter<'p> {
     pub printer: &'p mut Printer,
     /// A failed write to stdout (a closed pipe), reported once the engine returns.
     pub stdout_error: Option<std::io::Error>,
-    /// Batched migrations: a bar on a terminal, otherwise a line every few seconds.
-    bar: Option<ProgressBar>,
+    /// The batched migration that is running.
+    backfill: Option<Backfill>,
     /// A spinner while a Python, JavaScript or C migration builds, on a terminal.
     spinner: Option<ProgressBar>,
-    last_line: Option<Instant>,
-    rows: Option<u64>,
 }
-
-/// How often progress is printed when stderr is not a terminal.
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 impl<'p> CliReporter<'p> {
     pub fn new(printer: &'p mut Printer) -> CliReporter<'p> {
-        CliReporter {
-            printer,
-            stdout_error: None,
-            bar: None,
-            spinner: None,
-            last_line: None,
-            rows: None,
-        }
-    }
-
-    fn progress(&mut self, label: &str, rows_done: u64, estimated_total: Option<u64>) {
-        self.rows = Some(rows_done);
-        if self.printer.verbosity == Verbosity::Quiet {
-            return;
-        }
-        if std::io::stderr().is_terminal() {
-            let bar = self.bar.get_or_insert_with(|| {
-                let bar = ProgressBar::new(0);
-                let style = ProgressStyle::with_template(
-                    "{prefix:>12.cyan.bold} [{bar:30}] {human_pos}/{human_len} rows, {per_sec}, ETA {eta}",
-                )
-                .map(|s| s.progress_chars("=> "))
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
-                bar.set_style(style);
-                bar.set_prefix("Backfilling");
-                bar
-            });
-            bar.set_length(estimated_total.unwrap_or(rows_done).max(rows_done));
-            bar.set_position(rows_done);
-            return;
-        }
-        if self.last_line.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
-            self.last_line = Some(Instant::now());
-            let of = estimated_total.map(|t| format!(" of about {t}")).unwrap_or_default();
-            self.printer.status("Progress", CYAN, format!("{label}: {rows_done} rows{of}"));
-        }
+        CliReporter { printer, stdout_error: None, backfill: None, spinner: None }
     }
 
     /// Clears what is still on the terminal (a build's spinner).
@@ -148,21 +109,51 @@ impl Reporter for CliReporter<'_> {
             Event::Statement { sql, line, dry_run: false } => {
                 self.printer.detail(format!("{:>12} {sql}", format!("line {line}")));
             }
-            Event::BatchCommitted { label, rows_done, estimated_total } => {
-                self.progress(label, rows_done, estimated_total);
+            Event::BatchCommitted {
+                label,
+                rows_done,
+                estimated_total,
+                processed,
+                batch_size,
+                elapsed,
+                ..
+            } => {
+                let done = BatchDone { rows_done, processed, estimated_total, batch_size, elapsed };
+                let quiet = self.printer.verbosity == Verbosity::Quiet;
+                let backfill = self.backfill.get_or_insert_with(|| Backfill::new(&done));
+                backfill.batch(self.printer, label, &done, quiet);
+            }
+            Event::Throttled { label, reason, .. } => {
+                let reason = reason.to_string();
+                match &mut self.backfill {
+                    Some(backfill) => backfill.held(self.printer, label, reason),
+                    None => self.printer.status(
+                        "Throttled",
+                        YELLOW,
+                        format!("{label}: {reason}; holding off"),
+                    ),
+                }
+            }
+            Event::BatchRetried { label, error, attempt, batch_size, wait, .. } => {
+                let line = format!(
+                    "{label}: the batch was rolled back ({error}); attempt {} in {} with {} rows",
+                    attempt + 1,
+                    duration(wait),
+                    thousands(u64::from(batch_size))
+                );
+                match &mut self.backfill {
+                    Some(backfill) => backfill.retried(self.printer, line),
+                    None => self.printer.status("Retrying", YELLOW, line),
+                }
             }
             Event::GuestOutput { label, line } => {
                 self.printer.detail(format!("{:>12} {line}", label));
             }
             Event::BuildOutput { line, .. } => self.printer.progress(line),
             Event::StepFinished { step, elapsed } => {
-                if let Some(bar) = self.bar.take() {
-                    bar.finish_and_clear();
-                }
-                self.last_line = None;
                 let style = if step.action == Action::Revert { CYAN } else { GREEN };
-                let rows = match self.rows.take() {
-                    Some(rows) => format!(", {rows} rows"),
+                let rows = match self.backfill.take() {
+                    Some(backfill) => format!(", {} rows", thousands(backfill.finish())),
                     None => String::new(),
                 };
                 let message = format!("{} ({}{rows})", step.migration.label, duration(elapsed));

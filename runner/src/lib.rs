@@ -37,6 +37,7 @@ mod sql_file;
 mod status;
 mod stream;
 pub mod toolchain;
+pub mod transforms;
 mod version;
 pub mod wasm;
 
@@ -58,6 +59,7 @@ pub use report::{Event, NoReport, Reporter};
 pub use source::{DirSource, MigrationSource};
 pub use status::{Entry, EntryState, Problem, problems, status};
 pub use stream::Stream;
+pub use transforms::{BatchPolicy, Throttle, ThrottleReason};
 pub use version::{Version, VersionError};
 
 /// The version of godwit recorded in every history row it writes.

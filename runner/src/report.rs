@@ -43,7 +43,28 @@ pub enum Event<'a> {
     BatchCommitted {
         label: &'a str,
         rows_done: u64,
+        /// The guest's latest estimate of all the rows (guests often give it once).
         estimated_total: Option<u64>,
+        /// The rows this batch processed, the rows asked of it, and how long it took to
+        /// commit.
+        processed: u64,
+        batch_size: u32,
+        elapsed: Duration,
+    },
+    /// A batch lost a race with other sessions (`error`: a lock or statement timeout, a
+    /// deadlock, a serialization failure) and was rolled back; attempt `attempt` follows
+    /// after `wait`, with `batch_size` rows.
+    BatchRetried {
+        label: &'a str,
+        error: &'a crate::driver::DbError,
+        attempt: u32,
+        batch_size: u32,
+        wait: Duration,
+    },
+    /// A batched migration holds off between batches, for `reason`.
+    Throttled {
+        label: &'a str,
+        reason: &'a crate::transforms::ThrottleReason,
     },
     /// A line a component migration logged or printed.
     GuestOutput {

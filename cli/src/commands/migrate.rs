@@ -5,20 +5,19 @@ use super::{count, load, load_and_connect};
 use crate::config::Settings;
 use crate::printer::{CYAN, GREEN, Printer};
 use crate::report::{CliReporter, duration};
-use godwit::{Request, Target};
+use godwit::{BatchPolicy, Request, Target, Throttle};
 use std::process::ExitCode;
-use std::time::Duration;
 
 pub fn migrate(
     settings: &Settings,
     printer: &mut Printer,
     request: Request,
-    (batch_size, batch_pause): (u32, Duration),
+    (policy, throttle): (BatchPolicy, Throttle),
 ) -> anyhow::Result<ExitCode> {
     let (migrator, mut db) = load_and_connect(settings, || {
         // The engine refuses packs and components that godwit.lock does not pin; here, before
         // a connection is waited for, so that nothing else delays the refusal.
-        let migrator = load(settings, printer)?.with_batching(batch_size, batch_pause);
+        let migrator = load(settings, printer)?.with_batch_policy(policy).with_throttle(throttle);
         migrator.check_pins()?;
         Ok(migrator)
     })?;

@@ -40,9 +40,9 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Build => project::build(&settings, printer),
         Command::Status { format } => history::status(&settings, printer, *format),
-        Command::Up { to, dry_run, allow_out_of_order, batch_size, batch_pause } => {
+        Command::Up { to, dry_run, allow_out_of_order, batch } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
-            let batching = (*batch_size, batch_pause.unwrap_or_default());
+            let batching = batch.settings()?;
             let request = Request { target, dry_run: *dry_run };
             migrate::migrate(&settings, printer, request, batching)
         }
@@ -53,7 +53,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             };
             let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
             let request = Request { target: Target::Down { stream, down }, dry_run: *dry_run };
-            migrate::migrate(&settings, printer, request, (1000, std::time::Duration::ZERO))
+            migrate::migrate(&settings, printer, request, Default::default())
         }
         Command::Validate => history::validate(&settings, printer),
         Command::Lock => lock::lock(&settings, printer),

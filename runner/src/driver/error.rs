@@ -42,6 +42,18 @@ impl DbError {
         }
     }
 
+    /// Whether the statement lost a race with other sessions rather than being wrong, so the
+    /// same work may succeed if tried again: a lock it waited on too long (`lock_timeout`,
+    /// SQLite's busy timeout), a statement cancelled by `statement_timeout`, a deadlock, a
+    /// serialization failure.
+    pub fn transient(&self) -> bool {
+        self.code.as_deref().is_some_and(|code| {
+            matches!(code, "55P03" | "57014" | "40001" | "40P01")
+                || code.starts_with("SQLITE_BUSY")
+                || code.starts_with("SQLITE_LOCKED")
+        })
+    }
+
     /// Whether the connection ended under the statement (the server shut down or restarted,
     /// an administrator ended the session, the network went away), as opposed to the
     /// statement being wrong. The server rolls back what the connection had not committed.

@@ -1,25 +1,23 @@
-//! Running component migrations: the guest calls of `up` and `down`, the batch loop of
-//! batched transforms, and the confinement of a pack's steps to its grant. The connection is
+//! Running component migrations: the guest calls of `up` and `down` (the batch loop of
+//! batched transforms is in `batched`), and the confinement of a pack's steps to its grant. The connection is
 //! lent to a guest for each call: its driver moves into the sandbox and comes back after.
 
-use super::guard::Tx;
-use super::steps::elapsed_ms;
 use super::{BeyondGrant, GuestFailure};
-use crate::driver::{Connection, Driver};
+use crate::driver::{Connection, DbError, Driver};
 use crate::error::Error;
-use crate::history::{AppliedMigration, HistoryWrite, NewRecord, RecordState};
+use crate::history::AppliedMigration;
 use crate::migration::{Migration, WasmScript};
 use crate::pack::Pack;
 use crate::plan::{Action, Step};
 use crate::report::{Event, Reporter};
+use crate::transforms::{BatchPolicy, Throttle};
 use crate::wasm::{Compiled, GuestError, Limits, Outcome};
-use std::time::{Duration, Instant};
 
 /// What running component migrations needs.
 pub(super) struct Guests<'a> {
     pub(super) limits: Limits,
-    pub(super) batch_size: u32,
-    pub(super) batch_pause: Duration,
+    pub(super) batch: &'a BatchPolicy,
+    pub(super) throttle: &'a Throttle,
     /// The history as the run found it: where an unfinished transform resumes.
     pub(super) applied: &'a [AppliedMigration],
     /// The packs whose grants confine their migrations.
@@ -67,112 +65,14 @@ impl Guests<'_> {
 }
 
 /// The component of a migration the migrator compiled.
-fn compiled<'w>(migration: &Migration, wasm: &'w WasmScript) -> Result<&'w Compiled, Error> {
+pub(super) fn compiled<'w>(
+    migration: &Migration,
+    wasm: &'w WasmScript,
+) -> Result<&'w Compiled, Error> {
     wasm.compiled().ok_or_else(|| {
         let reason = format!("{} was not compiled before the run", migration.label);
         guest_failure(migration, false, None, GuestError::Rejected(reason), Vec::new())
     })
-}
-
-/// A batched migration: `up` commits with an in-progress history row, then each batch of
-/// `transform` commits with the cursor it returned, so a crash at any point loses nothing and
-/// the next run resumes after the last committed batch.
-pub(super) fn run_batched(
-    conn: &mut Connection,
-    step: &Step<'_>,
-    wasm: &WasmScript,
-    guests: &Guests<'_>,
-    reporter: &mut dyn Reporter,
-) -> Result<Duration, Error> {
-    let migration = step.migration;
-    let started = Instant::now();
-    let context = format!("cannot record the progress of {}", migration.label);
-    let (mut cursor, mut rows_done) = match step.action {
-        Action::Resume => guests
-            .applied
-            .iter()
-            .find(|row| row.records(migration))
-            .map_or((None, 0), |row| (row.cursor.clone(), row.rows_done)),
-        _ => {
-            let mut tx = Tx::begin(conn, context.clone())?;
-            guests.confined(tx.conn(), migration, |conn| {
-                run_guest(conn, step, wasm, guests, reporter)
-            })?;
-            let ms = elapsed_ms(started);
-            let driver = tx.driver()?;
-            let writes = [
-                HistoryWrite::delete(driver, &migration.stream, &migration.key),
-                HistoryWrite::insert(
-                    driver,
-                    &NewRecord::of(migration, RecordState::InProgress, Some(ms)),
-                ),
-            ];
-            tx.finish(&writes)?;
-            sync(conn, &context)?;
-            (None, 0)
-        }
-    };
-    let guest_failed = |source, output, rows_done| {
-        guest_failure(migration, false, Some(rows_done), source, output)
-    };
-    let mut transformer = compiled(migration, wasm)?
-        .transformer(guests.limits)
-        .map_err(|(output, source)| guest_failed(source, output, rows_done))?;
-    loop {
-        let mut tx = Tx::begin(conn, context.clone())?;
-        // The batch's outcome is settled inside the confinement, so that a failed batch is
-        // reported as itself, not as the confinement's end in an aborted transaction.
-        let batch = guests.confined(tx.conn(), migration, |conn| {
-            let (output, result) = lend(conn, &migration.label, reporter, |driver| {
-                transformer.batch(driver, cursor.as_deref(), guests.batch_size)
-            })?;
-            match result {
-                Ok(batch)
-                    if batch.processed == 0
-                        && batch.next_cursor.is_some()
-                        && batch.next_cursor == cursor =>
-                {
-                    let stuck = GuestError::Stuck(batch.next_cursor.unwrap_or_default());
-                    Err(guest_failed(stuck, output, rows_done))
-                }
-                Ok(batch) => Ok(batch),
-                Err(source) => Err(guest_failed(source, output, rows_done)),
-            }
-        })?;
-        rows_done = rows_done.saturating_add(i64::try_from(batch.processed).unwrap_or(i64::MAX));
-        let state = match batch.next_cursor {
-            Some(_) => RecordState::InProgress,
-            None => RecordState::Applied,
-        };
-        let driver = tx.driver()?;
-        let progress = HistoryWrite::set_progress(
-            driver,
-            &migration.stream,
-            &migration.key,
-            batch.next_cursor.as_deref(),
-            rows_done,
-            state,
-        );
-        tx.finish(&[progress])?;
-        sync(conn, &context)?;
-        reporter.report(Event::BatchCommitted {
-            label: &migration.label,
-            rows_done: u64::try_from(rows_done).unwrap_or(0),
-            estimated_total: batch.estimated_total,
-        });
-        match batch.next_cursor {
-            None => return Ok(started.elapsed()),
-            next => cursor = next,
-        }
-        if !guests.batch_pause.is_zero() {
-            std::thread::sleep(guests.batch_pause);
-        }
-    }
-}
-
-fn sync(conn: &mut Connection, context: &str) -> Result<(), Error> {
-    let synced = conn.driver()?.sync();
-    synced.map_err(|source| Error::Database { context: context.to_owned(), source })
 }
 
 /// Lends the connection to the guest for one call of `up` or `down`, and takes it back.
@@ -186,7 +86,7 @@ pub(super) fn run_guest(
     let migration = step.migration;
     let reverting = step.action == Action::Revert;
     let compiled = compiled(migration, wasm)?;
-    let (output, result) = lend(conn, &migration.label, reporter, |driver| {
+    let Lent { output, result, .. } = lend(conn, &migration.label, reporter, |driver| {
         compiled.migrate(driver, reverting, guests.limits)
     })?;
     result.map_err(|source| guest_failure(migration, reverting, None, source, output))
@@ -194,7 +94,7 @@ pub(super) fn run_guest(
 
 /// A guest call that failed, with what the guest printed; `resumable` holds the rows a batched
 /// migration had done.
-fn guest_failure(
+pub(super) fn guest_failure(
     migration: &Migration,
     reverting: bool,
     resumable: Option<i64>,
@@ -212,19 +112,26 @@ fn guest_failure(
 }
 
 /// Moves the connection's driver into one guest call, puts it back, and reports what the
-/// guest printed.
-fn lend<T>(
+/// guest printed. The database's first error in the call comes back with the guest's result.
+pub(super) fn lend<T>(
     conn: &mut Connection,
     label: &str,
     reporter: &mut dyn Reporter,
     call: impl FnOnce(Box<dyn Driver>) -> Outcome<T>,
-) -> Result<(Vec<String>, Result<T, GuestError>), Error> {
-    let Outcome { driver, output, result } = call(conn.lend()?);
+) -> Result<Lent<T>, Error> {
+    let Outcome { driver, output, result, database } = call(conn.lend()?);
     if let Some(driver) = driver {
         conn.give_back(driver);
     }
     for line in &output {
         reporter.report(Event::GuestOutput { label, line });
     }
-    Ok((output, result))
+    Ok(Lent { output, result, database })
+}
+
+/// What one guest call with the connection lent gave back.
+pub(super) struct Lent<T> {
+    pub(super) output: Vec<String>,
+    pub(super) result: Result<T, GuestError>,
+    pub(super) database: Option<DbError>,
 }

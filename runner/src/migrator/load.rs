@@ -10,6 +10,7 @@ use crate::migration::{Migration, Script};
 use crate::pack::{MANIFEST, Pack, PackError};
 use crate::report::Reporter;
 use crate::source::{DirSource, MigrationSource, ProblemKind, SourceError, SourceProblem};
+use crate::transforms::{BatchPolicy, Throttle};
 use crate::wasm::{Limits, Runtime};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -144,7 +145,7 @@ pub(super) fn compile(mut migrations: Vec<Migration>, limits: Limits) -> Result<
         pins: Pins::default(),
         lock_timeout: Duration::from_secs(60),
         limits,
-        batch_size: 1000,
-        batch_pause: Duration::ZERO,
+        batch: BatchPolicy::default(),
+        throttle: Throttle::default(),
     })
 }

@@ -2,6 +2,7 @@
 //! Dry runs, `--to` and `--steps` are properties of the request and the plan, not separate
 //! loops.
 
+mod batched;
 mod failure;
 mod guard;
 mod guests;
@@ -26,6 +27,7 @@ use crate::report::{Event, NoReport, Reporter};
 use crate::source::MigrationSource;
 use crate::status::{Problem, problems, status};
 use crate::stream::Stream;
+use crate::transforms::{BatchPolicy, Throttle};
 use crate::wasm::Limits;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -86,8 +88,8 @@ pub struct Migrator {
     pins: Pins,
     lock_timeout: Duration,
     limits: Limits,
-    batch_size: u32,
-    batch_pause: Duration,
+    batch: BatchPolicy,
+    throttle: Throttle,
 }
 
 impl Migrator {
@@ -114,11 +116,23 @@ impl Migrator {
         load::compile(migrations, Limits::default())
     }
 
-    /// Rows per `transform` call of batched migrations, and a pause between batches to spare
-    /// a busy production database.
-    pub fn with_batching(mut self, batch_size: u32, pause: Duration) -> Migrator {
-        self.batch_size = batch_size.max(1);
-        self.batch_pause = pause;
+    /// Batches of batched migrations of a fixed number of rows per `transform` call, and a
+    /// pause between batches to spare a busy production database.
+    pub fn with_batching(self, batch_size: u32, pause: Duration) -> Migrator {
+        self.with_batch_policy(BatchPolicy::fixed(batch_size).pause(pause))
+    }
+
+    /// How batches of batched migrations are sized, timed out and retried (the default
+    /// steers them towards 200 ms each).
+    pub fn with_batch_policy(mut self, policy: BatchPolicy) -> Migrator {
+        self.batch = policy;
+        self
+    }
+
+    /// When batched migrations hold off between batches (replica lag, vacuum, lock waits,
+    /// a probe).
+    pub fn with_throttle(mut self, throttle: Throttle) -> Migrator {
+        self.throttle = throttle;
         self
     }
 
@@ -210,8 +224,8 @@ impl Migrator {
         let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
         let guests = Guests {
             limits: self.limits,
-            batch_size: self.batch_size,
-            batch_pause: self.batch_pause,
+            batch: &self.batch,
+            throttle: &self.throttle,
             applied: &applied,
             packs: &self.packs,
         };

@@ -141,7 +141,7 @@ fn execute(
         && migration.is_batched()
         && step.action != Action::Revert
     {
-        return guests::run_batched(conn, step, wasm, guests, reporter);
+        return super::batched::run_batched(conn, step, wasm, guests, reporter);
     }
     if !migration.runs_in_transaction() {
         return execute_alone(conn, step, guests, reporter);

@@ -16,6 +16,9 @@ pub struct GuestState {
     stdout: Capture,
     stderr: Capture,
     logs: Vec<String>,
+    /// The first error the database reported to the guest in this call: a guest that fails
+    /// after it failed because of it (a lock timeout, a deadlock) may be retried.
+    first_error: Option<crate::driver::DbError>,
 }
 
 impl GuestState {
@@ -39,6 +42,7 @@ impl GuestState {
             stdout,
             stderr,
             logs: Vec::new(),
+            first_error: None,
         }
     }
 
@@ -50,6 +54,20 @@ impl GuestState {
     /// What the guest wrote and the connection, after a call.
     pub fn give_back(&mut self) -> (Vec<String>, Option<Box<dyn Driver>>) {
         (self.take_output(), self.driver.take())
+    }
+
+    /// The first error the database reported in the call, forgotten for the next one.
+    pub fn take_first_error(&mut self) -> Option<crate::driver::DbError> {
+        self.first_error.take()
+    }
+
+    /// A database call's result for the guest, its error remembered if it is the first.
+    fn seen<T>(&mut self, result: Result<T, crate::driver::DbError>) -> Result<T, types::DbError> {
+        result.map_err(|error| {
+            let converted = db_error(error.clone());
+            self.first_error.get_or_insert(error);
+            converted
+        })
     }
 
     /// What the guest logged, then what it printed, one line each, since the last call.
@@ -144,7 +162,8 @@ impl sql::Host for GuestState {
         params: Vec<types::Value>,
     ) -> Result<u64, types::DbError> {
         let params: Vec<Value> = params.into_iter().map(to_value).collect();
-        self.db()?.execute_with(&statement, &params).map_err(db_error)
+        let result = self.db()?.execute_with(&statement, &params);
+        self.seen(result)
     }
 
     fn execute_many(
@@ -156,7 +175,8 @@ impl sql::Host for GuestState {
         let params: Vec<Value> = params.into_iter().map(to_value).collect();
         let width = usize::try_from(row_width).unwrap_or(usize::MAX);
         let rows = ParamRows::new(width, &params).map_err(db_error)?;
-        self.db()?.execute_many(&statement, rows).map_err(db_error)
+        let result = self.db()?.execute_many(&statement, rows);
+        self.seen(result)
     }
 
     fn query(
@@ -165,7 +185,8 @@ impl sql::Host for GuestState {
         params: Vec<types::Value>,
     ) -> Result<types::Rows, types::DbError> {
         let params: Vec<Value> = params.into_iter().map(to_value).collect();
-        let rows = self.db()?.query(&statement, &params).map_err(db_error)?;
+        let result = self.db()?.query(&statement, &params);
+        let rows = self.seen(result)?;
         Ok(types::Rows {
             columns: rows.columns,
             values: rows.values.into_iter().map(from_value).collect(),
@@ -178,7 +199,8 @@ impl sql::Host for GuestState {
         params: Vec<types::Value>,
     ) -> Result<types::JsonRows, types::DbError> {
         let params: Vec<Value> = params.into_iter().map(to_value).collect();
-        let rows = self.db()?.query(&statement, &params).map_err(db_error)?;
+        let result = self.db()?.query(&statement, &params);
+        let rows = self.seen(result)?;
         let (rows, tagged) = super::json::rows_to_json(&rows.columns, &rows.values);
         Ok(types::JsonRows { rows, tagged })
     }
@@ -190,7 +212,8 @@ impl sql::Host for GuestState {
     ) -> Result<u64, types::DbError> {
         let (width, params) = super::json::params_from_json(&rows).map_err(db_error)?;
         let rows = ParamRows::new(width, &params).map_err(db_error)?;
-        self.db()?.execute_many(&statement, rows).map_err(db_error)
+        let result = self.db()?.execute_many(&statement, rows);
+        self.seen(result)
     }
 }
 

@@ -183,6 +183,8 @@ pub(crate) struct Outcome<T> {
     pub driver: Option<Box<dyn Driver>>,
     pub output: Vec<String>,
     pub result: Result<T, GuestError>,
+    /// The first error the database reported to the guest during the call.
+    pub database: Option<crate::driver::DbError>,
 }
 
 impl Compiled {
@@ -207,7 +209,8 @@ impl Compiled {
                 }
             });
         let (output, driver) = state.give_back();
-        Outcome { driver, output, result }
+        let database = state.take_first_error();
+        Outcome { driver, output, result, database }
     }
 
     /// Instantiates a batched migration once for all the batches of this run: its memory and
@@ -255,6 +258,7 @@ impl Transformer {
             batch_size,
         );
         let (output, driver) = self.store.data_mut().give_back();
+        let database = self.store.data_mut().take_first_error();
         let batch = match result {
             Ok(Ok(progress)) => Ok(Batch {
                 next_cursor: progress.next_cursor,
@@ -264,7 +268,7 @@ impl Transformer {
             Ok(Err(message)) => Err(GuestError::Returned(message)),
             Err(error) => Err(classify(error, self.limits)),
         };
-        Outcome { driver, output, result: batch }
+        Outcome { driver, output, result: batch, database }
     }
 }
 

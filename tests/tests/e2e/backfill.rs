@@ -5,7 +5,7 @@ use godwit_tests::{Backend, Project, on_both};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn people(p: &Project, n: usize) {
+pub(crate) fn people(p: &Project, n: usize) {
     let create = match p.backend {
         Backend::Sqlite => {
             "CREATE TABLE people (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, passes INTEGER NOT NULL DEFAULT 0);"
@@ -28,14 +28,14 @@ fn people(p: &Project, n: usize) {
     p.component("rust-backfill", "0001_split_names.wasm");
 }
 
-fn count(p: &Project, condition: &str) -> i64 {
+pub(crate) fn count(p: &Project, condition: &str) -> i64 {
     p.db()
         .scalar(&format!("SELECT CAST(count(*) AS TEXT) FROM people WHERE {condition}"))
         .parse()
         .unwrap()
 }
 
-fn history_progress(p: &Project) -> (String, i64) {
+pub(crate) fn history_progress(p: &Project) -> (String, i64) {
     if !p.db().has_history_table() {
         return ("none".into(), 0);
     }
@@ -49,7 +49,7 @@ fn backfill_processes_every_row_exactly_once(p: &Project) {
     p.godwit(&["up", "--batch-size", "300"])
         .ok()
         .stderr_has("Applying 0001_split_names (")
-        .stderr_has(", 2500 rows)");
+        .stderr_has(", 2,500 rows)");
     assert_eq!(count(p, "passes = 1"), 2500);
     assert_eq!(count(p, "first_name IS NULL OR last_name IS NULL"), 0);
     assert_eq!(p.db().scalar("SELECT last_name FROM people WHERE id = 7"), "Last7");

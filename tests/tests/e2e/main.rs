@@ -11,6 +11,7 @@ mod docs;
 mod embedding;
 mod files;
 mod history;
+mod live;
 mod migrate;
 mod new_user;
 mod packs;

@@ -1,0 +1,13 @@
+//! Batched transforms on live tables: how big each batch is ([`BatchPolicy`] and the
+//! controller that steers the size towards a target duration), when to hold off
+//! ([`Throttle`], read from the database's own health signals) and which failures of a batch
+//! are worth a retry (a lock or statement timeout, a deadlock, a serialization failure).
+
+mod controller;
+mod policy;
+mod throttle;
+
+pub(crate) use self::controller::Controller;
+pub use self::policy::BatchPolicy;
+pub(crate) use self::throttle::{Health, ProbeFailed};
+pub use self::throttle::{Throttle, ThrottleReason};
