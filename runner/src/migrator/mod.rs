@@ -27,7 +27,7 @@ use crate::report::{Event, NoReport, Reporter};
 use crate::source::MigrationSource;
 use crate::status::{Problem, problems, status};
 use crate::stream::Stream;
-use crate::transforms::{BatchPolicy, Throttle};
+use crate::transforms::{BatchPolicy, Health, Throttle};
 use crate::wasm::Limits;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -218,6 +218,19 @@ impl Migrator {
         // The history table is created (or upgraded) once the plan stands: a refused plan
         // leaves the database exactly as it was, and a run with nothing to do on a database
         // that has a history does not touch it.
+        let transforms =
+            plan.steps.iter().any(|s| s.migration.is_batched() && s.action != Action::Revert);
+        if !request.dry_run && transforms {
+            // The health signals are read once before anything runs: a probe that fails
+            // fails here, with the database as it was.
+            let checked = Health::default().check(&self.throttle, conn.driver()?);
+            checked.map_err(|failed| {
+                database(
+                    format!("cannot read {} before running batched migrations", failed.what),
+                    failed.source,
+                )
+            })?;
+        }
         if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
             history::ensure(conn.driver()?)?;
         }

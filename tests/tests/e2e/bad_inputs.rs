@@ -305,6 +305,12 @@ catalogue!(
         assert_eq!(made, 1, "B57 made a migration");
         Runner::Doc
     },
+    B58 => |p| file(p, "0002_next.sql", "-- godwit:up\ncreate table next (x int);\n"),
+    B59 => |p| file(p, "0002_next.sql", "-- godwit:up\ncreate table next (x int);\n"),
+    B60 => |p| {
+        p.component("rust-backfill", "0002_split_names.wasm");
+        Runner::Doc
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role
