@@ -173,6 +173,10 @@ pub enum Command {
         /// Apply pending migrations older than the newest applied one
         #[arg(long)]
         allow_out_of_order: bool,
+        /// Apply batched migrations' `up` and queue their transforms for
+        /// `godwit transforms run` instead of running them now
+        #[arg(long)]
+        defer_transforms: bool,
         #[command(flatten)]
         batch: crate::batching::BatchArgs,
     },
@@ -215,11 +219,43 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run, watch and control the transforms of batched migrations queued by
+    /// `godwit up --defer-transforms`
+    Transforms {
+        #[command(subcommand)]
+        command: TransformsCommand,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TransformsCommand {
+    /// Run queued transforms until none is left (a worker: start it from cron, a Job or a
+    /// systemd unit; two never run the same transform)
+    Run {
+        #[command(flatten)]
+        batch: crate::batching::BatchArgs,
+    },
+    /// Each queued transform's state, rows done, rate, batch size, ETA and last error
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Stop a transform at its next batch boundary, wherever its worker runs
+    Pause {
+        /// The batched migration: its version or file name
+        migration: String,
+    },
+    /// Queue a paused transform again
+    Resume { migration: String },
+    /// Stop a transform at its next batch boundary and leave it unfinished
+    Cancel { migration: String },
+    /// Queue a failed or cancelled transform again; it goes on from its cursor
+    Retry { migration: String },
 }
 
 /// `30s`, `2m`, `1h 30m`, `500ms`, or a plain number of seconds.

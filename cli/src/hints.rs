@@ -10,7 +10,7 @@ use godwit::pack::PackError;
 use godwit::source::{NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError};
 use godwit::toolchain::{Install, ToolchainError};
 use godwit::wasm::GuestError;
-use godwit::{DbError, Error, PlanError};
+use godwit::{DbError, Error, PlanError, TransformError};
 
 /// 2 for input to fix before anything can run, 1 for a migration or a check that failed.
 pub fn exit_code(error: &Error) -> u8 {
@@ -28,7 +28,8 @@ pub fn exit_code(error: &Error) -> u8 {
             PlanError::UnknownVersion { .. }
             | PlanError::UnknownAfter { .. }
             | PlanError::UnknownPack { .. },
-        ) => 2,
+        )
+        | Error::Transform(TransformError::Unknown(_) | TransformError::NotBatched { .. }) => 2,
         _ => 1,
     }
 }
@@ -46,6 +47,15 @@ pub fn hint(error: &Error) -> Option<String> {
             let mut hints: Vec<String> = problems.iter().map(problem).collect();
             hints.dedup();
             hints.join("\n")
+        }
+        Error::Transform(TransformError::Unknown(_)) => {
+            "name it by its version (`7`, `0007`) or file name, as `godwit status` lists it".to_owned()
+        }
+        Error::Transform(TransformError::NotQueued { .. }) => {
+            "only transforms queued by `godwit up --defer-transforms` are run and controlled this way".to_owned()
+        }
+        Error::Transform(TransformError::Refused { .. }) => {
+            "`godwit transforms status` shows each transform's state".to_owned()
         }
         Error::Connect(ConnectError::InvalidUrl { .. }) => {
             "use `sqlite:PATH`, `sqlite::memory:` or `postgres://user:password@host:port/db`"

@@ -1,7 +1,7 @@
 //! Turns engine events into the lines a user sees: finished steps on stderr, dry-run plans
 //! and SQL on stdout, statements with `--verbose`.
 
-use crate::printer::{CYAN, GREEN, Printer, Verbosity, YELLOW};
+use crate::printer::{CYAN, GREEN, Printer, RED, Verbosity, YELLOW};
 use crate::progress::{Backfill, BatchDone, thousands};
 use godwit::{Action, Event, Reporter, Step};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,13 +14,15 @@ pub struct CliReporter<'p> {
     pub stdout_error: Option<std::io::Error>,
     /// The batched migration that is running.
     backfill: Option<Backfill>,
+    /// A batched migration whose transform was just queued for a worker.
+    queued: Option<String>,
     /// A spinner while a Python, JavaScript or C migration builds, on a terminal.
     spinner: Option<ProgressBar>,
 }
 
 impl<'p> CliReporter<'p> {
     pub fn new(printer: &'p mut Printer) -> CliReporter<'p> {
-        CliReporter { printer, stdout_error: None, backfill: None, spinner: None }
+        CliReporter { printer, stdout_error: None, backfill: None, queued: None, spinner: None }
     }
 
     /// Clears what is still on the terminal (a build's spinner).
@@ -123,6 +125,19 @@ impl Reporter for CliReporter<'_> {
                 let backfill = self.backfill.get_or_insert_with(|| Backfill::new(&done));
                 backfill.batch(self.printer, label, &done, quiet);
             }
+            Event::TransformQueued { label } => self.queued = Some(label.to_owned()),
+            Event::TransformStopped { label, state, .. } => {
+                if let Some(backfill) = self.backfill.take() {
+                    backfill.finish();
+                }
+                self.printer.status("Stopped", YELLOW, format!("{label}: {state} from elsewhere"));
+            }
+            Event::TransformFailed { label, reason, .. } => {
+                if let Some(backfill) = self.backfill.take() {
+                    backfill.finish();
+                }
+                self.printer.status("Failed", RED, format!("{label}: {reason}"));
+            }
             Event::Throttled { label, reason, .. } => {
                 let reason = reason.to_string();
                 match &mut self.backfill {
@@ -150,6 +165,17 @@ impl Reporter for CliReporter<'_> {
                 self.printer.detail(format!("{:>12} {line}", label));
             }
             Event::BuildOutput { line, .. } => self.printer.progress(line),
+            Event::StepFinished { step, elapsed }
+                if self.queued.as_deref() == Some(step.migration.label.as_str()) =>
+            {
+                self.queued = None;
+                let message = format!(
+                    "{} (up in {}; its transform waits for `godwit transforms run`)",
+                    step.migration.label,
+                    duration(elapsed)
+                );
+                self.printer.status("Queued", CYAN, message);
+            }
             Event::StepFinished { step, elapsed } => {
                 let style = if step.action == Action::Revert { CYAN } else { GREEN };
                 let rows = match self.backfill.take() {

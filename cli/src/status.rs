@@ -14,6 +14,8 @@ struct JsonStatus<'a> {
     database: &'a str,
     migrations: Vec<JsonEntry<'a>>,
     packs: Vec<JsonPack<'a>>,
+    /// The transforms queued for workers (`godwit up --defer-transforms`).
+    transforms: &'a [crate::commands::View<'a>],
 }
 
 #[derive(Serialize)]
@@ -52,6 +54,7 @@ pub fn json(
     database: &str,
     entries: &[Entry<'_>],
     migrator: &godwit::Migrator,
+    transforms: &[crate::commands::View<'_>],
 ) -> std::io::Result<()> {
     let migrations = entries
         .iter()
@@ -89,7 +92,8 @@ pub fn json(
             grant: &p.grant,
         })
         .collect();
-    let status = JsonStatus { schema_version: SCHEMA_VERSION, database, migrations, packs };
+    let status =
+        JsonStatus { schema_version: SCHEMA_VERSION, database, migrations, packs, transforms };
     let text = serde_json::to_string_pretty(&status).map_err(std::io::Error::other)?;
     printer.data(text)
 }

@@ -11,6 +11,7 @@ use crate::migrator::{BeyondGrant, GuestFailure, MigrationFailure};
 use crate::pack::PackError;
 use crate::plan::PlanError;
 use crate::source::SourceError;
+use crate::transforms::TransformError;
 use crate::wasm::RuntimeError;
 use std::fmt;
 use std::time::Duration;
@@ -35,6 +36,9 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// A transform run apart from the deploy cannot do what was asked.
+    #[error(transparent)]
+    Transform(#[from] TransformError),
     #[error(
         "another godwit still holds the migration lock on {target} after {}",
         humantime::format_duration(*waited)
@@ -64,6 +68,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the connection to the database was lost under this error.
+    pub fn connection_lost(&self) -> bool {
+        self.db_error().is_some_and(DbError::connection_lost)
+    }
+
     /// The database's error behind this one, if the database reported one.
     pub fn db_error(&self) -> Option<&DbError> {
         match self {

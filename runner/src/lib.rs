@@ -51,7 +51,7 @@ pub use history::{AppliedMigration, HistoryWrite, NewRecord, RecordState};
 pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement, WasmScript};
 pub use migrator::{
     BeyondGrant, GuestFailure, Loader, MigrationFailure, Migrator, Relock, RepairAction, Report,
-    Request, StepReport,
+    Request, StepReport, Worked,
 };
 pub use pack::Pack;
 pub use plan::{Action, DownTarget, PackOrder, Plan, PlanError, Step, Target, plan};
@@ -59,7 +59,9 @@ pub use report::{Event, NoReport, Reporter};
 pub use source::{DirSource, MigrationSource};
 pub use status::{Entry, EntryState, Problem, problems, status};
 pub use stream::Stream;
-pub use transforms::{BatchPolicy, Throttle, ThrottleReason};
+pub use transforms::{
+    BatchPolicy, Control, Throttle, ThrottleReason, TransformError, TransformRow, TransformState,
+};
 pub use version::{Version, VersionError};
 
 /// The version of godwit recorded in every history row it writes.

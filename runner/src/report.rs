@@ -61,6 +61,23 @@ pub enum Event<'a> {
         batch_size: u32,
         wait: Duration,
     },
+    /// A batched migration's `up` committed and its batches are queued for a worker.
+    TransformQueued {
+        label: &'a str,
+    },
+    /// A worker stopped a transform at a batch boundary: another process paused or
+    /// cancelled it.
+    TransformStopped {
+        label: &'a str,
+        state: crate::transforms::TransformState,
+    },
+    /// A worker's transform failed and is marked failed (with `reason`, the error and its
+    /// causes on one line); the worker goes on.
+    TransformFailed {
+        label: &'a str,
+        error: &'a crate::Error,
+        reason: &'a str,
+    },
     /// A batched migration holds off between batches, for `reason`.
     Throttled {
         label: &'a str,

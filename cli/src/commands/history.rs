@@ -20,10 +20,19 @@ pub fn status(
     let applied = migrator.history(&mut db)?;
     let entries = godwit::status(migrator.migrations(), &applied);
     match format {
-        Format::Json => crate::status::json(printer, db.target(), &entries, &migrator)?,
+        Format::Json => {
+            let rows = migrator.transforms(&mut db)?;
+            let views = super::transforms::views(&rows, &applied);
+            crate::status::json(printer, db.target(), &entries, &migrator, &views)?
+        }
         Format::Text => {
             crate::status::table(printer, &entries)?;
             crate::status::packs(printer, &migrator)?;
+            let rows = migrator.transforms(&mut db)?;
+            let views = super::transforms::views(&rows, &applied);
+            if !views.is_empty() {
+                super::transforms::table(printer, &views)?;
+            }
             printer.status(
                 "Status",
                 CYAN,

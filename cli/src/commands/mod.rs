@@ -1,6 +1,6 @@
 //! The subcommands, one module per family: the project's files (`init`, `new`, `build`),
 //! migrating (`up`, `down`), the history (`status`, `validate`, `repair`, `baseline`), pins
-//! (`lock`) and `inspect`. Each resolves its settings, calls the engine and prints the outcome;
+//! (`lock`), `inspect` and the transforms queued for workers (`transforms`). Each resolves its settings, calls the engine and prints the outcome;
 //! loading and connecting, shared by most, are here.
 
 mod history;
@@ -10,6 +10,9 @@ mod migrate;
 mod project;
 mod scaffold;
 mod toolchain;
+mod transforms;
+
+pub use self::transforms::View;
 
 use crate::cli::{Cli, Command, ToolchainCommand};
 use crate::config::Settings;
@@ -40,10 +43,11 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Build => project::build(&settings, printer),
         Command::Status { format } => history::status(&settings, printer, *format),
-        Command::Up { to, dry_run, allow_out_of_order, batch } => {
+        Command::Up { to, dry_run, allow_out_of_order, defer_transforms, batch } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
             let batching = batch.settings()?;
-            let request = Request { target, dry_run: *dry_run };
+            let defer_transforms = *defer_transforms;
+            let request = Request { target, dry_run: *dry_run, defer_transforms };
             migrate::migrate(&settings, printer, request, batching)
         }
         Command::Down { to, steps, pack, dry_run } => {
@@ -52,7 +56,8 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
                 (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
             };
             let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
-            let request = Request { target: Target::Down { stream, down }, dry_run: *dry_run };
+            let target = Target::Down { stream, down };
+            let request = Request { target, dry_run: *dry_run, defer_transforms: false };
             migrate::migrate(&settings, printer, request, Default::default())
         }
         Command::Validate => history::validate(&settings, printer),
@@ -60,6 +65,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Repair { yes } => history::repair(&settings, printer, *yes),
         Command::Baseline { version } => history::baseline(&settings, printer, *version),
         Command::Inspect { file, format } => inspect::inspect(&settings, printer, file, *format),
+        Command::Transforms { command } => transforms::run(&settings, printer, command),
         Command::Completions { .. } | Command::Toolchain { .. } => Ok(ExitCode::SUCCESS),
     }
 }

@@ -48,6 +48,11 @@ pub trait Driver: Send {
     /// Takes the migration lock without waiting; `Ok(false)` when another process holds it.
     fn try_lock(&mut self) -> Result<bool, DbError>;
     fn unlock(&mut self) -> Result<(), DbError>;
+    /// Takes the lock of one transform run apart from the deploy (`name` says which), without
+    /// waiting and apart from the migration lock; `false` when another connection holds it.
+    /// It ends with the connection.
+    fn try_lock_transform(&mut self, name: &str) -> Result<bool, DbError>;
+    fn unlock_transform(&mut self, name: &str) -> Result<(), DbError>;
 
     /// Confines the statements that follow, of SQL files and guests alike, to what a pack's
     /// grant allows, until called with `None` (before godwit records the step). The database

@@ -7,7 +7,7 @@
 //! smaller, after a growing wait.
 
 use super::guard::Tx;
-use super::guests::{Guests, Lent, compiled, guest_failure, lend, run_guest};
+use super::guests::{Guests, Lent, Mode, compiled, guest_failure, lend, run_guest};
 use super::steps::elapsed_ms;
 use crate::driver::{Connection, DbError, Dialect};
 use crate::error::Error;
@@ -15,12 +15,23 @@ use crate::history::{HistoryWrite, NewRecord, RecordState};
 use crate::migration::{Migration, WasmScript};
 use crate::plan::{Action, Step};
 use crate::report::{Event, Reporter};
+use crate::transforms::state::{self, Progress, TransformState};
 use crate::transforms::{BatchPolicy, Controller, Health, ThrottleReason};
 use crate::wasm::{Batch, GuestError};
 use std::time::{Duration, Instant};
 
 /// The longest wait before a retried batch.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How a run of a transform's batches ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    Finished,
+    /// `up` applied, the batches queued for a worker.
+    Queued,
+    /// A worker stopped at a batch boundary: the transform was paused or cancelled.
+    Stopped(TransformState),
+}
 
 pub(super) fn run_batched(
     conn: &mut Connection,
@@ -29,6 +40,19 @@ pub(super) fn run_batched(
     guests: &Guests<'_>,
     reporter: &mut dyn Reporter,
 ) -> Result<Duration, Error> {
+    let started = Instant::now();
+    run_transform(conn, step, wasm, guests, reporter)?;
+    Ok(started.elapsed())
+}
+
+/// `up` (unless resuming), then the batches, as `guests.mode` says.
+pub(super) fn run_transform(
+    conn: &mut Connection,
+    step: &Step<'_>,
+    wasm: &WasmScript,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<Ended, Error> {
     let migration = step.migration;
     let started = Instant::now();
     let context = format!("cannot record the progress of {}", migration.label);
@@ -52,8 +76,16 @@ pub(super) fn run_batched(
                     &NewRecord::of(migration, RecordState::InProgress, Some(ms)),
                 ),
             ];
+            if guests.mode == Mode::Queue {
+                state::queue(driver, migration)
+                    .map_err(|source| Error::Database { context: context.clone(), source })?;
+            }
             tx.finish(&writes)?;
             sync(conn, &context)?;
+            if guests.mode == Mode::Queue {
+                reporter.report(Event::TransformQueued { label: &migration.label });
+                return Ok(Ended::Queued);
+            }
             (None, 0)
         }
     };
@@ -63,8 +95,17 @@ pub(super) fn run_batched(
     let mut estimate = None;
     let mut failures = 0;
     let mut instance = None;
+    let run_started = Instant::now();
+    let rows_before = rows_done;
     loop {
-        hold_off(conn, migration, guests, &mut health, &mut controller, reporter)?;
+        if let Some(stopped) = stopped(conn, migration, guests)? {
+            return Ok(Ended::Stopped(stopped));
+        }
+        if let Some(stopped) =
+            hold_off(conn, migration, guests, &mut health, &mut controller, reporter)?
+        {
+            return Ok(Ended::Stopped(stopped));
+        }
         let size = controller.size();
         let batch_started = Instant::now();
         let transformer = match &mut instance {
@@ -113,6 +154,8 @@ pub(super) fn run_batched(
                     return Err(error);
                 };
                 drop(tx);
+                // Nothing of the run stays open through the wait (SQLite's write lock).
+                sync(conn, &context)?;
                 failures += 1;
                 controller.shrink();
                 // After an error the instance is not called again: the next attempt gets a
@@ -138,6 +181,21 @@ pub(super) fn run_batched(
             Some(_) => RecordState::InProgress,
             None => RecordState::Applied,
         };
+        let elapsed = batch_started.elapsed();
+        controller.record(batch.processed, elapsed);
+        estimate = batch.estimated_total.or(estimate);
+        if guests.mode == Mode::Worker {
+            let seconds = run_started.elapsed().as_secs_f64();
+            let rate = (seconds > 0.0).then(|| (rows_done - rows_before) as f64 / seconds);
+            let progress = Progress {
+                batch_size: Some(size),
+                rate,
+                estimated_total: estimate,
+                throttled: None,
+            };
+            state::progress(tx.driver()?, migration, &progress)
+                .map_err(|source| Error::Database { context: context.clone(), source })?;
+        }
         let driver = tx.driver()?;
         let progress = HistoryWrite::set_progress(
             driver,
@@ -150,9 +208,6 @@ pub(super) fn run_batched(
         tx.finish(&[progress])?;
         sync(conn, &context)?;
         failures = 0;
-        let elapsed = batch_started.elapsed();
-        controller.record(batch.processed, elapsed);
-        estimate = batch.estimated_total.or(estimate);
         reporter.report(Event::BatchCommitted {
             label: &migration.label,
             rows_done: u64::try_from(rows_done).unwrap_or(0),
@@ -162,7 +217,19 @@ pub(super) fn run_batched(
             elapsed,
         });
         match batch.next_cursor {
-            None => return Ok(started.elapsed()),
+            None if guests.mode == Mode::Worker => {
+                let done = state::change(
+                    conn.driver()?,
+                    &migration.stream,
+                    &migration.key,
+                    &[TransformState::Running],
+                    TransformState::Done,
+                    None,
+                );
+                done.map_err(|source| Error::Database { context: context.clone(), source })?;
+                return Ok(Ended::Finished);
+            }
+            None => return Ok(Ended::Finished),
             next => cursor = next,
         }
         if !policy.pause.is_zero() {
@@ -181,7 +248,7 @@ fn hold_off(
     health: &mut Health,
     controller: &mut Controller,
     reporter: &mut dyn Reporter,
-) -> Result<(), Error> {
+) -> Result<Option<TransformState>, Error> {
     let throttle = guests.throttle;
     if let Some(reason) = health.take_lock_waits() {
         controller.shrink();
@@ -191,13 +258,42 @@ fn hold_off(
     loop {
         let reason =
             health.check(throttle, conn.driver()?).map_err(|e| probe_error(migration, e))?;
-        let Some(reason) = reason else { return Ok(()) };
+        let Some(reason) = reason else { return Ok(None) };
+        if guests.mode == Mode::Worker {
+            let text = reason.to_string();
+            let progress = Progress { throttled: Some(&text), ..Progress::default() };
+            state::progress(conn.driver()?, migration, &progress).map_err(|source| {
+                Error::Database {
+                    context: format!("cannot record the progress of {}", migration.label),
+                    source,
+                }
+            })?;
+        }
         if last.as_ref().map(std::mem::discriminant) != Some(std::mem::discriminant(&reason)) {
             reporter.report(Event::Throttled { label: &migration.label, reason: &reason });
         }
         std::thread::sleep(throttle.wait);
         last = Some(reason);
+        if let Some(stopped) = stopped(conn, migration, guests)? {
+            return Ok(Some(stopped));
+        }
     }
+}
+
+/// In a worker: the state another process gave the transform, when it is no longer running.
+fn stopped(
+    conn: &mut Connection,
+    migration: &Migration,
+    guests: &Guests<'_>,
+) -> Result<Option<TransformState>, Error> {
+    if guests.mode != Mode::Worker {
+        return Ok(None);
+    }
+    let state = state::state_of(conn.driver()?, migration).map_err(|source| Error::Database {
+        context: format!("cannot read the state of {}'s transform", migration.label),
+        source,
+    })?;
+    Ok(state.filter(|s| *s != TransformState::Running))
 }
 
 /// Reports a hold-off of one wait, and waits.

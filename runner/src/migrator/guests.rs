@@ -18,10 +18,24 @@ pub(super) struct Guests<'a> {
     pub(super) limits: Limits,
     pub(super) batch: &'a BatchPolicy,
     pub(super) throttle: &'a Throttle,
+    /// Who runs the batches of batched migrations.
+    pub(super) mode: Mode,
     /// The history as the run found it: where an unfinished transform resumes.
     pub(super) applied: &'a [AppliedMigration],
     /// The packs whose grants confine their migrations.
     pub(super) packs: &'a [Pack],
+}
+
+/// Who runs the batches of a batched migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// The run that applies it, to the end.
+    Run,
+    /// A worker, later: the run applies `up` and queues the transform.
+    Queue,
+    /// This run is the worker: it stops at a batch boundary when the transform is paused or
+    /// cancelled from elsewhere, and says how it goes in the transforms table.
+    Worker,
 }
 
 impl Guests<'_> {

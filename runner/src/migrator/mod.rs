@@ -9,13 +9,15 @@ mod guests;
 mod load;
 mod repair;
 mod steps;
+mod worker;
 
 pub use self::failure::{BeyondGrant, GuestFailure, MigrationFailure};
 pub use self::load::Loader;
 pub use self::repair::RepairAction;
+pub use self::worker::Worked;
 
 use self::guard::LockGuard;
-use self::guests::Guests;
+use self::guests::{Guests, Mode};
 use crate::driver::{Connection, DbError};
 use crate::error::Error;
 use crate::history::{self, AppliedMigration};
@@ -27,7 +29,7 @@ use crate::report::{Event, NoReport, Reporter};
 use crate::source::MigrationSource;
 use crate::status::{Problem, problems, status};
 use crate::stream::Stream;
-use crate::transforms::{BatchPolicy, Health, Throttle};
+use crate::transforms::{BatchPolicy, Health, Throttle, state};
 use crate::wasm::Limits;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -37,17 +39,28 @@ use std::time::{Duration, Instant};
 pub struct Request {
     pub target: Target,
     pub dry_run: bool,
+    /// Apply batched migrations' `up` and queue their transforms for a worker
+    /// ([`Migrator::work`]) instead of running them to the end.
+    pub defer_transforms: bool,
 }
 
 impl Request {
     /// Apply every pending migration.
     pub fn up() -> Request {
-        Request { target: Target::Up { to: None, allow_out_of_order: false }, dry_run: false }
+        let target = Target::Up { to: None, allow_out_of_order: false };
+        Request { target, dry_run: false, defer_transforms: false }
+    }
+
+    /// This request with batched migrations' transforms queued for a worker.
+    pub fn deferring_transforms(mut self) -> Request {
+        self.defer_transforms = true;
+        self
     }
 
     /// Revert the project's migrations as `down` describes.
     pub fn down(down: DownTarget) -> Request {
-        Request { target: Target::Down { stream: Stream::Project, down }, dry_run: false }
+        let target = Target::Down { stream: Stream::Project, down };
+        Request { target, dry_run: false, defer_transforms: false }
     }
 }
 
@@ -214,10 +227,11 @@ impl Migrator {
         self.check_pins()?;
         let mut conn = self.lock(conn, reporter)?;
         let applied = self.history(&mut conn)?;
-        let plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
-        // The history table is created (or upgraded) once the plan stands: a refused plan
-        // leaves the database exactly as it was, and a run with nothing to do on a database
-        // that has a history does not touch it.
+        let mut plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
+        // Transforms queued for a worker are the worker's: this run leaves them alone, unless
+        // a migration it applies needs one finished first.
+        let queued = worker::queued(conn.driver()?)?;
+        worker::leave_to_workers(&mut plan.steps, &queued);
         let transforms =
             plan.steps.iter().any(|s| s.migration.is_batched() && s.action != Action::Revert);
         if !request.dry_run && transforms {
@@ -231,14 +245,24 @@ impl Migrator {
                 )
             })?;
         }
+        // The history table is created (or upgraded) once the plan stands: a refused plan
+        // leaves the database exactly as it was, and a run with nothing to do on a database
+        // that has a history does not touch it.
         if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
             history::ensure(conn.driver()?)?;
+        }
+        if !request.dry_run && transforms && request.defer_transforms {
+            let target = conn.target().to_owned();
+            state::ensure(conn.driver()?).map_err(|source| {
+                database(format!("cannot create godwit_transforms in {target}"), source)
+            })?;
         }
         let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
         let guests = Guests {
             limits: self.limits,
             batch: &self.batch,
             throttle: &self.throttle,
+            mode: if request.defer_transforms { Mode::Queue } else { Mode::Run },
             applied: &applied,
             packs: &self.packs,
         };

@@ -4,10 +4,14 @@
 //! are worth a retry (a lock or statement timeout, a deadlock, a serialization failure).
 
 mod controller;
+mod error;
 mod policy;
+pub(crate) mod state;
 mod throttle;
 
 pub(crate) use self::controller::Controller;
+pub use self::error::{Control, TransformError};
 pub use self::policy::BatchPolicy;
+pub use self::state::{TransformRow, TransformState};
 pub(crate) use self::throttle::{Health, ProbeFailed};
 pub use self::throttle::{Throttle, ThrottleReason};

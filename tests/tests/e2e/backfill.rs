@@ -28,6 +28,23 @@ pub(crate) fn people(p: &Project, n: usize) {
     p.component("rust-backfill", "0001_split_names.wasm");
 }
 
+/// Makes the update of row 650 fail (`on`), or lets it succeed again.
+pub(crate) fn fail_row_650(p: &Project, on: bool) {
+    p.db().execute(match (p.backend, on) {
+        (Backend::Sqlite, true) => {
+            "CREATE TRIGGER stop BEFORE UPDATE ON people WHEN NEW.id = 650 \
+             BEGIN SELECT RAISE(ABORT, 'row 650 is locked'); END;"
+        }
+        (Backend::Postgres, true) => {
+            "CREATE FUNCTION stop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.id = 650 THEN RAISE EXCEPTION 'row 650 is locked'; END IF; RETURN NEW; END $$;
+             CREATE TRIGGER stop BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION stop();"
+        }
+        (Backend::Sqlite, false) => "DROP TRIGGER stop",
+        (Backend::Postgres, false) => "DROP TRIGGER stop ON people",
+    });
+}
+
 pub(crate) fn count(p: &Project, condition: &str) -> i64 {
     p.db()
         .scalar(&format!("SELECT CAST(count(*) AS TEXT) FROM people WHERE {condition}"))
@@ -98,17 +115,7 @@ fn killed_backfill_resumes_without_loss_or_double_work(p: &Project) {
 fn failed_batch_keeps_earlier_batches_and_resumes(p: &Project) {
     people(p, 1000);
     // The update of row 650 fails, in the third batch of 300.
-    p.db().execute(match p.backend {
-        Backend::Sqlite => {
-            "CREATE TRIGGER stop BEFORE UPDATE ON people WHEN NEW.id = 650 \
-             BEGIN SELECT RAISE(ABORT, 'row 650 is locked'); END;"
-        }
-        Backend::Postgres => {
-            "CREATE FUNCTION stop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-             IF NEW.id = 650 THEN RAISE EXCEPTION 'row 650 is locked'; END IF; RETURN NEW; END $$;
-             CREATE TRIGGER stop BEFORE UPDATE ON people FOR EACH ROW EXECUTE FUNCTION stop();"
-        }
-    });
+    fail_row_650(p, true);
     p.godwit(&["up", "--batch-size", "300"])
         .code(1)
         .stderr_has("applying 0001_split_names failed")
@@ -118,10 +125,7 @@ fn failed_batch_keeps_earlier_batches_and_resumes(p: &Project) {
     assert_eq!(count(p, "passes = 1"), 600);
     assert_eq!(count(p, "passes = 0"), 400);
     assert_eq!(history_progress(p), ("in_progress".into(), 600));
-    p.db().execute(match p.backend {
-        Backend::Sqlite => "DROP TRIGGER stop",
-        Backend::Postgres => "DROP TRIGGER stop ON people",
-    });
+    fail_row_650(p, false);
     p.godwit(&["up", "--batch-size", "300"]).ok().stderr_has("Resuming 0001_split_names (");
     assert_eq!(count(p, "passes = 1"), 1000);
     assert_eq!(history_progress(p), ("applied".into(), 1000));

@@ -311,6 +311,14 @@ catalogue!(
         p.component("rust-backfill", "0002_split_names.wasm");
         Runner::Doc
     },
+    B61 => |_| Runner::Doc,
+    B62 => |_| Runner::Doc,
+    B63 => |p| {
+        p.db().execute("CREATE TABLE people (id BIGINT PRIMARY KEY, full_name TEXT NOT NULL, passes INTEGER NOT NULL DEFAULT 0)");
+        p.component("rust-backfill", "0002_split_names.wasm");
+        p.godwit(&["up"]).ok();
+        Runner::Doc
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -20,3 +20,4 @@ mod postgres_only;
 mod project;
 mod torture;
 mod wasm;
+mod worker;

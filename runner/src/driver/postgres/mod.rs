@@ -28,6 +28,10 @@ use std::collections::HashMap;
 use tokio_postgres::Statement;
 use tokio_postgres::types::Type;
 
+/// The advisory lock key of the transform named `$1`: 64 bits of its MD5.
+const TRANSFORM_KEY: &str =
+    "('x' || substr(md5('godwit transform ' || $1::text), 1, 16))::bit(64)::bigint";
+
 /// How many parameter rows of one `execute_many` are sent before their answers are read.
 const ROWS_PER_ROUND_TRIP: usize = 1024;
 
@@ -255,6 +259,21 @@ impl Driver for PostgresDriver {
             .map_err(|e| db_error(&e))?;
         self.locked = row.get(0);
         Ok(self.locked)
+    }
+
+    fn try_lock_transform(&mut self, name: &str) -> Result<bool, DbError> {
+        let row = self
+            .client
+            .query_one(&format!("SELECT pg_try_advisory_lock({TRANSFORM_KEY})"), &[&name])
+            .map_err(|e| db_error(&e))?;
+        Ok(row.get(0))
+    }
+
+    fn unlock_transform(&mut self, name: &str) -> Result<(), DbError> {
+        self.client
+            .query_one(&format!("SELECT pg_advisory_unlock({TRANSFORM_KEY})"), &[&name])
+            .map(drop)
+            .map_err(|e| db_error(&e))
     }
 
     fn unlock(&mut self) -> Result<(), DbError> {

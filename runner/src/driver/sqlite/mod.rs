@@ -28,6 +28,9 @@ pub struct SqliteDriver {
     /// The database file, opened only to hold the migration lock; `None` for `:memory:`.
     lock_file: Option<File>,
     locked: bool,
+    /// The database file's path (`None` for `:memory:`), and the transforms' lock while held.
+    path: Option<String>,
+    transform_lock: Option<File>,
     /// Whether the run's outer transaction is open.
     group_open: bool,
     /// What SQLite's authorizer enforces on migrations' statements.
@@ -53,7 +56,17 @@ impl SqliteDriver {
             ":memory:" => None,
             _ => Some(File::open(path).map_err(|e| connect_error(DbError::new(e.to_string())))?),
         };
-        Ok(SqliteDriver { conn, target, lock_file, locked: false, group_open: false, guard })
+        let path = (path != ":memory:").then(|| path.to_owned());
+        Ok(SqliteDriver {
+            conn,
+            target,
+            lock_file,
+            locked: false,
+            path,
+            transform_lock: None,
+            group_open: false,
+            guard,
+        })
     }
 }
 
@@ -84,6 +97,40 @@ impl Driver for SqliteDriver {
                 Err(DbError::new(format!("cannot lock the database file: {e}")))
             }
         }
+    }
+
+    /// SQLite writes one transaction at a time, so transforms run one at a time too: one lock
+    /// for all of them, on a file beside the database (`<file>-godwit-transforms.lock`).
+    fn try_lock_transform(&mut self, _name: &str) -> Result<bool, DbError> {
+        let Some(path) = &self.path else {
+            return Ok(true);
+        };
+        if self.transform_lock.is_some() {
+            return Ok(true);
+        }
+        let lock_path = format!("{path}-godwit-transforms.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| DbError::new(format!("cannot open {lock_path}: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.transform_lock = Some(file);
+                Ok(true)
+            }
+            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::Error(e)) => {
+                Err(DbError::new(format!("cannot lock {lock_path}: {e}")))
+            }
+        }
+    }
+
+    fn unlock_transform(&mut self, _name: &str) -> Result<(), DbError> {
+        // Closing the file releases its lock.
+        self.transform_lock = None;
+        Ok(())
     }
 
     fn unlock(&mut self) -> Result<(), DbError> {

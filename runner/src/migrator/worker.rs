@@ -1,0 +1,241 @@
+//! Transforms run apart from the deploy. `up` with deferred transforms applies a batched
+//! migration's `up` and queues its batches in `godwit_transforms`; a worker
+//! ([`Migrator::work`]) takes each queued transform under a lock of its own (not the
+//! migration lock, so deploys go on while a backfill runs for a day), runs its batches, and
+//! marks it done or failed; another process pauses, resumes, cancels or retries it through
+//! the same table ([`Migrator::control`]).
+
+use super::batched::{Ended, run_transform};
+use super::guests::{Guests, Mode};
+use super::{Migrator, database};
+use crate::driver::{Connection, Driver};
+use crate::error::Error;
+use crate::history::RecordState;
+use crate::migration::{Migration, Script};
+use crate::plan::{Action, Step};
+use crate::report::{Event, Reporter};
+use crate::transforms::state::{self, TransformRow, TransformState};
+use crate::transforms::{Control, TransformError};
+
+/// What a worker did: the transforms it finished, stopped (paused or cancelled from
+/// elsewhere) and marked failed, by label.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Worked {
+    pub finished: Vec<String>,
+    pub stopped: Vec<(String, TransformState)>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// The transforms table's rows.
+pub(super) fn queued(db: &mut dyn Driver) -> Result<Vec<TransformRow>, Error> {
+    let target = db.target().to_owned();
+    state::list(db)
+        .map_err(|source| database(format!("cannot read godwit_transforms in {target}"), source))
+}
+
+/// Drops the steps that would resume a transform a worker owns (any not done).
+pub(super) fn leave_to_workers(steps: &mut Vec<Step<'_>>, queued: &[TransformRow]) {
+    steps.retain(|step| {
+        step.action != Action::Resume
+            || !queued
+                .iter()
+                .any(|row| row.is_of(step.migration) && row.state != TransformState::Done)
+    });
+}
+
+/// The name of a transform's lock.
+fn lock_name(db: &dyn Driver, row: &TransformRow) -> String {
+    format!("{}/{}/{}", db.history_table(), row.stream, row.key)
+}
+
+impl Migrator {
+    /// The transforms queued for workers, and how each stands.
+    pub fn transforms(&self, conn: &mut Connection) -> Result<Vec<TransformRow>, Error> {
+        queued(conn.driver()?)
+    }
+
+    /// The batched migration `which` names: its version (`7`, `0007`) or its label.
+    fn batched_migration(&self, which: &str) -> Result<&Migration, Error> {
+        let version = which.parse::<crate::Version>().ok();
+        let migration = self
+            .migrations
+            .iter()
+            .find(|m| m.label == which || (version.is_some() && m.version() == version))
+            .ok_or_else(|| TransformError::Unknown(which.to_owned()))?;
+        match migration.is_batched() {
+            true => Ok(migration),
+            false => Err(TransformError::NotBatched { label: migration.label.clone() }.into()),
+        }
+    }
+
+    /// Pauses, resumes, cancels or retries the transform of the batched migration `which`
+    /// (its version or file name). A worker sees it at its next batch boundary.
+    pub fn control(
+        &self,
+        conn: &mut Connection,
+        which: &str,
+        control: Control,
+    ) -> Result<TransformRow, Error> {
+        let migration = self.batched_migration(which)?;
+        let label = migration.label.clone();
+        let db = conn.driver()?;
+        let row = queued(db)?.into_iter().find(|row| row.is_of(migration));
+        let Some(row) = row else { return Err(TransformError::NotQueued { label }.into()) };
+        let (from, to) = control.transition();
+        let changed = state::change(db, &migration.stream, &migration.key, from, to, None)
+            .map_err(|source| database(format!("cannot {control} {label}"), source))?;
+        let now = queued(db)?.into_iter().find(|r| r.is_of(migration));
+        match (changed, now) {
+            (true, Some(now)) => Ok(now),
+            (_, now) => {
+                let state = now.map_or(row.state, |r| r.state);
+                Err(TransformError::Refused { label, control, state }.into())
+            }
+        }
+    }
+
+    /// Runs queued transforms, one after another, until none is left that another worker
+    /// does not hold. A transform that fails is marked failed (with its error) and the worker
+    /// goes on with the next; one paused or cancelled from elsewhere stops at its next batch
+    /// boundary.
+    pub fn work(
+        &self,
+        conn: &mut Connection,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Worked, Error> {
+        self.check_pins()?;
+        let mut worked = Worked::default();
+        let mut held_elsewhere: Vec<(String, String)> = Vec::new();
+        loop {
+            let rows = queued(conn.driver()?)?;
+            let next = rows.into_iter().find(|row| {
+                matches!(row.state, TransformState::Queued | TransformState::Running)
+                    && !held_elsewhere.contains(&(row.stream.clone(), row.key.clone()))
+            });
+            let Some(row) = next else { return Ok(worked) };
+            let name = lock_name(conn.driver()?, &row);
+            let locked = conn.driver()?.try_lock_transform(&name).map_err(|source| {
+                database(format!("cannot take the lock of {}'s transform", row.label), source)
+            })?;
+            if !locked {
+                held_elsewhere.push((row.stream.clone(), row.key.clone()));
+                continue;
+            }
+            let outcome = self.work_on(conn, &row, reporter, &mut worked);
+            let unlocked = conn.driver()?.unlock_transform(&name).map_err(|source| {
+                database(format!("cannot release the lock of {}'s transform", row.label), source)
+            });
+            outcome.and(unlocked)?;
+        }
+    }
+
+    /// Runs one transform whose lock this worker holds.
+    fn work_on(
+        &self,
+        conn: &mut Connection,
+        row: &TransformRow,
+        reporter: &mut dyn Reporter,
+        worked: &mut Worked,
+    ) -> Result<(), Error> {
+        let label = row.label.clone();
+        let Some(migration) = self.migrations.iter().find(|m| row.is_of(m)) else {
+            // Its file is gone: nothing here can run it; the row stays for a runner that can.
+            worked.failed.push((label.clone(), format!("no migration file for {label}")));
+            return Ok(());
+        };
+        // Under the lock, the state again: another worker may have finished it meanwhile.
+        let db = conn.driver()?;
+        let now = state::state_of(db, migration)
+            .map_err(|source| database(format!("cannot read {label}'s transform"), source))?;
+        if !matches!(now, Some(TransformState::Queued | TransformState::Running)) {
+            return Ok(());
+        }
+        let applied = self.history(conn)?;
+        let Some(record) = applied.iter().find(|r| r.records(migration)) else {
+            let reason = TransformError::NotQueued { label: label.clone() }.to_string();
+            worked.failed.push((label, mark_failed(conn, migration, reason)?));
+            return Ok(());
+        };
+        if record.checksum != migration.checksum {
+            let reason = TransformError::Modified {
+                label: label.clone(),
+                recorded: record.checksum.to_string(),
+                current: migration.checksum.to_string(),
+            };
+            worked.failed.push((label, mark_failed(conn, migration, reason.to_string())?));
+            return Ok(());
+        }
+        let db = conn.driver()?;
+        let from = [TransformState::Queued, TransformState::Running];
+        let (stream, key) = (&migration.stream, &migration.key);
+        if record.state == RecordState::Applied {
+            state::change(db, stream, key, &from, TransformState::Done, None)
+                .map_err(|source| database(format!("cannot mark {label} done"), source))?;
+            return Ok(());
+        }
+        state::change(db, stream, key, &from, TransformState::Running, None)
+            .map_err(|source| database(format!("cannot start {label}'s transform"), source))?;
+        let Script::Wasm(wasm) = &migration.script else {
+            return Err(TransformError::NotBatched { label }.into());
+        };
+        let guests = Guests {
+            limits: self.limits,
+            batch: &self.batch,
+            throttle: &self.throttle,
+            mode: Mode::Worker,
+            applied: &applied,
+            packs: &self.packs,
+        };
+        let step = Step { action: Action::Resume, migration };
+        reporter.report(Event::StepStarted { step: &step, dry_run: false });
+        let started = std::time::Instant::now();
+        match run_transform(conn, &step, wasm, &guests, reporter) {
+            Ok(Ended::Finished | Ended::Queued) => {
+                reporter.report(Event::StepFinished { step: &step, elapsed: started.elapsed() });
+                worked.finished.push(label);
+            }
+            Ok(Ended::Stopped(state)) => {
+                reporter.report(Event::TransformStopped { label: &label, state });
+                worked.stopped.push((label, state));
+            }
+            Err(error) if error.connection_lost() => return Err(error),
+            Err(error) => {
+                let reason = mark_failed(conn, migration, chain(&error))?;
+                let failed =
+                    Event::TransformFailed { label: &label, error: &error, reason: &reason };
+                reporter.report(failed);
+                worked.failed.push((label, reason));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An error and its causes, on one line: what `last_error` keeps.
+fn chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// Marks `migration`'s transform failed with `reason`, and gives the reason back.
+fn mark_failed(
+    conn: &mut Connection,
+    migration: &Migration,
+    reason: String,
+) -> Result<String, Error> {
+    let from = [TransformState::Queued, TransformState::Running];
+    let (stream, key) = (&migration.stream, &migration.key);
+    let db = conn.driver()?;
+    // The failed batch's transaction is over; the mark commits on its own.
+    let marked = db.sync().and_then(|()| {
+        state::change(db, stream, key, &from, TransformState::Failed, Some(&reason))?;
+        db.sync()
+    });
+    marked.map_err(|source| database(format!("cannot mark {} failed", migration.label), source))?;
+    Ok(reason)
+}
