@@ -177,6 +177,10 @@ pub enum Command {
         /// `godwit transforms run` instead of running them now
         #[arg(long)]
         defer_transforms: bool,
+        /// Refuse, instead of finishing it first, when a migration requires a transform that
+        /// a worker has not finished (`-- godwit:requires`)
+        #[arg(long)]
+        no_wait: bool,
         #[command(flatten)]
         batch: crate::batching::BatchArgs,
     },

@@ -29,7 +29,11 @@ pub fn exit_code(error: &Error) -> u8 {
             | PlanError::UnknownAfter { .. }
             | PlanError::UnknownPack { .. },
         )
-        | Error::Transform(TransformError::Unknown(_) | TransformError::NotBatched { .. }) => 2,
+        | Error::Transform(
+            TransformError::Unknown(_)
+            | TransformError::NotBatched { .. }
+            | TransformError::BadRequirement { .. },
+        ) => 2,
         _ => 1,
     }
 }
@@ -53,6 +57,21 @@ pub fn hint(error: &Error) -> Option<String> {
         }
         Error::Transform(TransformError::NotQueued { .. }) => {
             "only transforms queued by `godwit up --defer-transforms` are run and controlled this way".to_owned()
+        }
+        Error::Transform(TransformError::Unfinished { required, state, .. }) => {
+            let then = "then `godwit up` finishes it first (or a worker does)";
+            match state {
+                godwit::TransformState::Paused => {
+                    format!("`godwit transforms resume {required}`; {then}")
+                }
+                godwit::TransformState::Queued | godwit::TransformState::Running => format!(
+                    "let `godwit transforms run` finish {required}, or run `godwit up` without --no-wait to finish it first"
+                ),
+                _ => format!("`godwit transforms retry {required}`; {then}"),
+            }
+        }
+        Error::Transform(TransformError::BadRequirement { .. }) => {
+            "`-- godwit:requires` names earlier batched migrations of the same project or pack, by version or file name".to_owned()
         }
         Error::Transform(TransformError::Refused { .. }) => {
             "`godwit transforms status` shows each transform's state".to_owned()

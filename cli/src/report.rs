@@ -126,6 +126,13 @@ impl Reporter for CliReporter<'_> {
                 backfill.batch(self.printer, label, &done, quiet);
             }
             Event::TransformQueued { label } => self.queued = Some(label.to_owned()),
+            Event::WaitingForTransform { label } => self.printer.status(
+                "Waiting",
+                YELLOW,
+                format!(
+                    "for the worker running {label} to let go; a migration requires it finished"
+                ),
+            ),
             Event::TransformStopped { label, state, .. } => {
                 if let Some(backfill) = self.backfill.take() {
                     backfill.finish();

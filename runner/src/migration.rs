@@ -68,6 +68,9 @@ pub struct SqlScript {
     /// False for `-- godwit:no-transaction` files, whose statements run one by one outside any
     /// transaction.
     pub transaction: bool,
+    /// `-- godwit:requires`: the batched migrations (versions or file names) whose transforms
+    /// must be finished before this one runs.
+    pub requires: Vec<String>,
 }
 
 /// A WebAssembly component migration: its bytes (what the checksum covers) and, once a
@@ -135,6 +138,15 @@ pub struct Migration {
 impl Migration {
     pub fn version(&self) -> Option<Version> {
         self.key.version()
+    }
+
+    /// The batched migrations (versions or file names) whose transforms must be finished
+    /// before this one runs.
+    pub fn requires(&self) -> &[String] {
+        match &self.script {
+            Script::Sql(sql) => &sql.requires,
+            Script::Wasm(_) => &[],
+        }
     }
 
     pub fn is_reversible(&self) -> bool {

@@ -61,6 +61,11 @@ pub enum Event<'a> {
         batch_size: u32,
         wait: Duration,
     },
+    /// A migration of the run needs the transform of `label` finished, and a worker is
+    /// running it: the run waits for the worker to let go, then finishes it.
+    WaitingForTransform {
+        label: &'a str,
+    },
     /// A batched migration's `up` committed and its batches are queued for a worker.
     TransformQueued {
         label: &'a str,

@@ -1,5 +1,5 @@
 //! The SQL migration file format: `-- godwit:up` and `-- godwit:down` sections and the
-//! `-- godwit:no-transaction` directive. Anything that looks like a directive but is not one
+//! `-- godwit:no-transaction` and `-- godwit:requires` directives. Anything that looks like a directive but is not one
 //! is an error, so a typo never silently changes what runs.
 
 use crate::migration::{SqlScript, Statement};
@@ -25,6 +25,8 @@ enum Directive {
     Up,
     Down,
     NoTransaction,
+    /// `-- godwit:requires 0007, 0009_backfill`: transforms to finish first.
+    Requires(Vec<String>),
 }
 
 /// Recognises `-- godwit:<word>` lines; `Err` carries a `godwit:` line that is not a directive.
@@ -35,6 +37,17 @@ fn directive(line: &str) -> Option<Result<Directive, String>> {
         "up" => Ok(Directive::Up),
         "down" => Ok(Directive::Down),
         "no-transaction" => Ok(Directive::NoTransaction),
+        _ if word.starts_with("requires ") => {
+            let names: Vec<String> = word["requires ".len()..]
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect();
+            match names.is_empty() {
+                true => Err(line.trim().to_owned()),
+                false => Ok(Directive::Requires(names)),
+            }
+        }
         _ => Err(line.trim().to_owned()),
     })
 }
@@ -51,12 +64,14 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
     let mut sections: [Option<Section>; 2] = [None, None];
     let mut open: Option<usize> = None;
     let mut transaction = true;
+    let mut requires = Vec::new();
     let mut offset = 0;
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
         let next = offset + line.len();
         match directive(line) {
             Some(Ok(Directive::NoTransaction)) => transaction = false,
+            Some(Ok(Directive::Requires(names))) => requires.extend(names),
             Some(Ok(kind @ (Directive::Up | Directive::Down))) => {
                 let (slot, section) = match kind {
                     Directive::Up => (0, "up"),
@@ -89,6 +104,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         up: up_statements,
         down: down.map(|section| statements(text, &section)),
         transaction,
+        requires,
     })
 }
 
@@ -151,6 +167,16 @@ mod tests {
         assert!(matches!(
             parse("-- godwit:up\nselect 1;\n-- godwit:up\nselect 2;"),
             Err(SqlFileError::DuplicateSection { line: 3, section: "up" })
+        ));
+    }
+
+    #[test]
+    fn requires_lists_versions_and_names() {
+        let text = "-- godwit:requires 0007, 0009_backfill\n-- godwit:requires 12\n-- godwit:up\nselect 1;\n";
+        assert_eq!(parse(text).unwrap().requires, ["0007", "0009_backfill", "12"]);
+        assert!(matches!(
+            parse("-- godwit:requires\n-- godwit:up\nselect 1;"),
+            Err(SqlFileError::UnknownDirective { line: 1, .. })
         ));
     }
 }

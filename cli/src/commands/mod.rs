@@ -43,11 +43,13 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Build => project::build(&settings, printer),
         Command::Status { format } => history::status(&settings, printer, *format),
-        Command::Up { to, dry_run, allow_out_of_order, defer_transforms, batch } => {
+        Command::Up { to, dry_run, allow_out_of_order, defer_transforms, no_wait, batch } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
             let batching = batch.settings()?;
             let defer_transforms = *defer_transforms;
-            let request = Request { target, dry_run: *dry_run, defer_transforms };
+            let wait_for_transforms = !*no_wait;
+            let request =
+                Request { target, dry_run: *dry_run, defer_transforms, wait_for_transforms };
             migrate::migrate(&settings, printer, request, batching)
         }
         Command::Down { to, steps, pack, dry_run } => {
@@ -57,7 +59,12 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             };
             let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
             let target = Target::Down { stream, down };
-            let request = Request { target, dry_run: *dry_run, defer_transforms: false };
+            let request = Request {
+                target,
+                dry_run: *dry_run,
+                defer_transforms: false,
+                wait_for_transforms: true,
+            };
             migrate::migrate(&settings, printer, request, Default::default())
         }
         Command::Validate => history::validate(&settings, printer),

@@ -76,13 +76,14 @@ pub(super) fn run_transform(
                     &NewRecord::of(migration, RecordState::InProgress, Some(ms)),
                 ),
             ];
-            if guests.mode == Mode::Queue {
+            let queue = guests.mode == Mode::Queue && guests.needs(migration).is_none();
+            if queue {
                 state::queue(driver, migration)
                     .map_err(|source| Error::Database { context: context.clone(), source })?;
             }
             tx.finish(&writes)?;
             sync(conn, &context)?;
-            if guests.mode == Mode::Queue {
+            if queue {
                 reporter.report(Event::TransformQueued { label: &migration.label });
                 return Ok(Ended::Queued);
             }

@@ -20,6 +20,11 @@ pub(super) struct Guests<'a> {
     pub(super) throttle: &'a Throttle,
     /// Who runs the batches of batched migrations.
     pub(super) mode: Mode,
+    /// Batched migrations a migration of this run requires finished: never queued, and
+    /// finished by this run even when a worker owns them.
+    pub(super) needed: &'a [Need<'a>],
+    /// The transforms queued for workers when the run started.
+    pub(super) queued: &'a [crate::transforms::TransformRow],
     /// The history as the run found it: where an unfinished transform resumes.
     pub(super) applied: &'a [AppliedMigration],
     /// The packs whose grants confine their migrations.
@@ -38,7 +43,24 @@ pub(super) enum Mode {
     Worker,
 }
 
+/// A batched migration whose transform a migration of the run (`by`) requires finished.
+#[derive(Clone, Debug)]
+pub(super) struct Need<'a> {
+    pub(super) required: &'a Migration,
+    pub(super) by: String,
+}
+
 impl Guests<'_> {
+    /// The need for `migration`'s transform, if a migration of the run has one.
+    pub(super) fn needs(&self, migration: &Migration) -> Option<&Need<'_>> {
+        self.needed.iter().find(|need| std::ptr::eq(need.required, migration))
+    }
+
+    /// Whether this run finishes `migration`'s transform although a worker owns it.
+    pub(super) fn takes_over(&self, migration: &Migration) -> bool {
+        self.needs(migration).is_some() && self.queued.iter().any(|row| row.is_of(migration))
+    }
+
     /// The pack a migration belongs to.
     pub(super) fn pack_of(&self, migration: &Migration) -> Option<&Pack> {
         self.packs.iter().find(|p| p.stream() == migration.stream)

@@ -42,13 +42,16 @@ pub struct Request {
     /// Apply batched migrations' `up` and queue their transforms for a worker
     /// ([`Migrator::work`]) instead of running them to the end.
     pub defer_transforms: bool,
+    /// When a migration needs (`-- godwit:requires`) a transform a worker owns finished:
+    /// finish it first (`true`), or refuse before anything runs.
+    pub wait_for_transforms: bool,
 }
 
 impl Request {
     /// Apply every pending migration.
     pub fn up() -> Request {
         let target = Target::Up { to: None, allow_out_of_order: false };
-        Request { target, dry_run: false, defer_transforms: false }
+        Request { target, dry_run: false, defer_transforms: false, wait_for_transforms: true }
     }
 
     /// This request with batched migrations' transforms queued for a worker.
@@ -60,7 +63,7 @@ impl Request {
     /// Revert the project's migrations as `down` describes.
     pub fn down(down: DownTarget) -> Request {
         let target = Target::Down { stream: Stream::Project, down };
-        Request { target, dry_run: false, defer_transforms: false }
+        Request { target, dry_run: false, defer_transforms: false, wait_for_transforms: true }
     }
 }
 
@@ -231,7 +234,9 @@ impl Migrator {
         // Transforms queued for a worker are the worker's: this run leaves them alone, unless
         // a migration it applies needs one finished first.
         let queued = worker::queued(conn.driver()?)?;
-        worker::leave_to_workers(&mut plan.steps, &queued);
+        let needed = worker::needed(&self.migrations, &plan.steps, &applied)?;
+        worker::check_needed(&needed, &queued, request.wait_for_transforms)?;
+        worker::leave_to_workers(&mut plan.steps, &queued, &needed);
         let transforms =
             plan.steps.iter().any(|s| s.migration.is_batched() && s.action != Action::Revert);
         if !request.dry_run && transforms {
@@ -263,6 +268,8 @@ impl Migrator {
             batch: &self.batch,
             throttle: &self.throttle,
             mode: if request.defer_transforms { Mode::Queue } else { Mode::Run },
+            needed: &needed,
+            queued: &queued,
             applied: &applied,
             packs: &self.packs,
         };

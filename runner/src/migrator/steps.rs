@@ -141,6 +141,9 @@ fn execute(
         && migration.is_batched()
         && step.action != Action::Revert
     {
+        if guests.takes_over(migration) {
+            return super::worker::finish_first(conn, step, wasm, guests, reporter);
+        }
         return super::batched::run_batched(conn, step, wasm, guests, reporter);
     }
     if !migration.runs_in_transaction() {

@@ -6,16 +6,17 @@
 //! the same table ([`Migrator::control`]).
 
 use super::batched::{Ended, run_transform};
-use super::guests::{Guests, Mode};
+use super::guests::{Guests, Mode, Need};
 use super::{Migrator, database};
 use crate::driver::{Connection, Driver};
 use crate::error::Error;
 use crate::history::RecordState;
-use crate::migration::{Migration, Script};
+use crate::migration::{Migration, Script, WasmScript};
 use crate::plan::{Action, Step};
 use crate::report::{Event, Reporter};
 use crate::transforms::state::{self, TransformRow, TransformState};
 use crate::transforms::{Control, TransformError};
+use std::time::{Duration, Instant};
 
 /// What a worker did: the transforms it finished, stopped (paused or cancelled from
 /// elsewhere) and marked failed, by label.
@@ -33,14 +34,172 @@ pub(super) fn queued(db: &mut dyn Driver) -> Result<Vec<TransformRow>, Error> {
         .map_err(|source| database(format!("cannot read godwit_transforms in {target}"), source))
 }
 
-/// Drops the steps that would resume a transform a worker owns (any not done).
-pub(super) fn leave_to_workers(steps: &mut Vec<Step<'_>>, queued: &[TransformRow]) {
+/// Drops the steps that would resume a transform a worker owns (any not done), except those
+/// a migration of the run needs finished.
+pub(super) fn leave_to_workers(
+    steps: &mut Vec<Step<'_>>,
+    queued: &[TransformRow],
+    needed: &[Need<'_>],
+) {
     steps.retain(|step| {
+        let owned =
+            queued.iter().any(|row| row.is_of(step.migration) && row.state != TransformState::Done);
         step.action != Action::Resume
-            || !queued
-                .iter()
-                .any(|row| row.is_of(step.migration) && row.state != TransformState::Done)
+            || needed.iter().any(|need| std::ptr::eq(need.required, step.migration))
+            || !owned
     });
+}
+
+/// The batched migrations whose transforms the steps that apply migrations require finished
+/// (`-- godwit:requires`) and that are not finished yet; refuses a requirement that names no
+/// batched migration, or one that would only run after the migration that needs it.
+pub(super) fn needed<'m>(
+    migrations: &'m [Migration],
+    steps: &[Step<'m>],
+    applied: &[crate::history::AppliedMigration],
+) -> Result<Vec<Need<'m>>, Error> {
+    let mut needed: Vec<Need<'m>> = Vec::new();
+    for (at, step) in steps.iter().enumerate() {
+        if step.action == Action::Revert {
+            continue;
+        }
+        for name in step.migration.requires() {
+            let bad = |why: &str| TransformError::BadRequirement {
+                label: step.migration.label.clone(),
+                required: name.clone(),
+                why: why.to_owned(),
+            };
+            let required = migrations
+                .iter()
+                .find(|m| m.stream == step.migration.stream && names(name, m))
+                .ok_or_else(|| bad("which is no migration of its project or pack"))?;
+            if !required.is_batched() {
+                return Err(bad("which is not a batched migration").into());
+            }
+            let record = applied.iter().find(|r| r.records(required));
+            if record.is_some_and(|r| r.state == RecordState::Applied) {
+                continue;
+            }
+            let runs_before = steps[..at].iter().any(|s| std::ptr::eq(s.migration, required));
+            if !runs_before && record.is_none() {
+                return Err(bad("which would only be applied after it").into());
+            }
+            if !needed.iter().any(|need| std::ptr::eq(need.required, required)) {
+                needed.push(Need { required, by: step.migration.label.clone() });
+            }
+        }
+    }
+    Ok(needed)
+}
+
+/// Whether `name` (a version or a file name) names `migration`.
+fn names(name: &str, migration: &Migration) -> bool {
+    let version = name.parse::<crate::Version>().ok();
+    migration.label == name || (version.is_some() && migration.version() == version)
+}
+
+/// Refuses a run whose migrations need a transform a worker owns finished, when the run
+/// must not wait for it, or when it was paused, cancelled or failed (finishing it would
+/// override whoever stopped it).
+pub(super) fn check_needed(
+    needed: &[Need<'_>],
+    queued: &[TransformRow],
+    wait: bool,
+) -> Result<(), Error> {
+    for need in needed {
+        let Some(row) = queued.iter().find(|row| row.is_of(need.required)) else { continue };
+        let stopped = matches!(
+            row.state,
+            TransformState::Paused | TransformState::Cancelled | TransformState::Failed
+        );
+        if row.state == TransformState::Done || (wait && !stopped) {
+            continue;
+        }
+        let (label, required) = (need.by.clone(), need.required.label.clone());
+        return Err(TransformError::Unfinished { label, required, state: row.state }.into());
+    }
+    Ok(())
+}
+
+/// Finishes, inside a run that needs it, a transform a worker owns: waits for a worker that
+/// holds it to let go, then runs the rest of its batches as a worker would.
+pub(super) fn finish_first(
+    conn: &mut Connection,
+    step: &Step<'_>,
+    wasm: &WasmScript,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<Duration, Error> {
+    let migration = step.migration;
+    let label = migration.label.clone();
+    let started = Instant::now();
+    let Some(row) = guests.queued.iter().find(|row| row.is_of(migration)) else {
+        return Err(TransformError::NotQueued { label }.into());
+    };
+    let name = lock_name(conn.driver()?, row);
+    let mut announced = false;
+    loop {
+        let locked = conn.driver()?.try_lock_transform(&name).map_err(|source| {
+            database(format!("cannot take the lock of {label}'s transform"), source)
+        })?;
+        if locked {
+            break;
+        }
+        if !announced {
+            reporter.report(Event::WaitingForTransform { label: &label });
+            announced = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let outcome = finish_locked(conn, step, wasm, guests, reporter);
+    let unlocked = conn.driver()?.unlock_transform(&name).map_err(|source| {
+        database(format!("cannot release the lock of {label}'s transform"), source)
+    });
+    outcome.and(unlocked).map(|()| started.elapsed())
+}
+
+fn finish_locked(
+    conn: &mut Connection,
+    step: &Step<'_>,
+    wasm: &WasmScript,
+    guests: &Guests<'_>,
+    reporter: &mut dyn Reporter,
+) -> Result<(), Error> {
+    let migration = step.migration;
+    let label = migration.label.clone();
+    let db = conn.driver()?;
+    let state = state::state_of(db, migration)
+        .map_err(|source| database(format!("cannot read {label}'s transform"), source))?;
+    let history = crate::history::read(db)?;
+    let record = history.iter().find(|r| r.records(migration));
+    if state == Some(TransformState::Done)
+        || record.is_some_and(|r| r.state == RecordState::Applied)
+    {
+        return Ok(()); // a worker finished it while this run waited
+    }
+    let from = [TransformState::Queued, TransformState::Running];
+    let (stream, key) = (&migration.stream, &migration.key);
+    let started = state::change(db, stream, key, &from, TransformState::Running, None)
+        .map_err(|source| database(format!("cannot start {label}'s transform"), source))?;
+    let unfinished = |state| {
+        let required = migration.label.clone();
+        let label = guests.needs(migration).map_or_else(String::new, |need| need.by.clone());
+        Error::from(TransformError::Unfinished { label, required, state })
+    };
+    if !started {
+        return Err(unfinished(state.unwrap_or(TransformState::Queued)));
+    }
+    // Where the worker left it: the history as it is now, not as the run found it.
+    let worker = Guests { mode: Mode::Worker, applied: &history, ..*guests };
+    match run_transform(conn, step, wasm, &worker, reporter) {
+        Ok(Ended::Stopped(state)) => Err(unfinished(state)),
+        Ok(_) => Ok(()),
+        Err(error) if error.connection_lost() => Err(error),
+        Err(error) => {
+            mark_failed(conn, migration, chain(&error))?;
+            Err(error)
+        }
+    }
 }
 
 /// The name of a transform's lock.
@@ -183,6 +342,8 @@ impl Migrator {
             batch: &self.batch,
             throttle: &self.throttle,
             mode: Mode::Worker,
+            needed: &[],
+            queued: &[],
             applied: &applied,
             packs: &self.packs,
         };

@@ -27,6 +27,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
             up: vec![statement],
             down: reversible.then(Vec::new),
             transaction: true,
+            requires: Vec::new(),
         }),
     }
 }

@@ -68,6 +68,10 @@ pub enum TransformError {
          will not run a different migration's batches"
     )]
     Modified { label: String, recorded: String, current: String },
+    /// A migration requires (`-- godwit:requires`) a migration that is not a batched one of
+    /// this project, or that comes after it.
+    #[error("{label} requires `{required}`, {why}")]
+    BadRequirement { label: String, required: String, why: String },
     /// The transform is queued, and a later migration needs it finished.
     #[error("{label} needs the transform of {required} finished first, and it is {state}")]
     Unfinished { label: String, required: String, state: TransformState },

@@ -120,7 +120,49 @@ fn two_workers_never_run_one_transform_and_a_killed_one_is_taken_over(p: &Projec
     assert_eq!(count(p, "passes <> 1"), 0);
 }
 
+const DROP_OLD: &str =
+    "-- godwit:requires 0001\n-- godwit:up\nALTER TABLE people DROP COLUMN full_name;\n";
+
+fn a_migration_that_requires_a_queued_transform_finishes_it_first(p: &Project) {
+    people(p, 1000);
+    p.godwit(&["up", "--defer-transforms"]).ok();
+    p.write("migrations/0002_drop_full_name.sql", DROP_OLD);
+    let before = p.db().fingerprint();
+    p.godwit(&["up", "--no-wait"])
+        .code(1)
+        .stderr_has("0002_drop_full_name needs the transform of 0001_split_names finished first, and it is queued")
+        .stderr_has("let `godwit transforms run` finish 0001_split_names");
+    assert_eq!(p.db().fingerprint(), before);
+    p.godwit(&["transforms", "pause", "1"]).ok();
+    let before = p.db().fingerprint();
+    p.godwit(&["up"])
+        .code(1)
+        .stderr_has("and it is paused")
+        .stderr_has("godwit transforms resume 0001_split_names");
+    assert_eq!(p.db().fingerprint(), before);
+    p.godwit(&["transforms", "resume", "1"]).ok();
+    p.godwit(&["up", "--batch-size", "300"])
+        .ok()
+        .stderr_has("Resuming 0001_split_names (")
+        .stderr_has("Applying 0002_drop_full_name");
+    assert_eq!(count(p, "passes = 1"), 1000);
+    assert!(!p.db().columns("people").contains(&"full_name".to_owned()));
+    p.godwit(&["transforms", "status"]).ok().stdout_has("done");
+}
+
+fn a_transform_a_pending_migration_requires_is_not_deferred(p: &Project) {
+    people(p, 500);
+    p.write("migrations/0002_drop_full_name.sql", DROP_OLD);
+    p.godwit(&["up", "--defer-transforms"])
+        .ok()
+        .stderr_has("Applying 0001_split_names (")
+        .stderr_has("Applying 0002_drop_full_name");
+    assert_eq!(count(p, "passes = 1"), 500);
+}
+
 on_both!(
+    a_migration_that_requires_a_queued_transform_finishes_it_first,
+    a_transform_a_pending_migration_requires_is_not_deferred,
     deferred_transforms_run_in_the_worker_not_the_deploy,
     pause_resume_and_cancel_act_at_batch_boundaries_from_another_process,
     a_failing_transform_is_marked_failed_and_the_deploy_succeeds,
