@@ -15,6 +15,21 @@ fn installed(into: &Path) -> PathBuf {
     bin
 }
 
+/// Runs `command`. The binary was written a moment ago: a test on another thread that forks
+/// while the copy's file is still open holds it open for writing until its child execs, and
+/// running it meanwhile fails with "text file busy". That passes; try again.
+fn output(command: &mut Command) -> std::process::Output {
+    for _ in 0..50 {
+        match command.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            result => return result.unwrap(),
+        }
+    }
+    command.output().unwrap()
+}
+
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     assert!(text.contains(from), "{} has no `{from}`:\n{text}", path.display());
@@ -38,7 +53,7 @@ fn every_language_from_an_empty_directory(p: &Project) {
             .env("CARGO_TARGET_DIR", godwit_tests::root().join("target/guest-crates"))
             .env_remove("GODWIT_CONFIG")
             .args(args);
-        Run::from(command.output().unwrap())
+        Run::from(output(&mut command))
     };
     godwit(&["toolchain", "install", "rust", "python", "js", "c"]).ok();
     godwit(&["toolchain", "list"]).ok().stdout_has("componentize-py").stdout_has("installed");
