@@ -8,6 +8,7 @@
 
 pub mod db;
 pub mod pg;
+pub mod replica;
 pub mod torture;
 
 use std::path::{Path, PathBuf};
@@ -127,6 +128,13 @@ impl Project {
             Backend::Postgres => pg::fresh_database()?,
         };
         Some(Project { dir, backend, url })
+    }
+
+    /// A project on the PostgreSQL database at `url` (a server of the test's own).
+    pub fn on_postgres(url: &str) -> Project {
+        let dir = tempfile::Builder::new().prefix("godwit-test-").tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("migrations")).unwrap();
+        Project { dir, backend: Backend::Postgres, url: url.to_owned() }
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {

@@ -14,7 +14,7 @@
 //! fail, so a CI run cannot pass without testing PostgreSQL.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -85,22 +85,7 @@ fn start() -> Result<Server, String> {
     if let Some(user) = &user {
         run(Command::new("chown").arg(user).arg(&dir))?;
     }
-    let sh = |script: &str| -> Command {
-        let mut command = match &user {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--", "sh", "-c", script]);
-                c
-            }
-            None => {
-                let mut c = Command::new("sh");
-                c.args(["-c", script]);
-                c
-            }
-        };
-        command.current_dir(&dir).env("PGBIN", &bin);
-        command
-    };
+    let sh = |script: &str| shell(&dir, user.as_deref(), &bin, script);
     run(&mut sh(CERTS))?;
     run(&mut sh(
         "\"$PGBIN/initdb\" -D data -U postgres -A trust -E UTF8 --no-sync >initdb.log 2>&1 || { cat initdb.log; exit 1; }",
@@ -148,6 +133,24 @@ fn start() -> Result<Server, String> {
     Ok(Server { admin_url, ca_cert: Some(dir.join("ca.crt")), version, _keepalive: keepalive })
 }
 
+/// `sh -c script` in `dir`, as `user` when given, with `$PGBIN` set.
+pub(crate) fn shell(dir: &Path, user: Option<&str>, bin: &Path, script: &str) -> Command {
+    let mut command = match user {
+        Some(user) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", user, "--", "sh", "-c", script]);
+            c
+        }
+        None => {
+            let mut c = Command::new("sh");
+            c.args(["-c", script]);
+            c
+        }
+    };
+    command.current_dir(dir).env("PGBIN", bin);
+    command
+}
+
 const CERTS: &str = "set -e
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=godwit-test-ca 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null
@@ -164,7 +167,7 @@ fn server_version(client: &mut postgres::Client) -> Result<String, String> {
 }
 
 /// `GODWIT_TEST_PG_BIN`, else the newest installed server.
-fn find_bin() -> Result<PathBuf, String> {
+pub(crate) fn find_bin() -> Result<PathBuf, String> {
     if let Some(bin) = std::env::var_os("GODWIT_TEST_PG_BIN") {
         return Ok(PathBuf::from(bin));
     }
@@ -187,7 +190,7 @@ fn find_bin() -> Result<PathBuf, String> {
 }
 
 /// initdb refuses to run as root; run the cluster as `postgres` (or `nobody`) then.
-fn run_as_user() -> Option<String> {
+pub(crate) fn run_as_user() -> Option<String> {
     let uid = Command::new("id").arg("-u").output().ok()?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return None;
@@ -197,12 +200,12 @@ fn run_as_user() -> Option<String> {
     ["postgres", "nobody"].into_iter().find(|u| exists(u)).map(str::to_owned)
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn run(command: &mut Command) -> Result<(), String> {
+pub(crate) fn run(command: &mut Command) -> Result<(), String> {
     let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
     if !output.status.success() {
         return Err(format!(

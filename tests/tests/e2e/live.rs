@@ -34,7 +34,7 @@ fn finished(child: Child) -> godwit_tests::Run {
 }
 
 #[test]
-fn a_locked_row_times_batches_out_and_they_shrink_retry_and_finish() {
+fn postgres_locked_row_times_batches_out_and_they_shrink_retry_and_finish() {
     let Some(p) = Project::new(Backend::Postgres) else { return };
     people(&p, 2000);
     let child = spawn_up(
@@ -56,7 +56,7 @@ fn a_locked_row_times_batches_out_and_they_shrink_retry_and_finish() {
 }
 
 #[test]
-fn a_batch_that_keeps_timing_out_fails_resumable() {
+fn postgres_batch_that_keeps_timing_out_fails_resumable() {
     let Some(p) = Project::new(Backend::Postgres) else { return };
     people(&p, 2000);
     let child = spawn_up(
@@ -82,6 +82,54 @@ fn a_batch_that_keeps_timing_out_fails_resumable() {
     assert_eq!(count(&p, "passes = 1"), done, "the rolled-back batches left no row behind");
     p.godwit(&["up"]).ok().stderr_has("Resuming 0001_split_names (");
     assert_eq!(count(&p, "passes = 1"), 2000);
+}
+
+/// Waits until rows done stay put for `window`: the transform holds off (within 20 s: the
+/// primary measures a delayed replica's lag only once it replays again).
+fn held_off(p: &Project, window: Duration) {
+    let started = Instant::now();
+    let mut last = history_progress(p).1;
+    loop {
+        std::thread::sleep(window);
+        let now = history_progress(p).1;
+        if now == last {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never held off ({now} rows)");
+        last = now;
+    }
+}
+
+#[test]
+fn replica_stopped_or_delayed_holds_the_transform_off_until_it_catches_up() {
+    let Some(pair) = godwit_tests::replica::Pair::for_test() else { return };
+    // A server of the test's own (PostgreSQL 15's tools: the PostgreSQL 18 the tests also
+    // run has no pg_basebackup).
+    let p = Project::on_postgres(&pair.primary_url);
+    people(&p, 10_000);
+    let args = ["--batch-size", "100", "--batch-pause", "50ms", "--max-replica-lag", "1s"];
+    let child = spawn_up(&p, &args);
+    wait_for_batches(&p);
+    pair.stop_replica().unwrap();
+    held_off(&p, Duration::from_secs(2));
+    pair.start_replica().unwrap();
+    // Then a replica that replays 3 s behind: held off while its lag is over 1 s.
+    let (_, before_delay) = history_progress(&p);
+    pair.delay_replica(Duration::from_secs(3)).unwrap();
+    let started = Instant::now();
+    while history_progress(&p).1 < before_delay + 300 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no progress after the restart");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    held_off(&p, Duration::from_secs(2));
+    pair.delay_replica(Duration::ZERO).unwrap();
+    finished(child)
+        .ok()
+        .stderr_has("Throttled 0001_split_names: replica replica1 at 127.0.0.1 stopped streaming")
+        .stderr_has("Throttled 0001_split_names: replica replica1 at 127.0.0.1 is ")
+        .stderr_has("behind (max 1s)")
+        .stderr_has(", 10,000 rows)");
+    assert_eq!(count(&p, "passes = 1"), 10_000);
 }
 
 fn a_probe_holds_the_transform_off_until_it_says_go(p: &Project) {
