@@ -241,6 +241,10 @@ pub enum TransformsCommand {
     /// Run queued transforms until none is left (a worker: start it from cron, a Job or a
     /// systemd unit; two never run the same transform)
     Run {
+        /// Run up to N transforms at once, each on a connection of its own (PostgreSQL;
+        /// SQLite runs one at a time)
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        parallel: usize,
         #[command(flatten)]
         batch: crate::batching::BatchArgs,
     },

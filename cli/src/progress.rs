@@ -4,7 +4,6 @@
 
 use crate::printer::{CYAN, Printer, YELLOW};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 /// How often progress is printed when stderr is not a terminal.
@@ -72,15 +71,17 @@ impl Backfill {
         text
     }
 
-    pub fn batch(&mut self, printer: &mut Printer, label: &str, done: &BatchDone, quiet: bool) {
+    /// A committed batch: on the bar when `bar` (a terminal, one transform at a time), else a
+    /// line every few seconds.
+    pub fn batch(&mut self, printer: &mut Printer, label: &str, done: &BatchDone, bar: bool) {
         self.rows = done.rows_done;
         self.held = None;
-        if quiet {
+        if printer.verbosity == crate::printer::Verbosity::Quiet {
             return;
         }
         let total = done.estimated_total.map(|t| t.max(done.rows_done));
         let summary = self.summary(total, done.batch_size);
-        if std::io::stderr().is_terminal() {
+        if bar {
             let bar = self.bar.get_or_insert_with(new_bar);
             bar.set_length(total.unwrap_or(done.rows_done));
             bar.set_position(done.rows_done);

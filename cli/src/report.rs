@@ -16,13 +16,21 @@ pub struct CliReporter<'p> {
     backfill: Option<Backfill>,
     /// A batched migration whose transform was just queued for a worker.
     queued: Option<String>,
+    /// Progress bars on a terminal; lines when several reporters share it.
+    bars: bool,
     /// A spinner while a Python, JavaScript or C migration builds, on a terminal.
     spinner: Option<ProgressBar>,
 }
 
 impl<'p> CliReporter<'p> {
     pub fn new(printer: &'p mut Printer) -> CliReporter<'p> {
-        CliReporter { printer, stdout_error: None, backfill: None, queued: None, spinner: None }
+        let (backfill, queued, spinner) = (None, None, None);
+        CliReporter { printer, stdout_error: None, backfill, queued, bars: true, spinner }
+    }
+
+    /// A reporter that prints progress as lines, for one of several running at once.
+    pub fn lines(printer: &'p mut Printer) -> CliReporter<'p> {
+        CliReporter { bars: false, ..CliReporter::new(printer) }
     }
 
     /// Clears what is still on the terminal (a build's spinner).
@@ -121,9 +129,9 @@ impl Reporter for CliReporter<'_> {
                 ..
             } => {
                 let done = BatchDone { rows_done, processed, estimated_total, batch_size, elapsed };
-                let quiet = self.printer.verbosity == Verbosity::Quiet;
+                let bar = self.bars && std::io::stderr().is_terminal();
                 let backfill = self.backfill.get_or_insert_with(|| Backfill::new(&done));
-                backfill.batch(self.printer, label, &done, quiet);
+                backfill.batch(self.printer, label, &done, bar);
             }
             Event::TransformQueued { label } => self.queued = Some(label.to_owned()),
             Event::WaitingForTransform { label } => self.printer.status(

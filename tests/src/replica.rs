@@ -43,8 +43,12 @@ impl Pair {
             user,
             bin,
         };
+        let fsync = match std::env::var_os("GODWIT_TEST_PG_DURABLE") {
+            Some(_) => "",
+            None => "fsync = off\\n",
+        };
         let common =
-            "listen_addresses = '127.0.0.1'\\nfsync = off\\nwal_receiver_status_interval = 1s\\n";
+            format!("listen_addresses = '127.0.0.1'\\n{fsync}wal_receiver_status_interval = 1s\\n");
         pair.sh(&format!(
             "set -e
              \"$PGBIN/initdb\" -D primary -U postgres -A trust -E UTF8 --no-sync >initdb.log 2>&1 || {{ cat initdb.log; exit 1; }}

@@ -129,7 +129,7 @@ fn load_and_connect(
     Ok((migrator, db.map_err(godwit::Error::from)?))
 }
 
-fn connect(settings: &Settings) -> anyhow::Result<Connection> {
+pub(super) fn connect(settings: &Settings) -> anyhow::Result<Connection> {
     Ok(godwit::connect(&settings.database, &connect_options(settings))
         .map_err(godwit::Error::from)?)
 }

@@ -19,7 +19,9 @@ pub fn run(
     command: &TransformsCommand,
 ) -> anyhow::Result<ExitCode> {
     let (control, which) = match command {
-        TransformsCommand::Run { batch } => return work(settings, printer, batch),
+        TransformsCommand::Run { parallel, batch } => {
+            return work(settings, printer, *parallel, batch);
+        }
         TransformsCommand::Status { format } => return status(settings, printer, *format),
         TransformsCommand::Pause { migration } => (Control::Pause, migration),
         TransformsCommand::Resume { migration } => (Control::Resume, migration),
@@ -41,16 +43,22 @@ pub fn run(
 fn work(
     settings: &Settings,
     printer: &mut Printer,
+    parallel: usize,
     batch: &crate::batching::BatchArgs,
 ) -> anyhow::Result<ExitCode> {
+    if parallel == 0 {
+        return Err(crate::failure::Failure::config("--parallel must be at least 1").into());
+    }
     let (policy, throttle) = batch.settings()?;
     let (migrator, mut db) = load_and_connect(settings, || {
         let migrator = load(settings, printer)?.with_batch_policy(policy).with_throttle(throttle);
         migrator.check_pins()?;
         Ok(migrator)
     })?;
-    let mut reporter = CliReporter::new(printer);
-    let worked = migrator.work(&mut db, &mut reporter)?;
+    let worked = match parallel {
+        1 => migrator.work(&mut db, &mut CliReporter::new(printer))?,
+        n => work_in_parallel(settings, printer, &migrator, db, n)?,
+    };
     let n = |count: usize| match count {
         1 => "1 transform".to_owned(),
         n => format!("{n} transforms"),
@@ -73,6 +81,42 @@ fn work(
         ),
     );
     Ok(ExitCode::from(1))
+}
+
+/// `n` workers at once, each on a connection of its own, their progress as lines; what they
+/// did together. Each takes the transforms no other holds, so they share the queue.
+fn work_in_parallel(
+    settings: &Settings,
+    printer: &Printer,
+    migrator: &godwit::Migrator,
+    first: godwit::Connection,
+    n: usize,
+) -> anyhow::Result<godwit::Worked> {
+    let mut connections = vec![first];
+    for _ in 1..n {
+        connections.push(super::connect(settings)?);
+    }
+    let results: Vec<Result<godwit::Worked, godwit::Error>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = connections
+            .into_iter()
+            .map(|mut db| {
+                let mut printer = printer.duplicate();
+                scope.spawn(move || migrator.work(&mut db, &mut CliReporter::lines(&mut printer)))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut all = godwit::Worked::default();
+    for result in results {
+        let worked = result?;
+        all.finished.extend(worked.finished);
+        all.stopped.extend(worked.stopped);
+        all.failed.extend(worked.failed);
+    }
+    Ok(all)
 }
 
 /// One transform as `transforms status` and `status` show it.

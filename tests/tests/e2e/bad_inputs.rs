@@ -321,6 +321,7 @@ catalogue!(
     },
     B64 => |p| file(p, "0002_next.sql", "-- godwit:requires 9\n-- godwit:up\ncreate table next (x int);\n"),
     B65 => |p| file(p, "0002_next.sql", "-- godwit:requires 0001\n-- godwit:up\ncreate table next (x int);\n"),
+    B66 => |_| Runner::Doc,
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -40,7 +40,7 @@ fn deferred_transforms_run_in_the_worker_not_the_deploy(p: &Project) {
     p.migration("0002_more.sql", "CREATE TABLE more (x INTEGER);", None);
     p.godwit(&["up"]).ok().stderr_has("Applying 0002_more");
     assert_eq!(count(p, "passes = 0"), 1000);
-    p.godwit(&["transforms", "run", "--batch-size", "100"])
+    p.godwit(&["transforms", "run", "--parallel", "2", "--batch-size", "100"])
         .ok()
         .stderr_has("Resuming 0001_split_names (")
         .stderr_has("Finished finished 1 transform");
