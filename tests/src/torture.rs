@@ -198,3 +198,44 @@ pub fn trial(
     );
     Some(outcome)
 }
+
+/// The worker's trial: `up --defer-transforms` queues the backfill, then `godwit transforms
+/// run` is killed at random moments (at most `max_kills` times) until one finishes, the
+/// database checked after each kill as for `up`; at the end every row is done exactly once.
+/// A killed worker leaves its transform `running`; the next one takes it over.
+pub fn worker_trial(backend: Backend, seed: u64, max_kills: usize) -> Option<Trial> {
+    let p = project(backend)?;
+    Run::from(p.command().args(["up", "--defer-transforms"]).output().unwrap()).ok();
+    let mut rng = Rng(seed.wrapping_mul(0xd1b5_4a32_d192_ed03) | 1);
+    let mut outcome = Trial { kills: 0, mid_backfill: 0 };
+    loop {
+        let mut child = p.command();
+        child
+            .args(["transforms", "run", "--batch-size", BATCH])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = child.spawn().unwrap();
+        if outcome.kills < max_kills {
+            let delay = Duration::from_millis(rng.below(200 >> outcome.kills.min(4)));
+            let started = Instant::now();
+            while started.elapsed() < delay && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        if child.try_wait().unwrap().is_none() && outcome.kills < max_kills {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            outcome.kills += 1;
+            let context = format!("{backend:?} worker seed {seed} after kill {}", outcome.kills);
+            if check(&p, &context) {
+                outcome.mid_backfill += 1;
+            }
+            continue;
+        }
+        Run::from(child.wait_with_output().unwrap()).ok();
+        break;
+    }
+    let context = format!("{backend:?} worker seed {seed} at the end");
+    assert!(!check(&p, &context), "{context}: the backfill did not finish");
+    Some(outcome)
+}
