@@ -241,7 +241,7 @@ pub(super) fn run_transform(
 
 /// Waits while the database is unwell: checks between batches, reports each new reason, and
 /// looks again after the throttle's wait. Sessions that waited on the last batch halve the
-/// size and cost one wait.
+/// size of the next.
 fn hold_off(
     conn: &mut Connection,
     migration: &Migration,
@@ -251,9 +251,13 @@ fn hold_off(
     reporter: &mut dyn Reporter,
 ) -> Result<Option<TransformState>, Error> {
     let throttle = guests.throttle;
-    if let Some(reason) = health.take_lock_waits() {
+    // Sessions waited on the last batch's row locks: the next holds them half as long. Said
+    // once per streak; no pause, since they got their rows when the batch committed.
+    if let Some((reason, first)) = health.take_lock_waits() {
         controller.shrink();
-        throttled(migration, &reason, throttle.wait, reporter);
+        if first {
+            reporter.report(Event::Throttled { label: &migration.label, reason: &reason });
+        }
     }
     let mut last: Option<ThrottleReason> = None;
     loop {
@@ -295,17 +299,6 @@ fn stopped(
         source,
     })?;
     Ok(state.filter(|s| *s != TransformState::Running))
-}
-
-/// Reports a hold-off of one wait, and waits.
-fn throttled(
-    migration: &Migration,
-    reason: &ThrottleReason,
-    wait: Duration,
-    reporter: &mut dyn Reporter,
-) {
-    reporter.report(Event::Throttled { label: &migration.label, reason });
-    std::thread::sleep(wait);
 }
 
 /// The statement that bounds a batch's waits, where the database has one per transaction.

@@ -17,7 +17,7 @@ pub struct Throttle {
     /// PostgreSQL: hold off while autovacuum (or a `VACUUM`) works on a table the transform
     /// writes.
     pub vacuum: bool,
-    /// PostgreSQL: after a batch that other sessions waited on, halve the size and wait once.
+    /// PostgreSQL: after a batch that other sessions waited on, halve the next one's size.
     pub lock_waits: bool,
     /// A query whose first column of its first row, when true, holds the transform off.
     pub probe: Option<String>,
@@ -83,7 +83,7 @@ impl fmt::Display for ThrottleReason {
             }
             ThrottleReason::Vacuum { table } => write!(f, "vacuum is working on {table}"),
             ThrottleReason::LockWaits { sessions } => {
-                write!(f, "{sessions} session(s) waited on the last batch's locks")
+                write!(f, "{sessions} session(s) waited on the last batch's locks; batches shrink")
             }
             ThrottleReason::Probe => write!(f, "the throttle probe returned true"),
         }
@@ -104,8 +104,10 @@ pub(crate) struct Health {
     replicas: Option<Vec<String>>,
     /// The tables the batches so far wrote, as `regclass` text.
     tables: Vec<String>,
-    /// Sessions that waited on the last batch's locks.
+    /// Sessions that waited on the last batch's locks, and whether the batch before it had
+    /// some too.
     waiting: u64,
+    streak: bool,
 }
 
 impl Health {
@@ -156,10 +158,13 @@ impl Health {
         Ok(())
     }
 
-    /// Sessions waited on the last batch: returned once, then forgotten.
-    pub(crate) fn take_lock_waits(&mut self) -> Option<ThrottleReason> {
+    /// Sessions waited on the last batch: returned once, then forgotten, with whether it
+    /// starts a streak of such batches.
+    pub(crate) fn take_lock_waits(&mut self) -> Option<(ThrottleReason, bool)> {
         let sessions = std::mem::take(&mut self.waiting);
-        (sessions > 0).then_some(ThrottleReason::LockWaits { sessions })
+        let first = sessions > 0 && !self.streak;
+        self.streak = sessions > 0;
+        (sessions > 0).then_some((ThrottleReason::LockWaits { sessions }, first))
     }
 
     /// Why the transform should hold off now, between batches, if it should.
