@@ -54,19 +54,30 @@ fn main() {
         ),
     )
     .unwrap();
-    let scenarios: [(&str, Option<Vec<&str>>); 6] = [
+    let scenarios: [(&str, Option<Vec<&str>>); 7] = [
         ("no backfill (baseline, 20 s)", None),
         ("one set-based `UPDATE`", Some(vec![])),
         ("fixed batches of 1,000", Some(vec!["--batch-size", "1000"])),
         ("fixed batches of 10,000", Some(vec!["--batch-size", "10000"])),
         ("fixed batches of 100,000", Some(vec!["--batch-size", "100000"])),
         ("adaptive default (200 ms), --max-replica-lag 2s", Some(vec!["--max-replica-lag", "2s"])),
+        (
+            "adaptive, --batch-target 100ms --max-replica-lag 2s",
+            Some(vec!["--batch-target", "100ms", "--max-replica-lag", "2s"]),
+        ),
     ];
+    // LIVE_ONLY=0,5 runs those scenarios only.
+    let only: Option<Vec<usize>> = std::env::var("LIVE_ONLY")
+        .ok()
+        .map(|list| list.split(',').map(|n| n.trim().parse().expect("LIVE_ONLY")).collect());
     println!(
-        "| {load_rows} rows, application at {rate}/s | backfill | rows/s | app p50 | app p99 | max replica lag |"
+        "| {load_rows} rows, application at {rate}/s | backfill | rows/s | app p50 | app p99 | app transactions done | max replica lag |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for (index, (name, flags)) in scenarios.iter().enumerate() {
+        if only.as_ref().is_some_and(|only| !only.contains(&index)) {
+            continue;
+        }
         people(&url, load_rows);
         let logs = work.path().join(format!("logs{index}"));
         std::fs::create_dir_all(&logs).unwrap();
