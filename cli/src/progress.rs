@@ -96,22 +96,14 @@ impl Backfill {
         }
     }
 
-    /// The transform holds off: said once per reason, above the bar.
-    pub fn held(&mut self, printer: &mut Printer, label: &str, reason: String) {
-        let line = format!("{label}: {reason}; holding off");
-        match &self.bar {
-            Some(bar) => bar.suspend(|| printer.status("Throttled", YELLOW, line)),
-            None => printer.status("Throttled", YELLOW, line),
-        }
+    /// The transform holds off for `reason`, shown until the next batch commits.
+    pub fn held(&mut self, reason: String) {
         self.held = Some(reason);
     }
 
-    /// A batch was rolled back to be tried again.
-    pub fn retried(&mut self, printer: &mut Printer, line: String) {
-        match &self.bar {
-            Some(bar) => bar.suspend(|| printer.status("Retrying", YELLOW, line)),
-            None => printer.status("Retrying", YELLOW, line),
-        }
+    /// The bar, once a batch has drawn it on a terminal.
+    pub fn bar(&self) -> Option<&ProgressBar> {
+        self.bar.as_ref()
     }
 
     /// Clears the bar; the rows done.
@@ -120,6 +112,15 @@ impl Backfill {
             bar.finish_and_clear();
         }
         self.rows
+    }
+}
+
+/// A warning line, above the bar when there is one (also with none: a backfill's first batch
+/// has not committed yet).
+pub fn above(bar: Option<&ProgressBar>, printer: &mut Printer, verb: &str, line: String) {
+    match bar {
+        Some(bar) => bar.suspend(|| printer.status(verb, YELLOW, line)),
+        None => printer.status(verb, YELLOW, line),
     }
 }
 

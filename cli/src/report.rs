@@ -2,7 +2,7 @@
 //! and SQL on stdout, statements with `--verbose`.
 
 use crate::printer::{CYAN, GREEN, Printer, RED, Verbosity, YELLOW};
-use crate::progress::{Backfill, BatchDone, thousands};
+use crate::progress::{Backfill, BatchDone, above, thousands};
 use godwit::{Action, Event, Reporter, Step};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -154,14 +154,11 @@ impl Reporter for CliReporter<'_> {
                 self.printer.status("Failed", RED, format!("{label}: {reason}"));
             }
             Event::Throttled { label, reason, .. } => {
-                let reason = reason.to_string();
-                match &mut self.backfill {
-                    Some(backfill) => backfill.held(self.printer, label, reason),
-                    None => self.printer.status(
-                        "Throttled",
-                        YELLOW,
-                        format!("{label}: {reason}; holding off"),
-                    ),
+                let line = format!("{label}: {reason}; holding off");
+                let bar = self.backfill.as_ref().and_then(Backfill::bar);
+                above(bar, self.printer, "Throttled", line);
+                if let Some(backfill) = &mut self.backfill {
+                    backfill.held(reason.to_string());
                 }
             }
             Event::BatchRetried { label, error, attempt, batch_size, wait, .. } => {
@@ -171,10 +168,8 @@ impl Reporter for CliReporter<'_> {
                     duration(wait),
                     thousands(u64::from(batch_size))
                 );
-                match &mut self.backfill {
-                    Some(backfill) => backfill.retried(self.printer, line),
-                    None => self.printer.status("Retrying", YELLOW, line),
-                }
+                let bar = self.backfill.as_ref().and_then(Backfill::bar);
+                above(bar, self.printer, "Retrying", line);
             }
             Event::GuestOutput { label, line } => {
                 self.printer.detail(format!("{:>12} {line}", label));

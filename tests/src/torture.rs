@@ -156,40 +156,15 @@ pub fn trial(
     p.godwit(&["status"]).ok();
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let window = reference.0.as_millis() as u64 * 6 / 5 + 1;
-    let mut outcome = Trial { kills: 0, mid_backfill: 0 };
-    loop {
-        let mut child = up(&p).spawn().unwrap();
-        if outcome.kills < max_kills {
-            // The first kill of a trial comes within 30 ms, before any run can have finished,
-            // so every trial kills at least once; after that each restart has less left to
-            // do, so the window halves (down to a sixteenth) to keep killing runs.
-            let span = match outcome.kills {
-                0 => window.min(30),
-                n => window >> n.min(4),
-            };
-            let delay = Duration::from_millis(rng.below(span));
-            let started = Instant::now();
-            while started.elapsed() < delay {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        }
-        if child.try_wait().unwrap().is_none() && outcome.kills < max_kills {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            outcome.kills += 1;
-            let context = format!("{backend:?} seed {seed} after kill {}", outcome.kills);
-            if check(&p, &context) {
-                outcome.mid_backfill += 1;
-            }
-            continue;
-        }
-        let run = Run::from(child.wait_with_output().unwrap());
-        run.ok();
-        break;
-    }
+    // The first kill of a trial comes within 30 ms, before any run can have finished, so
+    // every trial kills at least once; after that each restart has less left to do, so the
+    // window halves (down to a sixteenth) to keep killing runs.
+    let span = |kills: usize| match kills {
+        0 => window.min(30),
+        n => window >> n.min(4),
+    };
+    let context = format!("{backend:?} seed {seed}");
+    let outcome = kill_until_done(&p, || up(&p), &mut rng, max_kills, span, &context);
     check(&p, &format!("{backend:?} seed {seed} at the end"));
     assert_eq!(
         state(&p),
@@ -207,16 +182,38 @@ pub fn worker_trial(backend: Backend, seed: u64, max_kills: usize) -> Option<Tri
     let p = project(backend)?;
     Run::from(p.command().args(["up", "--defer-transforms"]).output().unwrap()).ok();
     let mut rng = Rng(seed.wrapping_mul(0xd1b5_4a32_d192_ed03) | 1);
-    let mut outcome = Trial { kills: 0, mid_backfill: 0 };
-    loop {
-        let mut child = p.command();
-        child
+    let worker = || {
+        let mut command = p.command();
+        command
             .args(["transforms", "run", "--batch-size", BATCH])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        let mut child = child.spawn().unwrap();
+        command
+    };
+    let span = |kills: usize| 200 >> kills.min(4);
+    let context = format!("{backend:?} worker seed {seed}");
+    let outcome = kill_until_done(&p, worker, &mut rng, max_kills, span, &context);
+    let context = format!("{backend:?} worker seed {seed} at the end");
+    assert!(!check(&p, &context), "{context}: the backfill did not finish");
+    Some(outcome)
+}
+
+/// Starts `command` again and again, killing it with SIGKILL after a random delay of up to
+/// `span(kills so far)` ms (at most `max_kills` times) and checking the database after every
+/// kill, until a run finishes; that run must succeed.
+fn kill_until_done(
+    p: &Project,
+    command: impl Fn() -> std::process::Command,
+    rng: &mut Rng,
+    max_kills: usize,
+    span: impl Fn(usize) -> u64,
+    context: &str,
+) -> Trial {
+    let mut outcome = Trial { kills: 0, mid_backfill: 0 };
+    loop {
+        let mut child = command().spawn().unwrap();
         if outcome.kills < max_kills {
-            let delay = Duration::from_millis(rng.below(200 >> outcome.kills.min(4)));
+            let delay = Duration::from_millis(rng.below(span(outcome.kills)));
             let started = Instant::now();
             while started.elapsed() < delay && child.try_wait().unwrap().is_none() {
                 std::thread::sleep(Duration::from_millis(2));
@@ -226,16 +223,12 @@ pub fn worker_trial(backend: Backend, seed: u64, max_kills: usize) -> Option<Tri
             child.kill().unwrap();
             child.wait().unwrap();
             outcome.kills += 1;
-            let context = format!("{backend:?} worker seed {seed} after kill {}", outcome.kills);
-            if check(&p, &context) {
+            if check(p, &format!("{context} after kill {}", outcome.kills)) {
                 outcome.mid_backfill += 1;
             }
             continue;
         }
         Run::from(child.wait_with_output().unwrap()).ok();
-        break;
+        return outcome;
     }
-    let context = format!("{backend:?} worker seed {seed} at the end");
-    assert!(!check(&p, &context), "{context}: the backfill did not finish");
-    Some(outcome)
 }

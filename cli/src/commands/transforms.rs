@@ -138,10 +138,7 @@ pub struct View<'a> {
 pub fn views<'a>(rows: &'a [TransformRow], applied: &'a [AppliedMigration]) -> Vec<View<'a>> {
     rows.iter()
         .map(|row| {
-            let record = applied.iter().find(|r| {
-                r.stream.as_stored() == row.stream
-                    && r.version.map(|v| v.to_string()).unwrap_or_else(|| r.name.clone()) == row.key
-            });
+            let record = applied.iter().find(|r| row.is_for(&r.stream, &r.key()));
             let rows_done = record.map_or(0, |r| r.rows_done);
             let rate = row.rate.filter(|r| *r > 0.0);
             let eta_seconds = match (row.state, row.estimated_total, rate) {

@@ -136,13 +136,9 @@ pub(super) fn finish_first(
     let Some(row) = guests.queued.iter().find(|row| row.is_of(migration)) else {
         return Err(TransformError::NotQueued { label }.into());
     };
-    let name = lock_name(conn.driver()?, row);
     let mut announced = false;
     loop {
-        let locked = conn.driver()?.try_lock_transform(&name).map_err(|source| {
-            database(format!("cannot take the lock of {label}'s transform"), source)
-        })?;
-        if locked {
+        if try_lock(conn, row)? {
             break;
         }
         if !announced {
@@ -152,10 +148,7 @@ pub(super) fn finish_first(
         std::thread::sleep(Duration::from_millis(200));
     }
     let outcome = finish_locked(conn, step, wasm, guests, reporter);
-    let unlocked = conn.driver()?.unlock_transform(&name).map_err(|source| {
-        database(format!("cannot release the lock of {label}'s transform"), source)
-    });
-    outcome.and(unlocked).map(|()| started.elapsed())
+    outcome.and(unlock(conn, row)).map(|()| started.elapsed())
 }
 
 fn finish_locked(
@@ -207,6 +200,23 @@ fn lock_name(db: &dyn Driver, row: &TransformRow) -> String {
     format!("{}/{}/{}", db.history_table(), row.stream, row.key)
 }
 
+/// Takes the lock of `row`'s transform without waiting; whether it did.
+fn try_lock(conn: &mut Connection, row: &TransformRow) -> Result<bool, Error> {
+    let db = conn.driver()?;
+    let name = lock_name(db, row);
+    db.try_lock_transform(&name).map_err(|source| {
+        database(format!("cannot take the lock of {}'s transform", row.label), source)
+    })
+}
+
+fn unlock(conn: &mut Connection, row: &TransformRow) -> Result<(), Error> {
+    let db = conn.driver()?;
+    let name = lock_name(db, row);
+    db.unlock_transform(&name).map_err(|source| {
+        database(format!("cannot release the lock of {}'s transform", row.label), source)
+    })
+}
+
 impl Migrator {
     /// The transforms queued for workers, and how each stands.
     pub fn transforms(&self, conn: &mut Connection) -> Result<Vec<TransformRow>, Error> {
@@ -215,11 +225,10 @@ impl Migrator {
 
     /// The batched migration `which` names: its version (`7`, `0007`) or its label.
     fn batched_migration(&self, which: &str) -> Result<&Migration, Error> {
-        let version = which.parse::<crate::Version>().ok();
         let migration = self
             .migrations
             .iter()
-            .find(|m| m.label == which || (version.is_some() && m.version() == version))
+            .find(|m| names(which, m))
             .ok_or_else(|| TransformError::Unknown(which.to_owned()))?;
         match migration.is_batched() {
             true => Ok(migration),
@@ -272,19 +281,12 @@ impl Migrator {
                     && !held_elsewhere.contains(&(row.stream.clone(), row.key.clone()))
             });
             let Some(row) = next else { return Ok(worked) };
-            let name = lock_name(conn.driver()?, &row);
-            let locked = conn.driver()?.try_lock_transform(&name).map_err(|source| {
-                database(format!("cannot take the lock of {}'s transform", row.label), source)
-            })?;
-            if !locked {
+            if !try_lock(conn, &row)? {
                 held_elsewhere.push((row.stream.clone(), row.key.clone()));
                 continue;
             }
             let outcome = self.work_on(conn, &row, reporter, &mut worked);
-            let unlocked = conn.driver()?.unlock_transform(&name).map_err(|source| {
-                database(format!("cannot release the lock of {}'s transform", row.label), source)
-            });
-            outcome.and(unlocked)?;
+            outcome.and(unlock(conn, &row))?;
         }
     }
 

@@ -82,7 +82,13 @@ pub struct TransformRow {
 impl TransformRow {
     /// Whether this row is `migration`'s.
     pub fn is_of(&self, migration: &Migration) -> bool {
-        self.stream == migration.stream.as_stored() && self.key == key_text(&migration.key)
+        self.is_for(&migration.stream, &migration.key)
+    }
+
+    /// Whether this row is the transform of the migration `stream` and `key` name (a history
+    /// row's, say).
+    pub fn is_for(&self, stream: &Stream, key: &Key) -> bool {
+        self.stream == stream.as_stored() && self.key == key_text(key)
     }
 }
 
@@ -186,9 +192,7 @@ pub fn list(db: &mut dyn Driver) -> Result<Vec<TransformRow>, DbError> {
     };
     let mut out = Vec::new();
     for row in rows.values.chunks(rows.columns.len().max(1)) {
-        let state = text(&row[3]).as_deref().and_then(TransformState::parse).ok_or_else(|| {
-            DbError::new(format!("godwit_transforms holds an unknown state {:?}", row[3]))
-        })?;
+        let state = state_value(&row[3])?;
         out.push(TransformRow {
             stream: text(&row[0]).unwrap_or_default(),
             key: text(&row[1]).unwrap_or_default(),
@@ -268,12 +272,34 @@ pub(crate) fn change(
     Ok(db.own_execute(&sql, &params)? > 0)
 }
 
-/// The state of one transform, if it has a row.
+/// The state of one transform, if it has a row; the table must exist. A worker asks before
+/// every batch, so it is one query for one row.
 pub(crate) fn state_of(
     db: &mut dyn Driver,
     migration: &Migration,
 ) -> Result<Option<TransformState>, DbError> {
-    Ok(list(db)?.into_iter().find(|row| row.is_of(migration)).map(|row| row.state))
+    let d = db.dialect();
+    let sql = format!(
+        "SELECT state FROM {} WHERE stream = {} AND key = {}",
+        table(db),
+        param(d, 1),
+        param(d, 2)
+    );
+    let params = [
+        Value::Text(migration.stream.as_stored().to_owned()),
+        Value::Text(key_text(&migration.key)),
+    ];
+    let rows = db.own_query(&sql, &params)?;
+    rows.values.first().map(state_value).transpose()
+}
+
+/// A `state` column's value, refused when godwit could not have written it.
+fn state_value(value: &Value) -> Result<TransformState, DbError> {
+    match value {
+        Value::Text(text) => TransformState::parse(text),
+        _ => None,
+    }
+    .ok_or_else(|| DbError::new(format!("godwit_transforms holds an unknown state {value:?}")))
 }
 
 /// What the worker says after a batch or while it holds off.
