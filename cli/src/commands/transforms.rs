@@ -2,7 +2,7 @@
 //! transforms queued by `godwit up --defer-transforms`, what each one is doing, and the
 //! controls another process uses on them.
 
-use super::{load, load_and_connect};
+use super::{count, load, load_and_connect};
 use crate::cli::{Format, TransformsCommand};
 use crate::config::Settings;
 use crate::printer::{CYAN, GREEN, Printer, YELLOW};
@@ -59,15 +59,12 @@ fn work(
         1 => migrator.work(&mut db, &mut CliReporter::new(printer))?,
         n => work_in_parallel(settings, printer, &migrator, db, n)?,
     };
-    let n = |count: usize| match count {
-        1 => "1 transform".to_owned(),
-        n => format!("{n} transforms"),
-    };
+    let n = |n: usize| count(n, "transform", "transforms");
     // Each stopped or failed transform was said as it happened.
     if worked.failed.is_empty() {
         let message = match worked.finished.len() {
             0 => "no transform is queued".to_owned(),
-            count => format!("finished {}", n(count)),
+            done => format!("ran {} to the end", n(done)),
         };
         printer.status("Finished", GREEN, message);
         return Ok(ExitCode::SUCCESS);
@@ -225,9 +222,9 @@ fn status(settings: &Settings, printer: &mut Printer, format: Format) -> anyhow:
                 "Status",
                 CYAN,
                 format!(
-                    "{}: {} transforms, {running} running, {queued} queued",
+                    "{}: {}, {running} running, {queued} queued",
                     db.target(),
-                    views.len()
+                    count(views.len(), "transform", "transforms")
                 ),
             );
         }

@@ -43,7 +43,7 @@ fn deferred_transforms_run_in_the_worker_not_the_deploy(p: &Project) {
     p.godwit(&["transforms", "run", "--parallel", "2", "--batch-size", "100"])
         .ok()
         .stderr_has("Resuming 0001_split_names (")
-        .stderr_has("Finished finished 1 transform");
+        .stderr_has("Finished ran 1 transform to the end");
     assert_eq!(count(p, "passes = 1"), 1000);
     assert_eq!(history_progress(p), ("applied".into(), 1000));
     let json = p.godwit(&["transforms", "status", "--format", "json"]);
