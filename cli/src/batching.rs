@@ -49,15 +49,17 @@ impl BatchArgs {
     /// The engine's policy and throttle, or why the flags do not make one.
     pub fn settings(&self) -> Result<(BatchPolicy, Throttle), Failure> {
         let defaults = BatchPolicy::default();
+        // Only what was given is set on the policy: what is left at its default, a migration
+        // may declare for itself.
         let mut policy = match (self.batch_size, self.batch_target) {
             (Some(size), None) => BatchPolicy::fixed(size),
             (size, target) => {
-                let target = target.or(defaults.target).unwrap_or_default();
-                if target.is_zero() {
+                if target.is_some_and(|t| t.is_zero()) {
                     return Err(Failure::config("--batch-target must be longer than 0")
                         .hint("use --batch-size alone for batches of one size"));
                 }
-                BatchPolicy::adaptive(target).starting_at(size.unwrap_or(defaults.size))
+                let policy = target.map_or_else(BatchPolicy::default, BatchPolicy::adaptive);
+                policy.starting_at(size.unwrap_or(defaults.size))
             }
         };
         if self.batch_size == Some(0) {
@@ -79,8 +81,10 @@ impl BatchArgs {
                 "--batch-size {size} is outside --batch-min {min} .. --batch-max {max}"
             )));
         }
+        if self.batch_min.is_some() || self.batch_max.is_some() {
+            policy = policy.bounds(min, max);
+        }
         policy = policy
-            .bounds(min, max)
             .pause(self.batch_pause.unwrap_or_default())
             .timeouts(
                 self.batch_lock_timeout.unwrap_or(defaults.lock_timeout),

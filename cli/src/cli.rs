@@ -175,8 +175,11 @@ pub enum Command {
         allow_out_of_order: bool,
         /// Apply batched migrations' `up` and queue their transforms for
         /// `godwit transforms run` instead of running them now
-        #[arg(long)]
+        #[arg(long, conflicts_with = "run_transforms")]
         defer_transforms: bool,
+        /// Run every batched migration's transform now, also those that ask to be deferred
+        #[arg(long)]
+        run_transforms: bool,
         /// Refuse, instead of finishing it first, when a migration requires a transform that
         /// a worker has not finished (`-- godwit:requires`)
         #[arg(long)]

@@ -145,8 +145,21 @@ impl Migration {
     pub fn requires(&self) -> &[String] {
         match &self.script {
             Script::Sql(sql) => &sql.requires,
-            Script::Wasm(_) => &[],
+            Script::Wasm(wasm) => wasm.info().map_or(&[], |info| &info.options.requires),
         }
+    }
+
+    /// How a component migration asked to be run; `None` for SQL files.
+    pub fn run_options(&self) -> Option<&crate::wasm::RunOptions> {
+        match &self.script {
+            Script::Sql(_) => None,
+            Script::Wasm(wasm) => wasm.info().map(|info| &info.options),
+        }
+    }
+
+    /// Whether a batched migration asked for its transform to be queued for a worker.
+    pub fn defers_transform(&self) -> bool {
+        self.is_batched() && self.run_options().is_some_and(|options| options.defer_transform)
     }
 
     pub fn is_reversible(&self) -> bool {

@@ -160,8 +160,29 @@ bool gw_failed(gw_string *err) { return gw_fail(err, "%s", last_error); }
 /* The exports. Strings handed to the host are allocated (the bindings free them after the
  * call); the cursor the host passes in is the guest's to free. */
 
+/* Passes the migration's run options to godwit, when it set any. */
+static void declare_options(void) {
+  const gw_migration *m = &gw_this_migration;
+  size_t count = 0;
+  while (m->requires && m->requires[count]) count++;
+  if (!m->defer_transform && !m->batch_target_ms && !m->batch_min && !m->batch_max && !count) {
+    return;
+  }
+  migration_component_string_t names[count ? count : 1];
+  for (size_t i = 0; i < count; i++) migration_component_string_set(&names[i], m->requires[i]);
+  godwit_migration_options_run_options_t options = {
+      .defer_transform = m->defer_transform,
+      .batch_target_ms = {.is_some = m->batch_target_ms != 0, .val = m->batch_target_ms},
+      .batch_min = {.is_some = m->batch_min != 0, .val = m->batch_min},
+      .batch_max = {.is_some = m->batch_max != 0, .val = m->batch_max},
+      .requires_ = {.ptr = names, .len = count},
+  };
+  godwit_migration_options_declare(&options);
+}
+
 void exports_godwit_migration_migration_describe(
     exports_godwit_migration_migration_descriptor_t *ret) {
+  declare_options();
   migration_component_string_dup(&ret->description, gw_this_migration.description);
   ret->reversible = gw_this_migration.reversible;
   ret->batched = gw_this_migration.transform != NULL;

@@ -79,6 +79,15 @@ typedef struct gw_migration {
   bool (*transform)(const char *cursor, uint32_t batch_size, char *next_cursor,
                     size_t next_cursor_size, uint64_t *processed, int64_t *estimated_total,
                     gw_string *err);
+  /* How godwit should run it, all optional: queue the transform for `godwit transforms run`
+   * instead of running it inside `godwit up`; a batch target in milliseconds and batch size
+   * bounds in rows (0: the run's setting); the batched migrations ("0007", or file names)
+   * whose transforms must be finished first, as a NULL-terminated array. */
+  bool defer_transform;
+  uint32_t batch_target_ms;
+  uint32_t batch_min;
+  uint32_t batch_max;
+  const char *const *requires;
 } gw_migration;
 
 /* The app's migration, defined once with GW_MIGRATION(...). */

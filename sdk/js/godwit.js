@@ -6,8 +6,9 @@
 //     down() { execute("DROP TABLE t"); } });
 //
 // Integers cross the boundary as JavaScript numbers (exact up to 2^53).
-import sql from "godwit:migration/sql@0.2.1";
-import log from "godwit:migration/log@0.2.1";
+import sql from "godwit:migration/sql@0.2.2";
+import log from "godwit:migration/log@0.2.2";
+import options from "godwit:migration/options@0.2.2";
 
 /** The SQL value of a JavaScript value: null/undefined, boolean, number, string, Uint8Array. */
 export function value(v) {
@@ -152,11 +153,25 @@ function guard(call) {
 /**
  * The `migration` export from a plain object: description, reversible, batched, up(), down(),
  * transform(cursor, batchSize) returning { nextCursor, processed, estimatedTotal }.
- * A thrown error fails the migration with its message.
+ * A thrown error fails the migration with its message. How godwit should run it, all optional:
+ * deferTransform (queue the transform for `godwit transforms run`), batchTargetMs, batchMin,
+ * batchMax (null: the run's), requires (batched migrations, "0007" or file names, whose
+ * transforms must be finished first).
  */
 export function define(m) {
   return {
     describe() {
+      const requires = (m.requires || []).map(String);
+      const declared = [m.batchTargetMs, m.batchMin, m.batchMax].some((v) => v != null);
+      if (m.deferTransform || declared || requires.length > 0) {
+        options.declare({
+          deferTransform: !!m.deferTransform,
+          batchTargetMs: m.batchTargetMs ?? null,
+          batchMin: m.batchMin ?? null,
+          batchMax: m.batchMax ?? null,
+          requires,
+        });
+      }
       return {
         description: m.description || "",
         reversible: !!m.reversible,

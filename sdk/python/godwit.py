@@ -26,6 +26,7 @@ from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports.migration import BatchProgress, Descriptor
 from wit_world.imports import log as _log
+from wit_world.imports import options as _options
 from wit_world.imports import sql, types
 
 
@@ -154,6 +155,14 @@ class Migration(exports.Migration):
     description = ""
     reversible = False
     batched = False
+    # How godwit should run it: queue the transform for `godwit transforms run`, size its
+    # batches (a target in milliseconds, bounds in rows; None: the run's), and the batched
+    # migrations ("0007", or file names) whose transforms must be finished first.
+    defer_transform = False
+    batch_target_ms = None
+    batch_min = None
+    batch_max = None
+    requires = ()
 
     def apply(self):
         raise NotImplementedError("apply")
@@ -165,6 +174,15 @@ class Migration(exports.Migration):
         return Progress(None, 0)
 
     def describe(self):
+        declared = _options.RunOptions(
+            bool(self.defer_transform),
+            self.batch_target_ms,
+            self.batch_min,
+            self.batch_max,
+            [str(name) for name in self.requires],
+        )
+        if declared != _options.RunOptions(False, None, None, None, []):
+            _options.declare(declared)
         return Descriptor(self.description, self.reversible, self.batched)
 
     def up(self):

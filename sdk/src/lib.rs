@@ -91,6 +91,57 @@ pub trait Migration {
     fn batched() -> bool {
         false
     }
+    /// How godwit should run this migration: defer its transform to a worker, size its
+    /// batches, finish other transforms first. The default asks for nothing.
+    fn options() -> Options {
+        Options::default()
+    }
+}
+
+/// How a migration asks to be run; godwit reads it when it loads the migration.
+///
+/// ```ignore
+/// fn options() -> godwit_sdk::Options {
+///     godwit_sdk::Options {
+///         defer_transform: true,
+///         batch_target: Some(std::time::Duration::from_millis(100)),
+///         requires: vec!["0007".into()],
+///         ..Default::default()
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Queue the transform for `godwit transforms run` instead of running it inside
+    /// `godwit up`.
+    pub defer_transform: bool,
+    /// How long each batch should take; `None`: the run's setting.
+    pub batch_target: Option<std::time::Duration>,
+    /// The smallest and largest batch, in rows; `None`: the run's.
+    pub batch_min: Option<u32>,
+    pub batch_max: Option<u32>,
+    /// Batched migrations (`"0007"`, or a file name) whose transforms must be finished
+    /// before this migration runs.
+    pub requires: Vec<String>,
+}
+
+/// Passes a migration's [`Options`] to godwit, from `describe`; the `migration!` macro calls
+/// it. Default options are not sent, so godwit's defaults apply.
+#[doc(hidden)]
+pub fn declare(options: Options) {
+    if options == Options::default() {
+        return;
+    }
+    use bindings::godwit::migration::options as wit;
+    let millis = |d: std::time::Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+    let requires: Vec<&str> = options.requires.iter().map(String::as_str).collect();
+    wit::declare(wit::RunOptions {
+        defer_transform: options.defer_transform,
+        batch_target_ms: options.batch_target.map(millis),
+        batch_min: options.batch_min,
+        batch_max: options.batch_max,
+        requires: &requires,
+    });
 }
 
 /// Exports a [`Migration`] implementation as the component's `migration` interface.
@@ -99,6 +150,7 @@ macro_rules! migration {
     ($ty:ident) => {
         impl $crate::bindings::exports::godwit::migration::migration::Guest for $ty {
             fn describe() -> $crate::Descriptor {
+                $crate::declare(<$ty as $crate::Migration>::options());
                 $crate::Descriptor {
                     description: <$ty as $crate::Migration>::description(),
                     reversible: <$ty as $crate::Migration>::reversible(),

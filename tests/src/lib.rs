@@ -95,11 +95,16 @@ pub fn toolchains_dir() -> PathBuf {
 /// SDK godwit carries), built once and kept in `target/test-builds`. A missing toolchain is
 /// installed first, as `godwit toolchain install` would.
 pub fn source_guest(name: &str) -> PathBuf {
+    build_source(&root().join("guest-examples").join(name))
+}
+
+/// Builds the migration directory `dir` (Rust, Python, JavaScript or C) with the test
+/// toolchains, cached by its source across runs, and gives the component's path.
+pub fn build_source(dir: &Path) -> PathBuf {
     static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = root().join("guest-examples").join(name);
     let toolchains = godwit::toolchain::Toolchains::at(toolchains_dir());
-    let language = godwit::build::detect(&dir).expect("a migration directory");
+    let language = godwit::build::detect(dir).expect("a migration directory");
     let mut progress = |line: &str| eprintln!("{line}");
     toolchains
         .install(language, &mut progress)
@@ -107,8 +112,8 @@ pub fn source_guest(name: &str) -> PathBuf {
     let builder = godwit::build::Builder::new(godwit::build::BuildMode::Build)
         .cache_dir(profile_dir().parent().expect("target dir").join("test-builds"))
         .toolchains(toolchains);
-    let built = builder.build(&dir, &mut |_| {});
-    built.unwrap_or_else(|e| panic!("building guest-examples/{name}: {e}")).artifact
+    let built = builder.build(dir, &mut |_| {});
+    built.unwrap_or_else(|e| panic!("building {}: {e}", dir.display())).artifact
 }
 
 /// A temporary project directory with its own database.

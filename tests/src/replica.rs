@@ -1,6 +1,7 @@
 //! A PostgreSQL primary with a streaming replica of its own, for the tests of throttling on
-//! replica lag: `initdb`, a replication entry in `pg_hba.conf`, `pg_basebackup -R` into a
-//! second directory, both on free 127.0.0.1 ports. The replica can be stopped, started and
+//! replica lag: `initdb`, a replication entry in `pg_hba.conf`, `pg_basebackup` into a
+//! second directory (or, where the server comes without it, a low-level base backup), both on
+//! free 127.0.0.1 ports. The replica can be stopped, started and
 //! delayed (`recovery_min_apply_delay`). Both are stopped and deleted when the pair drops.
 
 use crate::pg::{find_bin, free_port, run, run_as_user, shell};
@@ -55,9 +56,19 @@ impl Pair {
              printf '%s\\n' 'local all all trust' 'host all all 127.0.0.1/32 trust' \
                'local replication all trust' 'host replication all 127.0.0.1/32 trust' >primary/pg_hba.conf
              printf \"{common}port = {primary}\\nunix_socket_directories = '$PWD'\\n\" >>primary/postgresql.auto.conf
-             \"$PGBIN/pg_ctl\" -D primary -l primary.log -w -t 60 start >/dev/null
-             \"$PGBIN/pg_basebackup\" -h 127.0.0.1 -p {primary} -U postgres -D replica -R -X stream >/dev/null
+             \"$PGBIN/pg_ctl\" -D primary -l primary.log -w -t 60 start >/dev/null"
+        ))?;
+        if pair.bin.join("pg_basebackup").is_file() {
+            pair.sh(&format!(
+                "\"$PGBIN/pg_basebackup\" -h 127.0.0.1 -p {primary} -U postgres -D replica -R -X stream >/dev/null"
+            ))?;
+        } else {
+            pair.copy_primary()?;
+        }
+        pair.sh(&format!(
+            "set -e
              printf \"port = {replica}\\nunix_socket_directories = '$PWD'\\nprimary_conninfo = 'host=127.0.0.1 port={primary} user=postgres application_name=replica1'\\n\" >>replica/postgresql.auto.conf
+             touch replica/standby.signal
              chmod 700 replica"
         ))?;
         pair.start_replica()?;
@@ -74,6 +85,35 @@ impl Pair {
                 None
             }
         }
+    }
+
+    /// The replica's data directory as PostgreSQL's low-level base backup makes it, for
+    /// servers that come without `pg_basebackup` (the PostgreSQL 18 of the npm package): the
+    /// primary's files copied between `pg_backup_start` and `pg_backup_stop` in one session,
+    /// without its WAL, which the replica then streams, and the `backup_label` the stop returns.
+    fn copy_primary(&self) -> Result<(), String> {
+        let mut client = postgres::Client::connect(&self.primary_url, postgres::NoTls)
+            .map_err(|e| format!("connect to the primary: {e}"))?;
+        client
+            .batch_execute("SELECT pg_backup_start('godwit replica', true)")
+            .map_err(|e| format!("pg_backup_start: {e}"))?;
+        // tar exits 1 when a file changed while it was read, which a base backup allows.
+        self.sh(
+            "mkdir replica && (cd primary && tar --exclude=./postmaster.pid --exclude=./postmaster.opts \
+               --exclude='./pg_wal/*' --exclude='./pg_replslot/*' -cf - .) | (cd replica && tar -xf -); \
+             status=$?; mkdir -p replica/pg_wal/archive_status; [ $status -le 1 ]",
+        )?;
+        let label: String = client
+            .query_one("SELECT labelfile FROM pg_backup_stop(false)", &[])
+            .map_err(|e| format!("pg_backup_stop: {e}"))?
+            .get(0);
+        let mut write = shell(
+            &self.dir,
+            self.user.as_deref(),
+            &self.bin,
+            "printf '%s' \"$LABEL\" >replica/backup_label",
+        );
+        run(write.env("LABEL", label))
     }
 
     fn sh(&self, script: &str) -> Result<(), String> {

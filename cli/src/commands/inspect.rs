@@ -71,6 +71,9 @@ pub fn inspect(
                     printer.data(format!("description  {}", info.description))?;
                     printer.data(format!("reversible   {}", yes_no(info.reversible)))?;
                     printer.data(format!("batched      {}", yes_no(info.batched)))?;
+                    if let Some(options) = run_options(&info.options) {
+                        printer.data(format!("options      {options}"))?;
+                    }
                 }
                 Err(problem) => printer.data(format!("world        {world}: no, {problem}"))?,
             }
@@ -80,6 +83,29 @@ pub fn inspect(
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(_) => Ok(ExitCode::from(1)),
     }
+}
+
+/// What a component asked of the run, in one line; `None` when it asked nothing.
+fn run_options(options: &godwit::wasm::RunOptions) -> Option<String> {
+    let mut parts = Vec::new();
+    if options.defer_transform {
+        parts.push("defer transform".to_owned());
+    }
+    if let Some(target) = options.batch_target {
+        parts.push(format!("batch target {}", humantime::format_duration(target)));
+    }
+    match (options.batch_min, options.batch_max) {
+        (None, None) => {}
+        (min, max) => parts.push(format!(
+            "batch {}..{} rows",
+            min.map_or(String::new(), |n| n.to_string()),
+            max.map_or(String::new(), |n| n.to_string())
+        )),
+    }
+    if !options.requires.is_empty() {
+        parts.push(format!("requires {}", options.requires.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// `godwit inspect <pack dir>`: the manifest, the grant, the migrations and the SHA-256 that

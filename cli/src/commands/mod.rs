@@ -43,10 +43,22 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Build => project::build(&settings, printer),
         Command::Status { format } => history::status(&settings, printer, *format),
-        Command::Up { to, dry_run, allow_out_of_order, defer_transforms, no_wait, batch } => {
+        Command::Up {
+            to,
+            dry_run,
+            allow_out_of_order,
+            defer_transforms,
+            run_transforms,
+            no_wait,
+            batch,
+        } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
             let batching = batch.settings()?;
-            let defer_transforms = *defer_transforms;
+            let defer_transforms = match (*defer_transforms, *run_transforms) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
             let wait_for_transforms = !*no_wait;
             let request =
                 Request { target, dry_run: *dry_run, defer_transforms, wait_for_transforms };
@@ -62,7 +74,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             let request = Request {
                 target,
                 dry_run: *dry_run,
-                defer_transforms: false,
+                defer_transforms: None,
                 wait_for_transforms: true,
             };
             migrate::migrate(&settings, printer, request, Default::default())

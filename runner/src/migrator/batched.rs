@@ -76,7 +76,7 @@ pub(super) fn run_transform(
                     &NewRecord::of(migration, RecordState::InProgress, Some(ms)),
                 ),
             ];
-            let queue = guests.mode == Mode::Queue && guests.needs(migration).is_none();
+            let queue = guests.queues(migration);
             if queue {
                 state::queue(driver, migration)
                     .map_err(|source| Error::Database { context: context.clone(), source })?;
@@ -90,7 +90,10 @@ pub(super) fn run_transform(
             (None, 0)
         }
     };
-    let policy = guests.batch;
+    let policy = &match migration.run_options() {
+        Some(options) => guests.batch.for_migration(options),
+        None => guests.batch.clone(),
+    };
     let mut controller = Controller::new(policy);
     let mut health = Health::default();
     let mut estimate = None;

@@ -34,7 +34,9 @@ pub(super) struct Guests<'a> {
 /// Who runs the batches of a batched migration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Mode {
-    /// The run that applies it, to the end.
+    /// The run that applies it, to the end, unless the migration asked to be deferred.
+    AsDeclared,
+    /// The run that applies it, to the end, whatever the migration asked.
     Run,
     /// A worker, later: the run applies `up` and queues the transform.
     Queue,
@@ -54,6 +56,16 @@ impl Guests<'_> {
     /// The need for `migration`'s transform, if a migration of the run has one.
     pub(super) fn needs(&self, migration: &Migration) -> Option<&Need<'_>> {
         self.needed.iter().find(|need| std::ptr::eq(need.required, migration))
+    }
+
+    /// Whether this run applies `migration`'s `up` and leaves its transform to a worker.
+    pub(super) fn queues(&self, migration: &Migration) -> bool {
+        let deferred = match self.mode {
+            Mode::Queue => true,
+            Mode::AsDeclared => migration.defers_transform(),
+            Mode::Run | Mode::Worker => false,
+        };
+        deferred && self.needs(migration).is_none()
     }
 
     /// Whether this run finishes `migration`'s transform although a worker owns it.

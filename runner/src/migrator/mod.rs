@@ -40,8 +40,10 @@ pub struct Request {
     pub target: Target,
     pub dry_run: bool,
     /// Apply batched migrations' `up` and queue their transforms for a worker
-    /// ([`Migrator::work`]) instead of running them to the end.
-    pub defer_transforms: bool,
+    /// ([`Migrator::work`]) instead of running them to the end (`Some(true)`), run every
+    /// transform to the end (`Some(false)`), or do as each migration declares (`None`: run to
+    /// the end unless it asked to be deferred).
+    pub defer_transforms: Option<bool>,
     /// When a migration needs (`-- godwit:requires`) a transform a worker owns finished:
     /// finish it first (`true`), or refuse before anything runs.
     pub wait_for_transforms: bool,
@@ -51,19 +53,26 @@ impl Request {
     /// Apply every pending migration.
     pub fn up() -> Request {
         let target = Target::Up { to: None, allow_out_of_order: false };
-        Request { target, dry_run: false, defer_transforms: false, wait_for_transforms: true }
+        Request { target, dry_run: false, defer_transforms: None, wait_for_transforms: true }
     }
 
     /// This request with batched migrations' transforms queued for a worker.
     pub fn deferring_transforms(mut self) -> Request {
-        self.defer_transforms = true;
+        self.defer_transforms = Some(true);
+        self
+    }
+
+    /// This request with every batched migration's transform run to the end, also those that
+    /// asked to be deferred.
+    pub fn running_transforms(mut self) -> Request {
+        self.defer_transforms = Some(false);
         self
     }
 
     /// Revert the project's migrations as `down` describes.
     pub fn down(down: DownTarget) -> Request {
         let target = Target::Down { stream: Stream::Project, down };
-        Request { target, dry_run: false, defer_transforms: false, wait_for_transforms: true }
+        Request { target, dry_run: false, defer_transforms: None, wait_for_transforms: true }
     }
 }
 
@@ -256,7 +265,18 @@ impl Migrator {
         if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
             history::ensure(conn.driver()?)?;
         }
-        if !request.dry_run && transforms && request.defer_transforms {
+        let mode = match request.defer_transforms {
+            Some(true) => Mode::Queue,
+            Some(false) => Mode::Run,
+            None => Mode::AsDeclared,
+        };
+        let queues = plan.steps.iter().any(|s| {
+            s.action == Action::Apply
+                && s.migration.is_batched()
+                && (mode == Mode::Queue
+                    || (mode == Mode::AsDeclared && s.migration.defers_transform()))
+        });
+        if !request.dry_run && queues {
             let target = conn.target().to_owned();
             state::ensure(conn.driver()?).map_err(|source| {
                 database(format!("cannot create godwit_transforms in {target}"), source)
@@ -267,7 +287,7 @@ impl Migrator {
             limits: self.limits,
             batch: &self.batch,
             throttle: &self.throttle,
-            mode: if request.defer_transforms { Mode::Queue } else { Mode::Run },
+            mode,
             needed: &needed,
             queued: &queued,
             applied: &applied,

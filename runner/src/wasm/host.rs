@@ -1,7 +1,7 @@
 //! What a guest may call: the `sql` and `log` interfaces of the contract, implemented over the
 //! driver lent to the guest for one call, and an empty WASI context.
 
-use super::bindings::godwit::migration::{log, sql, types};
+use super::bindings::godwit::migration::{log, options, sql, types};
 use super::capture::Capture;
 use crate::driver::{Dialect, Driver, ParamRows, Value};
 use wasmtime::StoreLimits;
@@ -19,6 +19,8 @@ pub struct GuestState {
     /// The first error the database reported to the guest in this call: a guest that fails
     /// after it failed because of it (a lock timeout, a deadlock) may be retried.
     first_error: Option<crate::driver::DbError>,
+    /// What the guest declared with `options.declare`, the last call's.
+    declared: Option<super::RunOptions>,
 }
 
 impl GuestState {
@@ -43,6 +45,7 @@ impl GuestState {
             stderr,
             logs: Vec::new(),
             first_error: None,
+            declared: None,
         }
     }
 
@@ -68,6 +71,11 @@ impl GuestState {
             self.first_error.get_or_insert(error);
             converted
         })
+    }
+
+    /// What the guest declared with `options.declare` in this call.
+    pub fn take_declared(&mut self) -> Option<super::RunOptions> {
+        self.declared.take()
     }
 
     /// What the guest logged, then what it printed, one line each, since the last call.
@@ -214,6 +222,19 @@ impl sql::Host for GuestState {
         let rows = ParamRows::new(width, &params).map_err(db_error)?;
         let result = self.db()?.execute_many(&statement, rows);
         self.seen(result)
+    }
+}
+
+impl options::Host for GuestState {
+    fn declare(&mut self, declared: options::RunOptions) {
+        let millis = |ms: u32| std::time::Duration::from_millis(u64::from(ms));
+        self.declared = Some(super::RunOptions {
+            defer_transform: declared.defer_transform,
+            batch_target: declared.batch_target_ms.map(millis),
+            batch_min: declared.batch_min,
+            batch_max: declared.batch_max,
+            requires: declared.requires,
+        });
     }
 }
 

@@ -68,10 +68,60 @@ impl Limits {
 
 /// What a component says about itself.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct GuestInfo {
     pub description: String,
     pub reversible: bool,
     pub batched: bool,
+    /// How it asked to be run (all defaults when it did not ask).
+    pub options: RunOptions,
+}
+
+/// How a component migration asked to be run: what its `describe` passed to the contract's
+/// `options.declare` (contract 0.2.2). A component that did not call it, like every one built
+/// against an older contract, has the defaults: nothing deferred, the run's batch sizing, no
+/// requirements.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Queue the transform for a worker instead of running it inside `up`.
+    pub defer_transform: bool,
+    /// How long each batch should take.
+    #[serde(rename = "batch_target_ms", serialize_with = "millis")]
+    pub batch_target: Option<Duration>,
+    /// The bounds of the batch size, in rows.
+    pub batch_min: Option<u32>,
+    pub batch_max: Option<u32>,
+    /// The batched migrations (versions or file names) whose transforms must be finished
+    /// before this one runs.
+    pub requires: Vec<String>,
+}
+
+impl RunOptions {
+    /// Why these options cannot be followed, if they cannot.
+    fn problem(&self) -> Option<String> {
+        if self.batch_target.is_some_and(|target| target.is_zero()) {
+            return Some("declares a batch target of 0 ms".to_owned());
+        }
+        if self.batch_min == Some(0) || self.batch_max == Some(0) {
+            return Some("declares a batch size bound of 0 rows".to_owned());
+        }
+        if let (Some(min), Some(max)) = (self.batch_min, self.batch_max)
+            && min > max
+        {
+            return Some(format!("declares batch-min {min} above batch-max {max}"));
+        }
+        self.requires.iter().any(|name| name.trim().is_empty() || name.trim() != name).then(|| {
+            format!("declares a requirement that is no migration name: {:?}", self.requires)
+        })
+    }
+}
+
+fn millis<S: serde::Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(duration) => s.serialize_some(&duration.as_millis()),
+        None => s.serialize_none(),
+    }
 }
 
 /// What `godwit inspect` shows about a component.
@@ -109,6 +159,10 @@ pub enum GuestError {
         crate::contract::CONTRACT_VERSION
     )]
     OtherContract { found: String, interface: String },
+    /// The component declared run options that cannot be followed (bounds that leave no
+    /// batch size, say).
+    #[error("it {0}; fix the options its source declares and build it again")]
+    Options(String),
     /// The guest returned an error from `up`, `down` or `transform`.
     #[error("the migration returned an error: {0}")]
     Returned(String),

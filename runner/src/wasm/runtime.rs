@@ -131,11 +131,15 @@ impl Runtime {
 
     /// Calls `describe`; the guest has no database during it.
     fn describe(&self, component: &Component, limits: Limits) -> Result<GuestInfo, GuestError> {
-        let (result, _) = self.call(component, None, limits, |bindings, store| {
+        let (result, mut state) = self.call(component, None, limits, |bindings, store| {
             bindings.godwit_migration_migration().call_describe(store).map(Ok)
         });
         let Descriptor { description, reversible, batched } = result?;
-        Ok(GuestInfo { description, reversible, batched })
+        let options = state.take_declared().unwrap_or_default();
+        if let Some(problem) = options.problem() {
+            return Err(GuestError::Options(problem));
+        }
+        Ok(GuestInfo { description, reversible, batched, options })
     }
 
     fn store(&self, driver: Option<Box<dyn Driver>>, limits: Limits) -> Store<GuestState> {

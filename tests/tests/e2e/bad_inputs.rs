@@ -322,6 +322,7 @@ catalogue!(
     B64 => |p| file(p, "0002_next.sql", "-- godwit:requires 9\n-- godwit:up\ncreate table next (x int);\n"),
     B65 => |p| file(p, "0002_next.sql", "-- godwit:requires 0001\n-- godwit:up\ncreate table next (x int);\n"),
     B66 => |_| Runner::Doc,
+    B67 => |p| file(p, "0002_bounds/migration.c", "#include \"godwit.h\"\n\nstatic bool up(gw_string *err) { (void)err; return true; }\n\nGW_MIGRATION(.description = \"bounds\", .up = up, .batch_min = 500, .batch_max = 10);\n"),
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -101,10 +101,10 @@ fn held_off(p: &Project, window: Duration) {
 }
 
 #[test]
-fn replica_stopped_or_delayed_holds_the_transform_off_until_it_catches_up() {
+fn postgres_replica_stopped_or_delayed_holds_the_transform_off_until_it_catches_up() {
+    // A primary and a replica of the test's own, from the server the PostgreSQL tests run
+    // on (15, then 18 in the second pass).
     let Some(pair) = godwit_tests::replica::Pair::for_test() else { return };
-    // A server of the test's own (PostgreSQL 15's tools: the PostgreSQL 18 the tests also
-    // run has no pg_basebackup).
     let p = Project::on_postgres(&pair.primary_url);
     people(&p, 10_000);
     let args = ["--batch-size", "100", "--batch-pause", "50ms", "--max-replica-lag", "1s"];

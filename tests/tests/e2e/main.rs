@@ -14,6 +14,7 @@ mod history;
 mod live;
 mod migrate;
 mod new_user;
+mod options;
 mod packs;
 mod polyglot;
 mod postgres_only;

@@ -84,7 +84,7 @@ fn not_a_component_is_rejected_before_anything_runs(p: &Project) {
     p.godwit(&["up"])
         .code(2)
         .stderr_has("0002_bad.wasm: built against version 0.1.0 of godwit's contract")
-        .stderr_has("this godwit implements godwit:migration@0.2.1")
+        .stderr_has("this godwit implements godwit:migration@0.2.2")
         .stderr_has("hint: rebuild it from its source with this godwit");
     assert!(!p.db().has_history_table());
 }
@@ -185,9 +185,9 @@ fn inspect_describes_components_and_rejects_others() {
     p.component("rust-backfill", "0001_split.wasm");
     let run = p.godwit(&["inspect", "migrations/0001_split.wasm"]);
     run.ok()
-        .stdout_has("world        godwit:migration/migration-component@0.2.1: yes")
+        .stdout_has("world        godwit:migration/migration-component@0.2.2: yes")
         .stdout_has("batched      yes")
-        .stdout_has("exports      godwit:migration/migration@0.2.1");
+        .stdout_has("exports      godwit:migration/migration@0.2.2");
     let json = p.godwit(&["inspect", "migrations/0001_split.wasm", "--format", "json"]);
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(value["matches_world"], true);
@@ -239,7 +239,7 @@ fn rust_crate_migration_is_scaffolded_built_and_applied() {
     assert!(!quiet.ok().stderr.contains("Finished `release`"), "{}", quiet.stderr);
     godwit(&["inspect", "migrations/0001_observers"])
         .ok()
-        .stdout_has("godwit:migration/migration-component@0.2.1: yes");
+        .stdout_has("godwit:migration/migration-component@0.2.2: yes");
     godwit(&["up", "--no-build"]).ok().stderr_has("Applying 0001_observers");
     assert_eq!(p.db().tables(), ["observers"]);
     godwit(&["validate"]).ok();
