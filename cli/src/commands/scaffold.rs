@@ -55,7 +55,11 @@ fn rust(s: &Skeleton<'_>) -> String {
     let description = quoted(s.description);
     let (batched, transform) = match s.batched {
         true => (
-            "\n    fn batched() -> bool {\n        true\n    }\n",
+            "\n    fn batched() -> bool {\n        true\n    }\n\n\
+             \x20   // How godwit runs it (batch_target, batch_min, batch_max, requires too):\n\
+             \x20   // fn options() -> godwit_sdk::Options {\n\
+             \x20   //     godwit_sdk::Options { defer_transform: true, ..Default::default() }\n\
+             \x20   // }\n",
             "\n    /// Up to `batch_size` rows after `cursor`; `next_cursor: None` when done.\n\
              \x20   fn transform(_cursor: Option<String>, _batch_size: u32) -> Result<BatchProgress> {\n\
              \x20       // let rows = sql::query(\"SELECT id FROM t WHERE id > $1 ORDER BY id LIMIT $2\", params![..])?;\n\
@@ -79,7 +83,10 @@ fn rust(s: &Skeleton<'_>) -> String {
 
 fn python(s: &Skeleton<'_>) -> String {
     let batch = match s.batched {
-        true => "    batched = True\n",
+        true => {
+            "    batched = True\n    # How godwit runs it: defer_transform = True, batch_target_ms = 200,\n\
+             \x20   # batch_min = 100, batch_max = 100000, requires = [\"0007\"]\n"
+        }
         false => "",
     };
     let method = match s.batched {
@@ -109,7 +116,8 @@ fn python(s: &Skeleton<'_>) -> String {
 fn javascript(s: &Skeleton<'_>) -> String {
     let (batch, transform) = match s.batched {
         true => (
-            "  batched: true,\n",
+            "  batched: true,\n  // How godwit runs it: deferTransform: true, batchTargetMs: 200, batchMin: 100,\n\
+             \x20 // batchMax: 100000, requires: [\"0007\"],\n",
             "\n  // Up to batchSize rows after cursor (null on the first batch); return\n\
              \x20 // { nextCursor (null when done), processed }.\n\
              \x20 transform(cursor, batchSize) {\n\
@@ -138,7 +146,9 @@ fn c(s: &Skeleton<'_>) -> String {
              static bool transform(const char *cursor, uint32_t batch_size, char *next, size_t next_size,\n\
              \x20                     uint64_t *processed, int64_t *estimated_total, gw_string *err) {\n\
              \x20 return gw_fail(err, \"write this migration's transform in migration.c\");\n}\n",
-            ", .transform = transform",
+            ", .transform = transform\n             /* How godwit runs it: .defer_transform = true, .batch_target_ms = 200,\n\
+             \x20             .batch_min = 100, .batch_max = 100000,\n\
+             \x20             .requires = (const char *const[]){\"0007\", NULL} */",
         ),
         false => ("", ""),
     };
