@@ -34,6 +34,7 @@ pub mod bindings {
     });
 }
 
+mod set;
 pub mod sql;
 mod value;
 

@@ -4,6 +4,8 @@ use crate::bindings::godwit::migration::{sql, types};
 use crate::value::Rows;
 use crate::{Dialect, Error, Param, Result, Value};
 
+pub use crate::set::execute_set;
+
 impl From<types::DbError> for Error {
     fn from(error: types::DbError) -> Error {
         match error.code {

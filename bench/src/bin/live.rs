@@ -3,9 +3,10 @@
 //! streaming replica started for the run (`GODWIT_TEST_PG_DURABLE=1` keeps fsync on).
 //!
 //! 1. Throughput on THROUGHPUT_ROWS rows (2,000,000 by default), one run each: the guest
-//!    through `godwit up --batch-size 10000`; the same loop natively in Rust over
-//!    tokio-postgres, in-process, its updates pipelined (the fastest the client allows); one
-//!    set-based `UPDATE`.
+//!    through `godwit up --batch-size 10000`; its set-based twin (`bench/guests/backfill-set`,
+//!    one `sql::execute_set` per batch); the same loop natively in Rust over tokio-postgres,
+//!    in-process, its updates pipelined (the fastest the client allows); one set-based
+//!    `UPDATE`.
 //! 2. Under live load on LOAD_ROWS rows (5,000,000 by default): `pgbench` runs an application
 //!    script (read a random row, update it) at a fixed RATE (200/s by default) throughout, and
 //!    its per-transaction log gives the latency percentiles (counted from each transaction's
@@ -40,7 +41,7 @@ fn main() {
 
     // 1. Throughput (0 rows: skipped).
     if throughput_rows > 0 {
-        throughput(&bench, &url, throughput_rows);
+        throughput(&bench, &url, throughput_rows, &component);
     }
 
     // 2. Under live load.
@@ -121,9 +122,17 @@ fn main() {
     drop(pair);
 }
 
-fn throughput(bench: &Bench, url: &str, throughput_rows: i64) {
+fn throughput(bench: &Bench, url: &str, throughput_rows: i64, component: &Path) {
+    let migration = bench.project.join("migrations/0001_split.wasm");
+    let set_guest = godwit_tests::build_source(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("guests/backfill-set"),
+    );
     people(url, throughput_rows);
     let guest = bench.up(&["--batch-size", &BATCH.to_string()]);
+    people(url, throughput_rows);
+    std::fs::copy(&set_guest, &migration).unwrap();
+    let set = bench.up(&["--batch-size", &BATCH.to_string()]);
+    std::fs::copy(component, &migration).unwrap();
     people(url, throughput_rows);
     let native = native_loop(url);
     people(url, throughput_rows);
@@ -134,6 +143,7 @@ fn throughput(bench: &Bench, url: &str, throughput_rows: i64) {
     println!("|---|---|---|---|---|");
     for (name, d) in [
         ("wasm guest through `godwit up` (whole process)", guest),
+        ("its set-based twin, one `sql::execute_set` per batch", set),
         ("native Rust loop over tokio-postgres, pipelined (in-process)", native),
         ("one set-based `UPDATE`", update),
     ] {

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 const FILES: &[(&str, &str)] = &[
     ("wit/migration.wit", include_str!("../../../wit/migration.wit")),
     ("rust/src/lib.rs", include_str!("../../../sdk/src/lib.rs")),
+    ("rust/src/set.rs", include_str!("../../../sdk/src/set.rs")),
     ("rust/src/sql.rs", include_str!("../../../sdk/src/sql.rs")),
     ("rust/src/value.rs", include_str!("../../../sdk/src/value.rs")),
     ("python/godwit.py", include_str!("../../../sdk/python/godwit.py")),

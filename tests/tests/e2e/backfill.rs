@@ -131,7 +131,23 @@ fn failed_batch_keeps_earlier_batches_and_resumes(p: &Project) {
     assert_eq!(history_progress(p), ("applied".into(), 1000));
 }
 
+/// The set-based twin of the backfill (`bench/guests/backfill-set`, `sql::execute_set`):
+/// every row once, text with quotes, backslashes and non-ASCII intact, on both databases.
+fn set_based_backfill_processes_every_row_exactly_once(p: &Project) {
+    people(p, 2500);
+    p.db().execute("UPDATE people SET full_name = 'Émilie \"du\" Châtelet\\n' WHERE id = 7");
+    let component =
+        godwit_tests::build_source(&godwit_tests::root().join("bench/guests/backfill-set"));
+    std::fs::copy(component, p.path("migrations/0001_split_names.wasm")).unwrap();
+    p.godwit(&["up", "--batch-size", "300"]).ok().stderr_has(", 2,500 rows)");
+    assert_eq!(count(p, "passes = 1"), 2500);
+    assert_eq!(count(p, "first_name IS NULL OR last_name IS NULL"), 0);
+    assert_eq!(p.db().scalar("SELECT last_name FROM people WHERE id = 7"), "\"du\" Châtelet\\n");
+    assert_eq!(p.db().scalar("SELECT first_name FROM people WHERE id = 2500"), "First2500");
+}
+
 on_both!(
+    set_based_backfill_processes_every_row_exactly_once,
     failed_batch_keeps_earlier_batches_and_resumes,
     backfill_processes_every_row_exactly_once,
     killed_backfill_resumes_without_loss_or_double_work

@@ -12,6 +12,7 @@ mod embedding;
 mod files;
 mod history;
 mod live;
+mod load;
 mod migrate;
 mod new_user;
 mod options;
