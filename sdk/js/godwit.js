@@ -122,6 +122,47 @@ function revive(v) {
  * Runs a query; returns its rows as objects keyed by column name, built by the engine's own
  * JSON.parse from the one text the host sends.
  */
+/**
+ * Runs `statement` once over all of `rows`, set-based: `{rows}` in the statement stands for
+ * the rows as a table whose columns `columns` names and types ("id bigint"), in the order of
+ * each row's values. The rows go to the database as one JSON text, read with
+ * json_array_elements (PostgreSQL) or json_each (SQLite). Values are null, booleans, finite
+ * numbers and strings. Returns the rows the statement changed.
+ */
+export function executeSet(statement, columns, rows) {
+  if (!statement.includes("{rows}")) {
+    throw new Error("executeSet: the statement has no {rows} to read the rows from");
+  }
+  const word = /^[A-Za-z0-9_]+$/;
+  const postgres = dialect() === "postgres";
+  const select = columns.map((column, i) => {
+    const trimmed = column.trim();
+    const at = trimmed.indexOf(" ");
+    const [name, type] = at < 0 ? [trimmed, ""] : [trimmed.slice(0, at), trimmed.slice(at + 1).trim()];
+    const parts = type.split(/[(), ]/).filter((p) => p);
+    if (!word.test(name) || parts.length === 0 || !parts.every((p) => word.test(p))) {
+      throw new Error(`executeSet: column \`${column}\` is not \`name type\`, like \`id bigint\``);
+    }
+    return postgres ? `(r->>${i})::${type} AS ${name}` : `CAST(value->>${i} AS ${type}) AS ${name}`;
+  });
+  if (select.length === 0) throw new Error("executeSet: no columns");
+  rows.forEach((row, i) => {
+    if (row.length !== columns.length) {
+      throw new Error(`executeSet: row ${i} has ${row.length} values for ${columns.length} columns`);
+    }
+    for (const v of row) {
+      const plain = v === null || ["boolean", "string"].includes(typeof v);
+      if (!plain && !(typeof v === "number" && Number.isFinite(v))) {
+        throw new Error(`executeSet: row ${i}: ${String(v)} has no JSON form; use executeMany`);
+      }
+    }
+  });
+  const table = postgres
+    ? `(SELECT ${select.join(", ")} FROM json_array_elements($1::json) AS r)`
+    : `(SELECT ${select.join(", ")} FROM json_each($1))`;
+  return execute(statement.replaceAll("{rows}", table), JSON.stringify(rows));
+}
+
 export function query(statement, ...params) {
   const result = host(() => sql.queryJson(statement, params.map(value)));
   const rows = JSON.parse(result.rows);

@@ -21,6 +21,7 @@ In a migration directory (`migrations/0005_add_email/migration.py`), `godwit bui
 
 import base64
 import json
+import re
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -90,6 +91,45 @@ def execute_many(statement, rows):
     except ValueError:
         return _execute_many_typed(statement, rows)
     return _host(sql.execute_many_json, statement, text)
+
+
+def execute_set(statement, columns, rows):
+    """Runs `statement` once over all of `rows`, set-based: `{rows}` in the statement stands
+    for the rows as a table whose columns `columns` names and types ("id bigint"), in the
+    order of each row's values. The rows go to the database as one JSON text, read with
+    json_array_elements (PostgreSQL) or json_each (SQLite). Values are None, booleans,
+    integers, finite floats and strings. Returns the rows the statement changed."""
+    if "{rows}" not in statement:
+        raise ValueError("execute_set: the statement has no {rows} to read the rows from")
+    table = _set_table(dialect(), columns)
+    rows = [list(row) for row in rows]
+    try:
+        text = json.dumps(rows, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"execute_set: {e}; blobs and NaN need execute_many") from None
+    widths = {len(row) for row in rows}
+    if widths and widths != {len(columns)}:
+        raise ValueError(f"execute_set: rows of {sorted(widths)} values for {len(columns)} columns")
+    return execute(statement.replace("{rows}", table), text)
+
+
+def _set_table(dialect_name, columns):
+    word = re.compile(r"^[A-Za-z0-9_]+$")
+    select = []
+    for i, column in enumerate(columns):
+        name, _, ty = column.strip().partition(" ")
+        parts = [p for p in re.split(r"[(), ]", ty.strip()) if p]
+        if not word.match(name) or not parts or not all(word.match(p) for p in parts):
+            raise ValueError(f"execute_set: column `{column}` is not `name type`, like `id bigint`")
+        if dialect_name == "postgres":
+            select.append(f"(r->>{i})::{ty.strip()} AS {name}")
+        else:
+            select.append(f"CAST(value->>{i} AS {ty.strip()}) AS {name}")
+    if not select:
+        raise ValueError("execute_set: no columns")
+    if dialect_name == "postgres":
+        return f"(SELECT {', '.join(select)} FROM json_array_elements($1::json) AS r)"
+    return f"(SELECT {', '.join(select)} FROM json_each($1))"
 
 
 def _execute_many_typed(statement, rows):

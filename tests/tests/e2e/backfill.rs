@@ -146,8 +146,43 @@ fn set_based_backfill_processes_every_row_exactly_once(p: &Project) {
     assert_eq!(p.db().scalar("SELECT first_name FROM people WHERE id = 2500"), "First2500");
 }
 
+const SET_UPDATE: &str = "UPDATE people SET first_name = v.first_name, last_name = v.last_name, \
+    passes = passes + 1 FROM {rows} AS v WHERE people.id = v.id";
+const SET_COLUMNS: &str = "[\"first_name text\", \"last_name text\", \"id bigint\"]";
+
+/// The Python and JavaScript backfills with their updates set-based (`execute_set`,
+/// `executeSet`): every row once, text intact.
+fn set_based_backfill_in_python_and_javascript(p: &Project) {
+    let per_row =
+        "\"UPDATE people SET first_name = $1, last_name = $2, passes = passes + 1 WHERE id = $3\",";
+    let python = super::options::variant("python-backfill", "migration.py", |text| {
+        text.replace("godwit.execute_many(", "godwit.execute_set(")
+            .replace(per_row, &format!("\"{SET_UPDATE}\",\n            {SET_COLUMNS},"))
+    });
+    let js = super::options::variant("js-backfill", "migration.js", |text| {
+        text.replace("executeMany(\n", "executeSet(\n")
+            .replace("executeMany, query", "executeMany, executeSet, query")
+            .replace(per_row, &format!("\"{SET_UPDATE}\",\n      {SET_COLUMNS},"))
+    });
+    people(p, 700);
+    p.db().execute("UPDATE people SET full_name = 'Émilie \"du\" Châtelet\\n' WHERE id = 7");
+    for component in [python, js] {
+        std::fs::copy(&component, p.path("migrations/0001_split_names.wasm")).unwrap();
+        p.godwit_shared_cache(&["up", "--batch-size", "300"]).ok().stderr_has(", 700 rows)");
+        assert_eq!(count(p, "passes = 1"), 700);
+        assert_eq!(
+            p.db().scalar("SELECT last_name FROM people WHERE id = 7"),
+            "\"du\" Châtelet\\n"
+        );
+        assert_eq!(p.db().scalar("SELECT first_name FROM people WHERE id = 700"), "First700");
+        p.godwit_shared_cache(&["down"]).ok();
+        p.db().execute("UPDATE people SET passes = 0");
+    }
+}
+
 on_both!(
     set_based_backfill_processes_every_row_exactly_once,
+    set_based_backfill_in_python_and_javascript,
     failed_batch_keeps_earlier_batches_and_resumes,
     backfill_processes_every_row_exactly_once,
     killed_backfill_resumes_without_loss_or_double_work

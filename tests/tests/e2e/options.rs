@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 /// A copy of the example `example` with `file` edited by `edit`, built. The copy stays in the
 /// test's target directory, where cargo keeps what it built of a Rust one for the next run.
-fn variant(example: &str, file: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+pub(super) fn variant(example: &str, file: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("options-{example}"));
