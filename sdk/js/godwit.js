@@ -91,37 +91,6 @@ export function executeMany(statement, rows) {
   return host(() => sql.executeMany(statement, width, flat));
 }
 
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-function fromBase64(text) {
-  const digits = text.replace(/=+$/, "");
-  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4));
-  let bits = 0;
-  let count = 0;
-  let at = 0;
-  for (const c of digits) {
-    bits = (bits << 6) | BASE64.indexOf(c);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      bytes[at++] = (bits >> count) & 0xff;
-    }
-  }
-  return bytes;
-}
-
-function revive(v) {
-  if (v !== null && typeof v === "object") {
-    if (typeof v.$blob === "string") return fromBase64(v.$blob);
-    if (typeof v.$real === "string") return Number(v.$real);
-  }
-  return v;
-}
-
-/**
- * Runs a query; returns its rows as objects keyed by column name, built by the engine's own
- * JSON.parse from the one text the host sends.
- */
 /**
  * Runs `statement` once over all of `rows`, set-based: `{rows}` in the statement stands for
  * the rows as a table whose columns `columns` names and types ("id bigint"), in the order of
@@ -163,6 +132,37 @@ export function executeSet(statement, columns, rows) {
   return execute(statement.replaceAll("{rows}", table), JSON.stringify(rows));
 }
 
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function fromBase64(text) {
+  const digits = text.replace(/=+$/, "");
+  const bytes = new Uint8Array(Math.floor((digits.length * 3) / 4));
+  let bits = 0;
+  let count = 0;
+  let at = 0;
+  for (const c of digits) {
+    bits = (bits << 6) | BASE64.indexOf(c);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      bytes[at++] = (bits >> count) & 0xff;
+    }
+  }
+  return bytes;
+}
+
+function revive(v) {
+  if (v !== null && typeof v === "object") {
+    if (typeof v.$blob === "string") return fromBase64(v.$blob);
+    if (typeof v.$real === "string") return Number(v.$real);
+  }
+  return v;
+}
+
+/**
+ * Runs a query; returns its rows as objects keyed by column name, built by the engine's own
+ * JSON.parse from the one text the host sends.
+ */
 export function query(statement, ...params) {
   const result = host(() => sql.queryJson(statement, params.map(value)));
   const rows = JSON.parse(result.rows);

@@ -93,6 +93,16 @@ def execute_many(statement, rows):
     return _host(sql.execute_many_json, statement, text)
 
 
+def _execute_many_typed(statement, rows):
+    width = len(rows[0]) if rows else 0
+    flat = []
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"parameter row {i} has {len(row)} values, row 0 has {width}")
+        flat.extend(value(p) for p in row)
+    return _host(sql.execute_many, statement, width, flat)
+
+
 def execute_set(statement, columns, rows):
     """Runs `statement` once over all of `rows`, set-based: `{rows}` in the statement stands
     for the rows as a table whose columns `columns` names and types ("id bigint"), in the
@@ -130,16 +140,6 @@ def _set_table(dialect_name, columns):
     if dialect_name == "postgres":
         return f"(SELECT {', '.join(select)} FROM json_array_elements($1::json) AS r)"
     return f"(SELECT {', '.join(select)} FROM json_each($1))"
-
-
-def _execute_many_typed(statement, rows):
-    width = len(rows[0]) if rows else 0
-    flat = []
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise ValueError(f"parameter row {i} has {len(row)} values, row 0 has {width}")
-        flat.extend(value(p) for p in row)
-    return _host(sql.execute_many, statement, width, flat)
 
 
 def _revive(v):

@@ -52,6 +52,18 @@ pub(super) struct Need<'a> {
     pub(super) by: String,
 }
 
+impl Mode {
+    /// Whether a run in this mode leaves `migration`'s transform to a worker, unless a
+    /// migration of the run needs it finished.
+    pub(super) fn defers(self, migration: &Migration) -> bool {
+        match self {
+            Mode::Queue => true,
+            Mode::AsDeclared => migration.defers_transform(),
+            Mode::Run | Mode::Worker => false,
+        }
+    }
+}
+
 impl Guests<'_> {
     /// The need for `migration`'s transform, if a migration of the run has one.
     pub(super) fn needs(&self, migration: &Migration) -> Option<&Need<'_>> {
@@ -60,12 +72,7 @@ impl Guests<'_> {
 
     /// Whether this run applies `migration`'s `up` and leaves its transform to a worker.
     pub(super) fn queues(&self, migration: &Migration) -> bool {
-        let deferred = match self.mode {
-            Mode::Queue => true,
-            Mode::AsDeclared => migration.defers_transform(),
-            Mode::Run | Mode::Worker => false,
-        };
-        deferred && self.needs(migration).is_none()
+        self.mode.defers(migration) && self.needs(migration).is_none()
     }
 
     /// Whether this run finishes `migration`'s transform although a worker owns it.

@@ -271,10 +271,7 @@ impl Migrator {
             None => Mode::AsDeclared,
         };
         let queues = plan.steps.iter().any(|s| {
-            s.action == Action::Apply
-                && s.migration.is_batched()
-                && (mode == Mode::Queue
-                    || (mode == Mode::AsDeclared && s.migration.defers_transform()))
+            s.action == Action::Apply && s.migration.is_batched() && mode.defers(s.migration)
         });
         if !request.dry_run && queues {
             let target = conn.target().to_owned();
