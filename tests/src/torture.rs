@@ -185,7 +185,9 @@ pub fn worker_trial(backend: Backend, seed: u64, max_kills: usize) -> Option<Tri
     let worker = || {
         let mut command = p.command();
         command
-            .args(["transforms", "run", "--batch-size", BATCH])
+            // A pause between batches keeps the worker's run longer than the kill delays, so
+            // that on a fast machine too most runs are killed rather than finishing first.
+            .args(["transforms", "run", "--batch-size", BATCH, "--batch-pause", "10ms"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         command
