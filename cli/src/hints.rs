@@ -229,6 +229,11 @@ fn problem(problem: &SourceProblem) -> String {
              against godwit:migration@{}",
             godwit::contract::CONTRACT_VERSION
         ),
+        ProblemKind::Component(GuestError::Options(_)) => {
+            "a migration may declare a batch target above 0 ms and batch bounds of at least 1 row, \
+             the smallest no larger than the largest (docs/live-backfills.md)"
+                .to_owned()
+        }
         ProblemKind::Component(_) => format!(
             "build it against wit/migration.wit (godwit:migration@{}), for instance with the godwit-sdk crate",
             godwit::contract::CONTRACT_VERSION

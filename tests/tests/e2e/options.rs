@@ -150,3 +150,21 @@ godwit_tests::on_both!(
     declared_options_yield_to_the_command_line,
     a_component_requires_a_transform_finished_first
 );
+
+/// Options that cannot be followed stop the load, name the file, say what the bounds may be,
+/// and change nothing (B67 in docs/bad-inputs.md is the same input from the catalogue).
+#[test]
+fn impossible_options_stop_the_load_and_say_what_is_allowed() {
+    let p = Project::new(godwit_tests::Backend::Sqlite).unwrap();
+    p.write(
+        "migrations/0001_bounds/migration.c",
+        "#include \"godwit.h\"\n\nstatic bool up(gw_string *err) { (void)err; return true; }\n\n\
+         GW_MIGRATION(.description = \"bounds\", .up = up, .batch_target_ms = 100, \
+         .batch_min = 500, .batch_max = 10);\n",
+    );
+    p.godwit(&["up"])
+        .code(2)
+        .stderr_has("0001_bounds: it declares batch-min 500 above batch-max 10")
+        .stderr_has("hint: a migration may declare a batch target above 0 ms and batch bounds");
+    assert!(!p.db().has_history_table());
+}
