@@ -30,6 +30,10 @@ pub struct Global {
     /// Directory of migration files [default: from godwit.toml, then migrations]
     #[arg(long, global = true, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Layout of the migrations directory: godwit, diesel, sqlx, golang-migrate, goose, dbmate,
+    /// flyway, refinery, or auto to tell it from the files [default: from godwit.toml, then godwit]
+    #[arg(long = "dir-format", global = true, env = "GODWIT_DIR_FORMAT", value_name = "FORMAT")]
+    pub dir_format: Option<String>,
     /// Configuration file [default: godwit.toml, if present]
     #[arg(long, global = true, env = "GODWIT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -217,6 +221,21 @@ pub enum Command {
         /// The last version the existing database already has
         #[arg(long, value_name = "VERSION")]
         version: godwit::Version,
+    },
+    /// Take over another tool's history: record what it applied in godwit's history, after
+    /// checking the applied files against the checksums it kept. Nothing runs; the tool's
+    /// table is left as it is
+    Adopt {
+        /// The tool whose history to read: diesel, sqlx, golang-migrate, goose, dbmate,
+        /// flyway, refinery [default: the migrations directory's format]
+        #[arg(long, value_name = "TOOL")]
+        from: Option<String>,
+        /// The tool's history table, when it is not the tool's default
+        #[arg(long, value_name = "TABLE")]
+        table: Option<String>,
+        /// Show what would be recorded without recording it
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Describe a WebAssembly migration (size, sha256, imports, exports) or a pack (grant,
     /// migrations, sha256)

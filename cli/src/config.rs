@@ -22,6 +22,11 @@ dir = "migrations"
 # verify-full; sslrootcert=PATH names the CA for the verify modes).
 # database = "sqlite:godwit.db"
 
+# The layout of the migrations directory, when another tool wrote it: "diesel", "sqlx",
+# "golang-migrate", "goose", "dbmate", "flyway", "refinery", or "auto" to tell it from the
+# files. godwit runs the folder as it is (see docs/adopting.md).
+# format = "godwit"
+
 # How `godwit new` numbers migrations: "sequential" (0001, 0002, ...) or
 # "timestamp" (UTC, like 20261122093000).
 # versioning = "sequential"
@@ -48,6 +53,7 @@ dir = "migrations"
 #[serde(deny_unknown_fields)]
 struct File {
     dir: Option<PathBuf>,
+    format: Option<String>,
     database: Option<String>,
     versioning: Option<Versioning>,
     lock_timeout: Option<String>,
@@ -80,6 +86,8 @@ pub enum Versioning {
 #[derive(Debug)]
 pub struct Settings {
     pub dir: PathBuf,
+    /// The migrations directory's format; `None` to tell it from the files.
+    pub format: Option<godwit::Format>,
     pub database: String,
     pub versioning: Versioning,
     pub lock_timeout: Duration,
@@ -122,8 +130,18 @@ impl Settings {
             (None, Some(dir)) => relative_to(&base, dir),
             (None, None) => PathBuf::from(DEFAULT_DIR),
         };
+        let format = match (&global.dir_format, &file.format) {
+            (Some(text), _) => {
+                parse_format(text).map_err(|e| Failure::config(format!("--dir-format: {e}")))?
+            }
+            (None, Some(text)) => parse_format(text).map_err(|e| {
+                Failure::config(format!("invalid format in {}: {e}", base.display()))
+            })?,
+            (None, None) => Some(godwit::Format::Godwit),
+        };
         Ok(Settings {
             dir,
+            format,
             database: global
                 .database
                 .clone()
@@ -144,6 +162,28 @@ impl Settings {
                 .map(|entry| PackEntry { path: relative_to(&base, &entry.path), ..entry })
                 .collect(),
         })
+    }
+}
+
+/// `auto` (`None`) or a format's name.
+fn parse_format(text: &str) -> Result<Option<godwit::Format>, String> {
+    match text.eq_ignore_ascii_case("auto") {
+        true => Ok(None),
+        false => text
+            .parse()
+            .map(Some)
+            .map_err(|e: godwit::source::UnknownFormat| format!("{e}, or auto")),
+    }
+}
+
+impl Settings {
+    /// The migrations directory's format, told from its files when the setting is `auto`.
+    pub fn format(&self) -> anyhow::Result<godwit::Format> {
+        match self.format {
+            Some(format) => Ok(format),
+            None => Ok(godwit::Format::detect(&self.dir)
+                .map_err(|e| godwit::Error::from(godwit::source::SourceError::from(e)))?),
+        }
     }
 }
 

@@ -5,9 +5,12 @@
 use godwit::build::{BuildError, Language};
 use godwit::driver::ConnectError;
 use godwit::history::HistoryError;
+use godwit::history::adopt::AdoptError;
 use godwit::lock_file::PinError;
 use godwit::pack::PackError;
-use godwit::source::{NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError};
+use godwit::source::{
+    DetectError, NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError,
+};
 use godwit::toolchain::{Install, ToolchainError};
 use godwit::wasm::GuestError;
 use godwit::{DbError, Error, PlanError, TransformError};
@@ -15,7 +18,9 @@ use godwit::{DbError, Error, PlanError, TransformError};
 /// 2 for input to fix before anything can run, 1 for a migration or a check that failed.
 pub fn exit_code(error: &Error) -> u8 {
     match error {
+        Error::Adopt(AdoptError::Read { .. }) => 1,
         Error::Source(_)
+        | Error::Adopt(_)
         | Error::Pack(_)
         | Error::Pins(_)
         | Error::Connect(
@@ -44,8 +49,16 @@ pub fn hint(error: &Error) -> Option<String> {
         return Some(hint);
     }
     Some(match error {
+        Error::Adopt(adopt) => adopt_hint(adopt)?,
         Error::Source(SourceError::ReadDir { .. }) => {
             "run `godwit init` to create it, or point `--dir` at your migrations".to_owned()
+        }
+        Error::Source(SourceError::Detect(DetectError::Ambiguous { candidates, .. })) => format!(
+            "say which: `format = \"{}\"` in godwit.toml or `--dir-format {}`",
+            candidates[0], candidates[0]
+        ),
+        Error::Source(SourceError::Detect(_)) => {
+            "set the folder's format with `format = \"...\"` in godwit.toml or --dir-format, and move the other tool's files out (docs/adopting.md)".to_owned()
         }
         Error::Source(SourceError::Invalid { problems }) => {
             let mut hints: Vec<String> = problems.iter().map(problem).collect();
@@ -223,6 +236,12 @@ fn problem(problem: &SourceProblem) -> String {
         }
         ProblemKind::Io(_) => "check the file's permissions".to_owned(),
         ProblemKind::Build(error) => build_hint(error),
+        ProblemKind::Format(_) => {
+            "fix the file as its tool documents it; docs/adopting.md lists what godwit reads of each format".to_owned()
+        }
+        ProblemKind::TextOrder { .. } => {
+            "rename the files so that their versions have the same number of digits, or run them with their tool".to_owned()
+        }
         ProblemKind::Component(GuestError::OtherContract { .. }) => format!(
             "rebuild it from its source with this godwit: `godwit build` rebuilds a migration \
              directory (Rust, Python, JavaScript, C); a prebuilt .wasm needs its author's build \
@@ -248,10 +267,48 @@ fn name_hint(problem: &NameProblem) -> &'static str {
         NameProblem::UnsupportedKind(_) => {
             "migrations are `.sql` files and `.wasm` components; move other files out of the migrations directory"
         }
+        NameProblem::Skipped { .. } => {
+            "rename the file as the message says, or move it out of the folder"
+        }
+        NameProblem::GoMigration | NameProblem::RustMigration => {
+            "docs/adopting.md shows how to port code migrations; until then run that one with its tool and `godwit adopt` afterwards"
+        }
+        NameProblem::Dotted(_) | NameProblem::Zero(_) | NameProblem::TooLargeFor(..) => {
+            "rename the file, or keep running this folder with its tool for now"
+        }
+        NameProblem::NoUpFile => "write the up.sql of the migration, or delete the directory",
+        NameProblem::DownWithoutUp => "add the up file of that version, or delete the down file",
         _ => {
             "name versioned migrations `<version>_<name>.sql` (like `0001_create_users.sql`) and repeatable ones `R_<name>.sql`"
         }
     }
+}
+
+fn adopt_hint(error: &AdoptError) -> Option<String> {
+    Some(match error {
+        AdoptError::NoTable { tool, .. } => format!(
+            "check --database (and --schema), or name the table with --table; with nothing applied by {tool} there is nothing to adopt: run `godwit up`"
+        ),
+        AdoptError::UnknownShape { .. } => {
+            "name the tool that wrote the table with --from, or its table with --table".to_owned()
+        }
+        AdoptError::Dirty { version, .. } => format!(
+            "fix the schema by hand as far as migration {version} got, then mark it with golang-migrate (`migrate force {version}` if it is complete, the version before it if not) and adopt again"
+        ),
+        AdoptError::Failed { tool, .. } => format!(
+            "finish or undo the failed migration with {tool} (or by hand, deleting its failed row), then adopt again"
+        ),
+        AdoptError::Mismatch { .. } => {
+            "restore the applied files as they were when they ran (git log -p shows the change), then adopt again; godwit writes nothing until every applied file matches".to_owned()
+        }
+        AdoptError::NoTool => {
+            "add --from <tool>, or set `format = \"<tool>\"` in godwit.toml for the folder".to_owned()
+        }
+        AdoptError::BadVersion { .. } => {
+            "godwit reads versions made of digits; keep running this database with its tool for now".to_owned()
+        }
+        _ => return None,
+    })
 }
 
 fn sql_file_hint(problem: &SqlFileError) -> &'static str {

@@ -6,6 +6,21 @@
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+/// Feeds `text` to `hasher` without a leading byte-order mark and with every line ending
+/// made LF.
+fn normalised(hasher: &mut Sha256, text: &str) {
+    let mut rest = text.strip_prefix('\u{feff}').unwrap_or(text);
+    while let Some(at) = rest.find('\r') {
+        hasher.update(&rest.as_bytes()[..at]);
+        hasher.update(b"\n");
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('\n') {
+            rest = after;
+        }
+    }
+    hasher.update(rest.as_bytes());
+}
+
 /// A SHA-256 digest, shown and stored as 64 lowercase hex digits.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(into = "String")]
@@ -14,18 +29,22 @@ pub struct Checksum(String);
 impl Checksum {
     /// The checksum of a migration's text, normalised as this module describes.
     pub fn of_text(text: &str) -> Checksum {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut hasher = Sha256::new();
-        let mut rest = text;
-        while let Some(at) = rest.find('\r') {
-            hasher.update(&rest.as_bytes()[..at]);
-            hasher.update(b"\n");
-            rest = &rest[at + 1..];
-            if let Some(after) = rest.strip_prefix('\n') {
-                rest = after;
+        normalised(&mut hasher, text);
+        Checksum::of_digest(&hasher.finalize())
+    }
+
+    /// The checksum of a migration read from several files (another tool's up, down and
+    /// side files): each normalised as [`Checksum::of_text`] does, separated by NUL bytes
+    /// (which no migration text holds), empty for a file that is not there.
+    pub fn of_texts(texts: &[&str]) -> Checksum {
+        let mut hasher = Sha256::new();
+        for (i, text) in texts.iter().enumerate() {
+            if i > 0 {
+                hasher.update(b"\0");
             }
+            normalised(&mut hasher, text);
         }
-        hasher.update(rest.as_bytes());
         Checksum::of_digest(&hasher.finalize())
     }
 

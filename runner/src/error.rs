@@ -6,6 +6,7 @@
 
 use crate::driver::{ConnectError, DbError};
 use crate::history::HistoryError;
+use crate::history::adopt::AdoptError;
 use crate::lock_file::PinError;
 use crate::migrator::{BeyondGrant, GuestFailure, MigrationFailure};
 use crate::pack::PackError;
@@ -31,6 +32,9 @@ pub enum Error {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// Another tool's history that cannot be taken over as it is.
+    #[error(transparent)]
+    Adopt(#[from] AdoptError),
     /// What must be settled before anything can run.
     #[error(transparent)]
     Plan(#[from] PlanError),

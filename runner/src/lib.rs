@@ -50,13 +50,13 @@ pub use error::Error;
 pub use history::{AppliedMigration, HistoryWrite, NewRecord, RecordState};
 pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement, WasmScript};
 pub use migrator::{
-    BeyondGrant, GuestFailure, Loader, MigrationFailure, Migrator, Relock, RepairAction, Report,
-    Request, StepReport, Worked,
+    AdoptRequest, Adoption, BeyondGrant, GuestFailure, Loader, MigrationFailure, Migrator, Relock,
+    RepairAction, Report, Request, StepReport, Worked,
 };
 pub use pack::Pack;
 pub use plan::{Action, DownTarget, PackOrder, Plan, PlanError, Step, Target, plan};
 pub use report::{Event, NoReport, Reporter};
-pub use source::{DirSource, MigrationSource};
+pub use source::{DirSource, Format, MigrationSource};
 pub use status::{Entry, EntryState, Problem, problems, status};
 pub use stream::Stream;
 pub use transforms::{

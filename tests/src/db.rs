@@ -173,4 +173,88 @@ impl Inspector {
         }
         text
     }
+
+    /// The schema as the catalog describes it (tables and views with their columns, indexes,
+    /// constraints, view definitions) and the rows of every table, without the history tables
+    /// of godwit and the tools it reads: what two runs of the same migrations must agree on,
+    /// compared as the database sees it rather than as text.
+    pub fn schema(&self) -> String {
+        let skip = |name: &str| HISTORY_TABLES.contains(&name) || name.starts_with("godwit_");
+        let mut text = String::new();
+        match self.backend {
+            Backend::Sqlite => {
+                let objects = self.rows(
+                    "SELECT type, name, tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+                );
+                for object in objects.iter().filter(|o| !skip(&o[2])) {
+                    let (kind, name) = (&object[0], &object[1]);
+                    let _ = writeln!(text, "{kind} {name} on {}", object[2]);
+                    let details = match kind.as_str() {
+                        "table" | "view" => vec![
+                            format!(
+                                "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{name}') ORDER BY cid"
+                            ),
+                            format!(
+                                "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('{name}') ORDER BY id, seq"
+                            ),
+                        ],
+                        "index" => vec![format!(
+                            "SELECT name FROM pragma_index_info('{name}') ORDER BY seqno"
+                        )],
+                        _ => vec![],
+                    };
+                    for sql in details {
+                        let _ = writeln!(text, "  {:?}", self.rows(&sql));
+                    }
+                    if kind == "index" {
+                        let unique = self.rows(&format!(
+                            "SELECT \"unique\" FROM pragma_index_list('{}') WHERE name = '{name}'",
+                            object[2]
+                        ));
+                        let _ = writeln!(text, "  unique {unique:?}");
+                    }
+                }
+            }
+            Backend::Postgres => {
+                let queries = [
+                    "SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, '') \
+                     FROM information_schema.columns WHERE table_schema = 'public' \
+                     ORDER BY table_name, ordinal_position",
+                    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' \
+                     ORDER BY indexname",
+                    "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint \
+                     WHERE connamespace = 'public'::regnamespace ORDER BY conname",
+                    "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY viewname",
+                ];
+                for sql in queries {
+                    for row in self
+                        .rows(sql)
+                        .iter()
+                        .filter(|row| !skip(row[0].trim_start_matches("public.")))
+                    {
+                        let _ = writeln!(text, "{row:?}");
+                    }
+                }
+            }
+        }
+        for table in self.tables().into_iter().filter(|t| !skip(t)) {
+            let mut rows = self.rows(&format!("SELECT * FROM \"{table}\""));
+            rows.sort();
+            let _ = writeln!(text, "{table} rows {rows:?}");
+        }
+        text
+    }
 }
+
+/// The history tables of godwit and of the tools whose folders it reads.
+pub const HISTORY_TABLES: &[&str] = &[
+    "godwit_history",
+    "godwit_transforms",
+    "_sqlx_migrations",
+    "__diesel_schema_migrations",
+    "schema_migrations",
+    "goose_db_version",
+    "goose_db_version_id_seq",
+    "flyway_schema_history",
+    "refinery_schema_history",
+];

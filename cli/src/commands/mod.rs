@@ -3,6 +3,7 @@
 //! (`lock`), `inspect` and the transforms queued for workers (`transforms`). Each resolves its settings, calls the engine and prints the outcome;
 //! loading and connecting, shared by most, are here.
 
+mod adopt;
 mod history;
 mod inspect;
 mod lock;
@@ -83,6 +84,9 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Lock => lock::lock(&settings, printer),
         Command::Repair { yes } => history::repair(&settings, printer, *yes),
         Command::Baseline { version } => history::baseline(&settings, printer, *version),
+        Command::Adopt { from, table, dry_run } => {
+            adopt::adopt(&settings, printer, from.as_deref(), table.clone(), *dry_run)
+        }
         Command::Inspect { file, format } => inspect::inspect(&settings, printer, file, *format),
         Command::Transforms { command } => transforms::run(&settings, printer, command),
         Command::Completions { .. } | Command::Toolchain { .. } => Ok(ExitCode::SUCCESS),
@@ -106,7 +110,11 @@ fn load_building(
         .collect::<Result<Vec<_>, _>>()
         .map_err(godwit::Error::from)?;
     let mut reporter = CliReporter::new(printer);
-    let loaded = Migrator::loader(&settings.dir)
+    let loader = match settings.format {
+        Some(format) => Migrator::loader(&settings.dir).format(format),
+        None => Migrator::loader(&settings.dir).detect_format(),
+    };
+    let loaded = loader
         .packs(packs)
         .lock_file(&settings.lock_file)
         .building(build)

@@ -69,8 +69,21 @@ pub fn new(
         .hint("describe the change, like `godwit new add_email_to_users`")
         .into());
     }
-    let newest =
-        godwit::DirSource::new(&settings.dir).newest_version().map_err(godwit::Error::from)?;
+    let format = settings.format()?;
+    if format != godwit::Format::Godwit && kind == NewKind::Sql {
+        return Err(Failure::config(format!(
+            "{} is read as a {format} folder, and `godwit new` writes SQL migrations in godwit's layout",
+            settings.dir.display()
+        ))
+        .hint(format!(
+            "add the SQL migration as {format} names it, add a component (godwit new --kind rust|python|js|c), or convert the folder (godwit convert)"
+        ))
+        .into());
+    }
+    let newest = godwit::DirSource::new(&settings.dir)
+        .format(format)
+        .newest_version()
+        .map_err(godwit::Error::from)?;
     let file_name = match timestamp || settings.versioning == Versioning::Timestamp {
         true => {
             let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();

@@ -8,6 +8,7 @@
 //! one row, keyed by name with a NULL version. `cursor` and `rows_done` belong to batched
 //! migrations that commit many transactions before they count as applied.
 
+pub mod adopt;
 mod row;
 mod sql;
 mod write;

@@ -9,7 +9,7 @@ use crate::lock_file::Pins;
 use crate::migration::{Migration, Script};
 use crate::pack::{MANIFEST, Pack, PackError};
 use crate::report::Reporter;
-use crate::source::{DirSource, MigrationSource, ProblemKind, SourceError, SourceProblem};
+use crate::source::{DirSource, Format, MigrationSource, ProblemKind, SourceError, SourceProblem};
 use crate::transforms::{BatchPolicy, Throttle};
 use crate::wasm::{Limits, Runtime};
 use std::path::{Path, PathBuf};
@@ -25,6 +25,8 @@ pub struct Loader {
     lock_file: Option<PathBuf>,
     builder: Builder,
     limits: Limits,
+    /// The project folder's format; `None` to detect it when loading.
+    format: Option<Format>,
 }
 
 impl Loader {
@@ -35,7 +37,21 @@ impl Loader {
             lock_file: None,
             builder: Builder::default(),
             limits: Limits::default(),
+            format: Some(Format::Godwit),
         }
+    }
+
+    /// Reads the migrations directory as another tool wrote it (packs are always godwit's).
+    pub fn format(mut self, format: Format) -> Loader {
+        self.format = Some(format);
+        self
+    }
+
+    /// Tells the migrations directory's format from its files when loading
+    /// ([`Format::detect`]); an ambiguous or mixed folder stops the load.
+    pub fn detect_format(mut self) -> Loader {
+        self.format = None;
+        self
     }
 
     /// Packs whose migrations run in streams of their own, confined to their grants.
@@ -89,7 +105,11 @@ impl Loader {
         let mut migrations = Vec::new();
         let mut problems = Vec::new();
         let mut empty = None;
-        let project = DirSource::new(&self.dir).builder(self.builder.clone());
+        let format = match self.format {
+            Some(format) => format,
+            None => Format::detect(&self.dir).map_err(SourceError::from)?,
+        };
+        let project = DirSource::new(&self.dir).builder(self.builder.clone()).format(format);
         let packs = self.packs.iter().map(|pack| {
             let source =
                 DirSource::new(&pack.dir).builder(self.builder.clone()).in_stream(pack.stream());

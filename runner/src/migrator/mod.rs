@@ -2,6 +2,7 @@
 //! Dry runs, `--to` and `--steps` are properties of the request and the plan, not separate
 //! loops.
 
+mod adopt;
 mod batched;
 mod failure;
 mod guard;
@@ -11,6 +12,7 @@ mod repair;
 mod steps;
 mod worker;
 
+pub use self::adopt::{AdoptRequest, Adoption};
 pub use self::failure::{BeyondGrant, GuestFailure, MigrationFailure};
 pub use self::load::Loader;
 pub use self::repair::RepairAction;

@@ -28,15 +28,44 @@ pub enum NameProblem {
     Version(VersionError),
     #[error("`.{0}` files are not a migration kind godwit runs")]
     UnsupportedKind(String),
+    /// A name the folder's tool would skip although it looks like one of its migrations.
+    #[error(
+        "{format} would skip this file: its migrations are named {rule}; rename it or move it out of the folder"
+    )]
+    Skipped { format: &'static str, rule: &'static str },
+    #[error(
+        "a goose migration written in Go: godwit runs goose's SQL migrations; rewrite it in SQL or as a WebAssembly component (godwit new --kind rust|python|js|c)"
+    )]
+    GoMigration,
+    #[error(
+        "a refinery migration written in Rust: godwit runs refinery's SQL migrations; rewrite it in SQL or as a Rust migration directory (godwit new --kind rust)"
+    )]
+    RustMigration,
+    #[error("version 0: {0} versions start at 1")]
+    Zero(&'static str),
+    #[error("version `{0}` is larger than {1} can store")]
+    TooLargeFor(String, &'static str),
+    #[error(
+        "dotted version `{0}`: godwit reads Flyway versions made of one number (V1, V20240101); rename the file or keep Flyway for now"
+    )]
+    Dotted(String),
+    #[error("a diesel migration directory without up.sql")]
+    NoUpFile,
+    #[error("a down file without the up file of the same version")]
+    DownWithoutUp,
 }
 
 const BACKUP_SUFFIXES: &[&str] = &["~", ".bak", ".swp", ".swo", ".orig", ".tmp", ".rej"];
 
-pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
-    if file_name.starts_with('.')
+/// Hidden files, editor backups and the like, which no format reads.
+pub(crate) fn is_backup(file_name: &str) -> bool {
+    file_name.starts_with('.')
         || file_name.starts_with('#')
         || BACKUP_SUFFIXES.iter().any(|s| file_name.ends_with(s))
-    {
+}
+
+pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
+    if is_backup(file_name) {
         return FileName::Ignored;
     }
     let looks_versioned = |stem: &str| {

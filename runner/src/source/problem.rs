@@ -2,6 +2,7 @@
 //! are not valid migrations. Every problem names its file; all of a source's problems are
 //! reported together, so one run shows everything to fix.
 
+use super::format::{DetectError, FormatError};
 use super::name::NameProblem;
 use crate::build::BuildError;
 use crate::sql_file::SqlFileError;
@@ -21,6 +22,9 @@ pub enum SourceError {
     },
     #[error("{}", crate::error::list("invalid migration file", problems))]
     Invalid { problems: Vec<SourceProblem> },
+    /// `--format auto` could not tell the folder's format.
+    #[error(transparent)]
+    Detect(#[from] DetectError),
 }
 
 /// One problem with one file of a migration source.
@@ -56,6 +60,14 @@ pub enum ProblemKind {
     Component(GuestError),
     /// A crate migration that could not be built.
     Build(BuildError),
+    /// A file of another tool's format that cannot run as that tool would run it.
+    Format(FormatError),
+    /// The tool orders versions as text, which puts this file before `other`; godwit orders
+    /// them as numbers, which puts it after.
+    TextOrder {
+        format: &'static str,
+        other: PathBuf,
+    },
 }
 
 impl SourceProblem {
@@ -82,6 +94,12 @@ impl fmt::Display for SourceProblem {
             ProblemKind::Io(error) => write!(f, "{path}: {error}"),
             ProblemKind::Component(error) => write!(f, "{path}: {error}"),
             ProblemKind::Build(error) => write!(f, "{path}: {error}"),
+            ProblemKind::Format(error) => write!(f, "{path}: {error}"),
+            ProblemKind::TextOrder { format, other } => write!(
+                f,
+                "{path}: {format} orders versions as text, which runs this before {} although its version is larger; give the versions the same number of digits",
+                other.display()
+            ),
         }
     }
 }

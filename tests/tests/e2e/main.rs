@@ -10,6 +10,7 @@ mod conformance;
 mod docs;
 mod embedding;
 mod files;
+mod formats;
 mod history;
 mod live;
 mod load;

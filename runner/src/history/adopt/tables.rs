@@ -1,0 +1,337 @@
+//! Reading each tool's history table, in both dialects. Every value is cast to an integer or
+//! text in SQL, so that the column types each tool and database chose (`bool` or `int`,
+//! `varchar` or `text`, `bytea` or `blob`) read the same.
+
+use super::checksum::unhex;
+use super::{AdoptError, ToolChecksum, ToolHistory, ToolRecord};
+use crate::driver::{Dialect, Driver, Value};
+use crate::migration::Key;
+use crate::source::Format;
+use crate::version::Version;
+use std::collections::BTreeMap;
+
+fn columns_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "SELECT name FROM pragma_table_info(?1)",
+        Dialect::Postgres => {
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) \
+             AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+        }
+    }
+}
+
+fn int(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("CAST({column} AS INTEGER)"),
+        Dialect::Postgres => format!("({column})::bigint"),
+    }
+}
+
+fn text(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("CAST({column} AS TEXT)"),
+        Dialect::Postgres => format!("({column})::text"),
+    }
+}
+
+fn flag(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("CAST({column} AS INTEGER)"),
+        Dialect::Postgres => format!("({column})::int::bigint"),
+    }
+}
+
+fn bytes_hex(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("hex({column})"),
+        Dialect::Postgres => format!("encode({column}, 'hex')"),
+    }
+}
+
+/// The columns each tool's table has (what tells golang-migrate's `schema_migrations` from
+/// dbmate's).
+fn expected(tool: Format) -> &'static [&'static str] {
+    match tool {
+        Format::Diesel => &["version", "run_on"],
+        Format::Sqlx => {
+            &["version", "description", "installed_on", "success", "checksum", "execution_time"]
+        }
+        Format::GolangMigrate => &["version", "dirty"],
+        Format::Dbmate => &["version"],
+        Format::Goose => &["id", "version_id", "is_applied", "tstamp"],
+        Format::Flyway => &[
+            "installed_rank",
+            "version",
+            "description",
+            "type",
+            "script",
+            "checksum",
+            "installed_by",
+            "installed_on",
+            "execution_time",
+            "success",
+        ],
+        Format::Refinery => &["version", "name", "applied_on", "checksum"],
+        Format::Godwit => &[],
+    }
+}
+
+/// Reads `tool`'s history from `table` (a name the driver's dialect accepts as is).
+pub(crate) fn read(
+    db: &mut dyn Driver,
+    tool: Format,
+    table: &str,
+) -> Result<ToolHistory, AdoptError> {
+    let target = db.target().to_owned();
+    let dialect = db.dialect();
+    let fail =
+        |source| AdoptError::Read { target: target.clone(), table: table.to_owned(), source };
+    let found =
+        db.own_query(columns_sql(dialect), &[Value::Text(table.to_owned())]).map_err(fail)?;
+    let mut columns: Vec<String> = found
+        .iter()
+        .filter_map(|row| match row.first() {
+            Some(Value::Text(name)) => Some(name.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect();
+    if columns.is_empty() {
+        return Err(AdoptError::NoTable { target, tool, table: table.to_owned() });
+    }
+    let wanted = expected(tool);
+    columns.sort();
+    let mut sorted: Vec<&str> = wanted.to_vec();
+    sorted.sort_unstable();
+    if columns != sorted {
+        return Err(AdoptError::UnknownShape {
+            target,
+            table: table.to_owned(),
+            columns,
+            expected: format!("{tool} ({})", wanted.join(", ")),
+        });
+    }
+    let d = dialect;
+    let sql = match tool {
+        Format::Diesel | Format::Dbmate => format!("SELECT {} FROM {table}", text(d, "version")),
+        Format::Sqlx => format!(
+            "SELECT {}, {}, {}, {} FROM {table} ORDER BY version",
+            int(d, "version"),
+            text(d, "description"),
+            flag(d, "success"),
+            bytes_hex(d, "checksum")
+        ),
+        Format::GolangMigrate => {
+            format!("SELECT {}, {} FROM {table}", int(d, "version"), flag(d, "dirty"))
+        }
+        Format::Goose => format!(
+            "SELECT {}, {} FROM {table} ORDER BY id",
+            int(d, "version_id"),
+            flag(d, "is_applied")
+        ),
+        Format::Flyway => format!(
+            "SELECT {}, {}, {}, {}, {}, {} FROM {table} ORDER BY installed_rank",
+            text(d, "version"),
+            text(d, "description"),
+            text(d, "type"),
+            text(d, "script"),
+            int(d, "checksum"),
+            flag(d, "success")
+        ),
+        Format::Refinery => format!(
+            "SELECT {}, {}, {} FROM {table} ORDER BY version",
+            int(d, "version"),
+            text(d, "name"),
+            text(d, "checksum")
+        ),
+        Format::Godwit => unreachable!("godwit's own history is not adopted"),
+    };
+    let rows = db.own_query(&sql, &[]).map_err(fail)?;
+    let rows: Vec<Vec<Value>> = rows.iter().map(<[Value]>::to_vec).collect();
+    let mut history =
+        ToolHistory { tool, table: table.to_owned(), up_to: None, applied: Vec::new() };
+    let bad =
+        |value: &Value| AdoptError::BadVersion { table: table.to_owned(), value: show(value) };
+    let version_of = |value: &Value| -> Result<Version, AdoptError> {
+        match value {
+            Value::Integer(n) => Version::new(*n).ok_or_else(|| bad(value)),
+            Value::Text(text) => text.trim().parse().map_err(|_| bad(value)),
+            _ => Err(bad(value)),
+        }
+    };
+    let record = |version, name: Option<String>, checksum| ToolRecord {
+        key: Key::Versioned(version),
+        name,
+        checksum,
+    };
+    match tool {
+        Format::Diesel | Format::Dbmate => {
+            for row in &rows {
+                history.applied.push(record(version_of(&row[0])?, None, None));
+            }
+            history.applied.sort_by(|a, b| a.key.cmp(&b.key));
+        }
+        Format::Sqlx => {
+            let mut failed = Vec::new();
+            for row in &rows {
+                let version = version_of(&row[0])?;
+                if as_int(&row[2]) != Some(1) {
+                    failed.push(version.to_string());
+                    continue;
+                }
+                let checksum = as_text(&row[3]).and_then(unhex).map(ToolChecksum::Sha384);
+                history.applied.push(record(
+                    version,
+                    as_text(&row[1]).map(str::to_owned),
+                    checksum,
+                ));
+            }
+            if !failed.is_empty() {
+                return Err(AdoptError::Failed { tool, table: table.to_owned(), versions: failed });
+            }
+        }
+        Format::GolangMigrate => match rows.as_slice() {
+            [] => {}
+            [row] => {
+                let version = version_of(&row[0]);
+                if as_int(&row[1]) == Some(1) {
+                    return Err(AdoptError::Dirty {
+                        target,
+                        tool,
+                        version: as_int(&row[0]).unwrap_or(-1),
+                    });
+                }
+                // golang-migrate writes -1 (or nothing) once everything is reverted.
+                if as_int(&row[0]).is_none_or(|v| v >= 0) {
+                    history.up_to = Some(version?);
+                }
+            }
+            _ => {
+                return Err(AdoptError::UnknownShape {
+                    target,
+                    table: table.to_owned(),
+                    columns,
+                    expected: "golang-migrate's single row (version, dirty)".to_owned(),
+                });
+            }
+        },
+        Format::Goose => {
+            let mut state: BTreeMap<Version, bool> = BTreeMap::new();
+            for row in &rows {
+                let version = version_of(&row[0])?;
+                if version.get() > 0 {
+                    state.insert(version, as_int(&row[1]) == Some(1));
+                }
+            }
+            history.applied = state
+                .into_iter()
+                .filter(|(_, on)| *on)
+                .map(|(v, _)| record(v, None, None))
+                .collect();
+        }
+        Format::Flyway => flyway(&rows, &mut history, table)?,
+        Format::Refinery => {
+            for row in &rows {
+                let version = version_of(&row[0])?;
+                let checksum = as_text(&row[2])
+                    .and_then(|t| t.trim().parse().ok())
+                    .map(ToolChecksum::SipHash13);
+                history.applied.push(record(
+                    version,
+                    as_text(&row[1]).map(str::to_owned),
+                    checksum,
+                ));
+            }
+        }
+        Format::Godwit => {}
+    }
+    Ok(history)
+}
+
+/// Flyway's ranks replayed: a successful `SQL` row applies its version (or, without a version,
+/// its repeatable at that checksum), `UNDO_SQL` and `DELETE` rows take a version back, a
+/// `BASELINE` row marks everything up to its version; failed rows stop the adoption.
+fn flyway(rows: &[Vec<Value>], history: &mut ToolHistory, table: &str) -> Result<(), AdoptError> {
+    let mut versions: BTreeMap<Version, ToolRecord> = BTreeMap::new();
+    let mut repeatables: BTreeMap<String, ToolRecord> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for row in rows {
+        let version = as_text(&row[0]).map(str::to_owned);
+        let kind = as_text(&row[2]).unwrap_or_default().to_ascii_uppercase();
+        let script = as_text(&row[3]).unwrap_or_default();
+        let checksum = as_int(&row[4]).and_then(|c| i32::try_from(c).ok()).map(ToolChecksum::Crc32);
+        if as_int(&row[5]) != Some(1) {
+            failed.push(version.clone().unwrap_or_else(|| script.to_owned()));
+            continue;
+        }
+        let parsed = match &version {
+            Some(text) => Some(flyway_version(text).ok_or_else(|| AdoptError::BadVersion {
+                table: table.to_owned(),
+                value: text.clone(),
+            })?),
+            None => None,
+        };
+        match (kind.as_str(), parsed) {
+            ("BASELINE", Some(v)) => history.up_to = history.up_to.max(Some(v)),
+            ("UNDO_SQL" | "DELETE", Some(v)) => {
+                versions.remove(&v);
+            }
+            ("SCHEMA" | "BASELINE" | "UNDO_SQL" | "DELETE", _) => {}
+            (_, Some(v)) => {
+                let name = as_text(&row[1]).map(str::to_owned);
+                versions.insert(v, ToolRecord { key: Key::Versioned(v), name, checksum });
+            }
+            (_, None) => {
+                let file = script.rsplit('/').next().unwrap_or(script);
+                let name = file.strip_prefix("R__").unwrap_or(file);
+                let name = name.strip_suffix(".sql").unwrap_or(name).to_owned();
+                let record = ToolRecord {
+                    key: Key::Repeatable(name.clone()),
+                    name: Some(name.clone()),
+                    checksum,
+                };
+                repeatables.insert(name, record);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        return Err(AdoptError::Failed {
+            tool: Format::Flyway,
+            table: table.to_owned(),
+            versions: failed,
+        });
+    }
+    history.applied = versions.into_values().chain(repeatables.into_values()).collect();
+    Ok(())
+}
+
+/// A Flyway version godwit reads: one number, trailing `.0` parts allowed (`1.0` is `1`).
+fn flyway_version(text: &str) -> Option<Version> {
+    let mut parts = text.split(['.', '_']);
+    let first = parts.next()?.parse().ok()?;
+    parts.all(|p| !p.is_empty() && p.bytes().all(|b| b == b'0')).then_some(first)
+}
+
+fn as_int(value: &Value) -> Option<i64> {
+    match value {
+        Value::Integer(n) => Some(*n),
+        Value::Text(text) => text.trim().parse().ok(),
+        Value::Boolean(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+fn as_text(value: &Value) -> Option<&str> {
+    match value {
+        Value::Text(text) => Some(text),
+        _ => None,
+    }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".to_owned(),
+        Value::Integer(n) => n.to_string(),
+        Value::Text(text) => text.clone(),
+        other => format!("{other:?}"),
+    }
+}

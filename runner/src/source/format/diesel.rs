@@ -1,0 +1,53 @@
+//! diesel: a directory per migration, `<version>_<name>/` holding `up.sql`, `down.sql` and
+//! optionally `metadata.toml` (`run_in_transaction = false` runs it outside a transaction).
+//! The version is the directory name up to its first `_` with every `-` removed
+//! (`2024-01-15-093000_create_users` is version 20240115093000, as diesel records it), and
+//! versions order as text, as diesel orders them. `00000000000000_diesel_initial_setup` is a
+//! migration like any other. diesel refuses an `up.sql` with nothing in it; so does godwit.
+
+use super::{Format, FormatError, Named, Role, Texts, digits_version, statements};
+use crate::migration::{Key, SqlScript};
+use crate::source::name::NameProblem;
+use std::path::Path;
+
+pub(super) fn classify(file_name: &str, dir: Option<&Path>) -> Named {
+    let Some(dir) = dir else {
+        return Named::Ignored;
+    };
+    if !dir.join("up.sql").is_file() {
+        return Named::Invalid(NameProblem::NoUpFile);
+    }
+    let (version, name) = file_name.split_once('_').unwrap_or((file_name, ""));
+    match digits_version(&version.replace('-', "")) {
+        Ok(version) => {
+            Named::Part { key: Key::Versioned(version), name: name.into(), role: Role::Whole }
+        }
+        Err(problem) => Named::Invalid(problem),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Metadata {
+    run_in_transaction: Option<bool>,
+}
+
+pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
+    if texts.up.trim().is_empty() {
+        return Err(FormatError::EmptyFile { format: Format::Diesel, file: "up.sql" });
+    }
+    let transaction = match &texts.meta {
+        None => true,
+        Some(text) => {
+            let metadata: Metadata = toml::from_str(text).map_err(|e| {
+                FormatError::BadSideFile { file: "metadata.toml", reason: e.message().to_owned() }
+            })?;
+            metadata.run_in_transaction.unwrap_or(true)
+        }
+    };
+    Ok(SqlScript {
+        up: statements::of(&texts.up),
+        down: texts.down.as_deref().map(statements::of),
+        transaction,
+        requires: Vec::new(),
+    })
+}

@@ -1,0 +1,62 @@
+//! Flyway (SQL migrations): `V<version>__<description>.sql`, `U<version>__<description>.sql`
+//! (the undo of that version, godwit's down) and `R__<description>.sql` (repeatable: applied
+//! again whenever its checksum changes, after the versioned ones), anywhere under the folder,
+//! as Flyway scans its locations. Versions compare as numbers (`V01` is `V1`). Other names are
+//! skipped as Flyway skips them, except one that starts like a versioned migration and breaks
+//! the rule, which is a problem naming the file. Flyway runs a migration in one transaction
+//! unless a statement cannot run inside one (`CREATE INDEX CONCURRENTLY`); so does godwit.
+
+use super::{Named, Role, Texts, digits_version, statements};
+use crate::migration::{Key, SqlScript};
+use crate::source::name::NameProblem;
+
+const RULE: &str = "V<version>__<description>.sql (U for undo, R__ for repeatable)";
+
+pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
+    let Some(stem) = file_name.strip_suffix(".sql").filter(|_| !is_dir) else {
+        return Named::Ignored;
+    };
+    if let Some(name) = stem.strip_prefix("R__") {
+        return match name.is_empty() {
+            true => Named::Invalid(NameProblem::NoName),
+            false => Named::Part {
+                key: Key::Repeatable(name.into()),
+                name: name.into(),
+                role: Role::Whole,
+            },
+        };
+    }
+    let role = match stem.as_bytes().first() {
+        Some(b'V') => Role::Whole,
+        Some(b'U') => Role::Down,
+        _ => return Named::Ignored,
+    };
+    let rest = &stem[1..];
+    if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return Named::Ignored;
+    }
+    let Some((version, name)) = rest.split_once("__") else {
+        return Named::Invalid(NameProblem::Skipped { format: "Flyway", rule: RULE });
+    };
+    let parts: Vec<&str> = version.split(['.', '_']).collect();
+    if parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return Named::Invalid(NameProblem::Skipped { format: "Flyway", rule: RULE });
+    }
+    // Trailing zero parts do not count: Flyway's 1.0 is 1.
+    let significant = parts.iter().rposition(|p| p.bytes().any(|b| b != b'0')).map_or(1, |i| i + 1);
+    if significant > 1 {
+        return Named::Invalid(NameProblem::Dotted(version.into()));
+    }
+    match digits_version(parts[0]) {
+        Ok(version) => Named::Part { key: Key::Versioned(version), name: name.into(), role },
+        Err(problem) => Named::Invalid(problem),
+    }
+}
+
+pub(super) fn parse(texts: &Texts) -> SqlScript {
+    let up = statements::of(&texts.up);
+    let down = texts.down.as_deref().map(statements::of);
+    let transaction = statements::fit_one_transaction(&up)
+        && down.as_deref().is_none_or(statements::fit_one_transaction);
+    SqlScript { up, down, transaction, requires: Vec::new() }
+}

@@ -1,0 +1,180 @@
+//! Reading what a scan found: godwit's SQL files and components, other tools' files, and
+//! migration directories (built). Every problem names its file.
+
+use super::format::{self, Texts};
+use super::problem::{ProblemKind, SourceProblem};
+use super::scan::{Found, What};
+use crate::build::{BuildProgress, Builder};
+use crate::checksum::Checksum;
+use crate::migration::{Key, Kind, Migration, Script, WasmScript};
+use crate::report::{Event, Reporter};
+use crate::sql_file;
+use crate::stream::Stream;
+use std::path::Path;
+
+/// Loads the plain files among `found` (not the migration directories, which may build), on
+/// a few threads when there are many: a project of a thousand migrations spends most of a
+/// no-op run opening and reading them. The result is in the order of `found`, `None` for each
+/// migration directory.
+pub(super) fn load_files(found: &[Found]) -> Vec<Option<Result<Migration, SourceProblem>>> {
+    let load_one = |found: &Found| match &found.what {
+        What::Source => None,
+        What::File => Some(load(&found.path, found.key.clone(), found.name.clone())),
+        What::Format { .. } => Some(load_format(found)),
+    };
+    const PER_THREAD: usize = 128;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(4);
+    if threads < 2 || found.len() < 2 * PER_THREAD {
+        return found.iter().map(load_one).collect();
+    }
+    let chunk = found.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = found
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(load_one).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(loaded) => loaded,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// A migration directory: built by its language's toolchain into a component.
+pub(super) fn load_source(
+    dir: &Path,
+    key: Key,
+    name: String,
+    builder: &Builder,
+    reporter: &mut dyn Reporter,
+) -> Result<Migration, SourceProblem> {
+    let progress = &mut |progress: BuildProgress<'_>| match progress {
+        BuildProgress::Started(language) => reporter.report(Event::Building { dir, language }),
+        BuildProgress::Line(line) => reporter.report(Event::BuildOutput { dir, line }),
+    };
+    let built =
+        builder.build(dir, progress).map_err(|e| SourceProblem::new(dir, ProblemKind::Build(e)))?;
+    let bytes =
+        std::fs::read(&built.artifact).map_err(|e| SourceProblem::new(dir, ProblemKind::Io(e)))?;
+    let label = dir.file_name().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
+    Ok(Migration {
+        stream: Stream::Project,
+        key,
+        name,
+        label,
+        path: dir.to_owned(),
+        kind: Kind::Wasm,
+        checksum: built.checksum,
+        script: Script::Wasm(WasmScript::new(bytes)),
+    })
+}
+
+/// A file's text: valid UTF-8 without NUL bytes.
+fn read_text(path: &Path) -> Result<String, SourceProblem> {
+    let bytes = std::fs::read(path).map_err(|e| SourceProblem::new(path, ProblemKind::Io(e)))?;
+    text(path, bytes)
+}
+
+fn text(path: &Path, bytes: Vec<u8>) -> Result<String, SourceProblem> {
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        SourceProblem::new(path, ProblemKind::NotUtf8 { line })
+    })?;
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(SourceProblem::new(path, ProblemKind::NulByte { line }));
+    }
+    Ok(text)
+}
+
+fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
+    let bytes = std::fs::read(path).map_err(|e| SourceProblem::new(path, ProblemKind::Io(e)))?;
+    let label = path.file_stem().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
+    let is_wasm = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
+    if is_wasm {
+        if bytes.is_empty() {
+            return Err(SourceProblem::new(path, ProblemKind::Empty));
+        }
+        return Ok(Migration {
+            stream: Stream::Project,
+            key,
+            name,
+            label,
+            path: path.to_owned(),
+            kind: Kind::Wasm,
+            checksum: Checksum::of_bytes(&bytes),
+            script: Script::Wasm(WasmScript::new(bytes)),
+        });
+    }
+    let text = text(path, bytes)?;
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(SourceProblem::new(path, ProblemKind::Empty));
+    }
+    let script = sql_file::parse(text.strip_prefix('\u{feff}').unwrap_or(&text))
+        .map_err(|e| SourceProblem::new(path, ProblemKind::Content(e)))?;
+    Ok(Migration {
+        stream: Stream::Project,
+        key,
+        name,
+        label,
+        path: path.to_owned(),
+        kind: Kind::Sql,
+        checksum: Checksum::of_text(&text),
+        script: Script::Sql(script),
+    })
+}
+
+/// A migration in another tool's format. Its checksum covers every file it is read from.
+fn load_format(found: &Found) -> Result<Migration, SourceProblem> {
+    let What::Format { format, down, dir } = &found.what else {
+        unreachable!("load_format reads format migrations only")
+    };
+    let path = &found.path;
+    let (texts, label) = match (dir, format::files_in_dir(*format)) {
+        (true, Some((up, down, meta))) => {
+            let optional = |name: &str| {
+                let file = path.join(name);
+                file.is_file().then(|| read_text(&file)).transpose()
+            };
+            let texts = Texts {
+                up: read_text(&path.join(up))?,
+                down: optional(down)?,
+                meta: optional(meta)?,
+            };
+            (texts, path.file_name().and_then(|s| s.to_str()).unwrap_or(&found.name).to_owned())
+        }
+        _ => {
+            let texts = Texts {
+                up: read_text(path)?,
+                down: down.as_deref().map(read_text).transpose()?,
+                meta: None,
+            };
+            (texts, format::label(*format, path))
+        }
+    };
+    let script = format::parse(*format, &texts)
+        .map_err(|e| SourceProblem::new(path, ProblemKind::Format(e)))?;
+    // A migration read from one file has that file's checksum, as godwit's own files do.
+    let checksum = match (&texts.down, &texts.meta) {
+        (None, None) => Checksum::of_text(&texts.up),
+        (down, meta) => Checksum::of_texts(&[
+            &texts.up,
+            down.as_deref().unwrap_or(""),
+            meta.as_deref().unwrap_or(""),
+        ]),
+    };
+    Ok(Migration {
+        stream: Stream::Project,
+        key: found.key.clone(),
+        name: found.name.clone(),
+        label,
+        path: path.to_owned(),
+        kind: Kind::Sql,
+        checksum,
+        script: Script::Sql(script),
+    })
+}

@@ -1,0 +1,174 @@
+//! Other tools' folders run as they are, and their histories taken over: for each format,
+//! godwit applies the tool's folder with the same resulting schema as godwit's own layout and
+//! (where the tool could be installed to generate the fixtures) as the tool itself; a database
+//! the tool migrated half-way (replayed from the tool's own dump) is adopted and finished by
+//! godwit; downs work across adopted migrations; a tampered applied file is caught.
+//! Fixtures: tests/fixtures/formats (generate.sh).
+
+use godwit_tests::{Backend, Project, root};
+use std::path::{Path, PathBuf};
+
+const TOOLS: [&str; 7] =
+    ["sqlx", "diesel", "dbmate", "refinery", "golang-migrate", "goose", "flyway"];
+/// The tools whose history keeps a checksum of each applied file.
+const CHECKSUMMED: [&str; 3] = ["sqlx", "refinery", "flyway"];
+
+fn fixture(tool: &str) -> PathBuf {
+    root().join("tests/fixtures/formats").join(tool)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A project holding `tool`'s fixture folder as its migrations, read in that format.
+fn project(backend: Backend, tool: &str) -> Option<Project> {
+    let p = Project::new(backend)?;
+    std::fs::remove_dir(p.path("migrations")).unwrap();
+    copy_dir(&fixture(tool).join("migrations"), &p.path("migrations"));
+    p.write("godwit.toml", &format!("format = \"{tool}\"\n"));
+    Some(p)
+}
+
+fn dump(tool: &str, backend: Backend, part: &str) -> Option<String> {
+    let db = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    std::fs::read_to_string(fixture(tool).join(format!("{db}-{part}.sql"))).ok()
+}
+
+/// The schema godwit's own layout of the same migrations gives, up to `to` (all when `None`).
+fn reference(backend: Backend, to: Option<&str>) -> Option<String> {
+    let p = project(backend, "godwit")?;
+    p.godwit(&["up"]).ok();
+    if let Some(to) = to {
+        p.godwit(&["down", "--to", to]).ok();
+    }
+    Some(p.db().schema())
+}
+
+fn folder_runs_as_its_tool_runs_it(backend: Backend) {
+    let Some(expected) = reference(backend, None) else { return };
+    for tool in TOOLS {
+        let p = project(backend, tool).unwrap();
+        p.godwit(&["up"]).ok().stderr_has("applied 5 migrations");
+        assert_eq!(p.db().schema(), expected, "{tool}: godwit's run of the {tool} folder");
+        if let Some(full) = dump(tool, backend, "full") {
+            let by_tool = Project::new(backend).unwrap();
+            by_tool.db().execute(&full);
+            assert_eq!(by_tool.db().schema(), expected, "{tool}: the tool's own run");
+        }
+        // `auto` tells every folder but the ambiguous ones.
+        let auto = p.godwit(&["--dir-format", "auto", "status"]);
+        match tool {
+            "sqlx" | "golang-migrate" => {
+                auto.code(2).stderr_has("could be read as golang-migrate or sqlx");
+            }
+            "refinery" => {
+                auto.code(2).stderr_has("could be read as flyway or refinery");
+            }
+            _ => {
+                auto.ok().stdout_has("applied");
+            }
+        }
+    }
+}
+
+fn half_migrated_database_is_adopted_and_finished(backend: Backend) {
+    let Some(expected) = reference(backend, None) else { return };
+    let first = reference(backend, Some("1")).unwrap();
+    for tool in TOOLS {
+        let p = project(backend, tool).unwrap();
+        p.db().execute(&dump(tool, backend, "half").unwrap());
+        let before = p.db().fingerprint();
+        p.godwit(&["adopt", "--dry-run"])
+            .ok()
+            .stderr_has("Would adopt")
+            .stderr_has("would record 3 applied migrations");
+        assert!(!p.db().has_history_table(), "{tool}: a dry run writes nothing");
+        assert_eq!(p.db().fingerprint(), before);
+        p.godwit(&["adopt"]).ok().stderr_has("recorded 3 applied migrations");
+        assert_eq!(p.db().history().len(), 3, "{tool}");
+        p.godwit(&["adopt"])
+            .ok()
+            .stderr_has("recorded 0 applied migrations")
+            .stderr_has("3 already");
+        p.godwit(&["status"]).ok().stdout_has("pending");
+        p.godwit(&["up"]).ok().stderr_has("applied 2 migrations");
+        assert_eq!(p.db().schema(), expected, "{tool}: adopted half, then the rest by godwit");
+        if tool != "refinery" {
+            let oldest = match tool {
+                "diesel" | "dbmate" => "20240101000001",
+                _ => "1",
+            };
+            p.godwit(&["down", "--to", oldest]).ok().stderr_has("reverted 4 migrations");
+            assert_eq!(p.db().schema(), first, "{tool}: down across adopted migrations");
+        }
+    }
+}
+
+fn tampered_applied_file_is_caught_at_adoption(backend: Backend) {
+    for tool in CHECKSUMMED {
+        let Some(p) = project(backend, tool) else { return };
+        p.db().execute(&dump(tool, backend, "half").unwrap());
+        let file = match tool {
+            "sqlx" => "migrations/2_add_email.up.sql",
+            _ => "migrations/V2__add_email.sql",
+        };
+        let text = std::fs::read_to_string(p.path(file)).unwrap();
+        p.write(file, &text.replace("email TEXT", "email VARCHAR(200)"));
+        let before = p.db().fingerprint();
+        p.godwit(&["adopt"])
+            .code(2)
+            .stderr_has(&format!("{file} (version 2) is not what was applied"));
+        assert_eq!(p.db().fingerprint(), before, "{tool}: nothing is written");
+    }
+}
+
+mod sqlite {
+    use super::*;
+
+    #[test]
+    fn folder_runs_as_its_tool_runs_it() {
+        super::folder_runs_as_its_tool_runs_it(Backend::Sqlite);
+    }
+
+    #[test]
+    fn half_migrated_database_is_adopted_and_finished() {
+        super::half_migrated_database_is_adopted_and_finished(Backend::Sqlite);
+    }
+
+    #[test]
+    fn tampered_applied_file_is_caught_at_adoption() {
+        super::tampered_applied_file_is_caught_at_adoption(Backend::Sqlite);
+    }
+}
+
+mod postgres {
+    use super::*;
+
+    #[test]
+    fn folder_runs_as_its_tool_runs_it() {
+        super::folder_runs_as_its_tool_runs_it(Backend::Postgres);
+    }
+
+    #[test]
+    fn half_migrated_database_is_adopted_and_finished() {
+        super::half_migrated_database_is_adopted_and_finished(Backend::Postgres);
+    }
+
+    #[test]
+    fn tampered_applied_file_is_caught_at_adoption() {
+        super::tampered_applied_file_is_caught_at_adoption(Backend::Postgres);
+    }
+}
