@@ -5,6 +5,22 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Builds the release `godwit` binary and returns its path.
+///
+/// # Panics
+/// If the build fails.
+#[must_use]
+pub fn build_release() -> std::path::PathBuf {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "--release", "-p", "godwit-cli", "--bin", "godwit"])
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "cargo build --release -p godwit-cli");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), Into::into);
+    target.join("release/godwit")
+}
+
 /// The middle value of `times` (the upper one of the two middles for an even count).
 ///
 /// # Panics

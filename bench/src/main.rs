@@ -11,7 +11,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
-use godwit_bench::median;
+use godwit_bench::{build_release, median};
 use godwit_tests::{Backend, Project};
 use std::path::Path;
 use std::process::Command;
@@ -58,17 +58,6 @@ fn warn_if_not_durable() {
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn build_release() -> std::path::PathBuf {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "--release", "-p", "godwit-cli", "--bin", "godwit"])
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), Into::into);
-    target.join("release/godwit")
 }
 
 fn write_migrations(project: &Project, n: usize) {

@@ -237,6 +237,18 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write the migrations directory (read in its format) in godwit's own layout, and make
+    /// the configured database's history follow the new files' checksums
+    Convert {
+        /// The layout to write (godwit is the one there is)
+        #[arg(long, value_name = "FORMAT", default_value = "godwit")]
+        to: String,
+        /// The new migrations directory: created, or one this conversion already wrote
+        out: PathBuf,
+        /// Only write the files; leave the database's history as it is
+        #[arg(long)]
+        no_history: bool,
+    },
     /// Describe a WebAssembly migration (size, sha256, imports, exports) or a pack (grant,
     /// migrations, sha256)
     Inspect {

@@ -4,6 +4,7 @@
 //! loading and connecting, shared by most, are here.
 
 mod adopt;
+mod convert;
 mod history;
 mod inspect;
 mod lock;
@@ -84,6 +85,9 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Lock => lock::lock(&settings, printer),
         Command::Repair { yes } => history::repair(&settings, printer, *yes),
         Command::Baseline { version } => history::baseline(&settings, printer, *version),
+        Command::Convert { to, out, no_history } => {
+            convert::convert(&settings, printer, to, out, *no_history)
+        }
         Command::Adopt { from, table, dry_run } => {
             adopt::adopt(&settings, printer, from.as_deref(), table.clone(), *dry_run)
         }

@@ -118,3 +118,33 @@ impl Migrator {
         Ok(marked.iter().map(|m| m.label.clone()).collect())
     }
 }
+
+impl Migrator {
+    /// After the migrations were rewritten in another layout ([`crate::source::convert`]):
+    /// under the lock and in one transaction, every history row of the project that holds a
+    /// migration's old checksum takes its new one. Rows with another checksum (edited since
+    /// they ran) are left for `repair` to show. Returns the labels whose rows followed.
+    pub fn follow_checksums(
+        &self,
+        conn: &mut Connection,
+        changes: &[(Key, Checksum, Checksum)],
+        reporter: &mut dyn Reporter,
+    ) -> Result<Vec<String>, Error> {
+        let mut conn = self.lock(conn, reporter)?;
+        let applied = self.history(&mut conn)?;
+        let driver = conn.driver()?;
+        let mut followed = Vec::new();
+        let mut writes = Vec::new();
+        for (key, old, new) in changes {
+            let row = applied.iter().find(|row| row.stream.is_project() && &row.key() == key);
+            if let Some(row) = row.filter(|row| &row.checksum == old && old != new) {
+                writes.push(HistoryWrite::set_checksum(driver, &Stream::Project, key, new));
+                followed.push(row.label());
+            }
+        }
+        if !writes.is_empty() {
+            in_transaction(&mut conn, "cannot record the converted checksums".to_owned(), &writes)?;
+        }
+        Ok(followed)
+    }
+}

@@ -2,6 +2,7 @@
 //! godwit ships reads a directory. File naming rules live in `name.rs`: a file that looks like a
 //! migration but is malformed is an error naming the file, never silently skipped.
 
+pub mod convert;
 pub mod format;
 pub(crate) mod name;
 mod problem;

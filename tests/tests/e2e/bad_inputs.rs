@@ -323,6 +323,52 @@ catalogue!(
     B65 => |p| file(p, "0002_next.sql", "-- godwit:requires 0001\n-- godwit:up\ncreate table next (x int);\n"),
     B66 => |_| Runner::Doc,
     B67 => |p| file(p, "0002_bounds/migration.c", "#include \"godwit.h\"\n\nstatic bool up(gw_string *err) { (void)err; return true; }\n\nGW_MIGRATION(.description = \"bounds\", .up = up, .batch_min = 500, .batch_max = 10);\n"),
+    B68 => |p| {
+        p.write("legacy/1_init.up.sql", "create table legacy (x int);\n");
+        p.write("legacy/1_init.down.sql", "drop table legacy;\n");
+        Runner::Doc
+    },
+    B69 => |p| {
+        p.db().execute("CREATE TABLE schema_migrations (version TEXT, applied_at TEXT)");
+        p.write("legacy/20240101000000_init.sql", "-- migrate:up\ncreate table legacy (x int);\n");
+        Runner::Doc
+    },
+    B70 => |p| {
+        p.db().execute(
+            "CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null); \
+             INSERT INTO schema_migrations VALUES (2, true);",
+        );
+        for v in ["1", "2"] {
+            p.write(&format!("legacy/00000{v}_step.up.sql"), &format!("create table legacy{v} (x int);\n"));
+        }
+        Runner::Doc
+    },
+    B71 => |p| {
+        let blob = match p.backend {
+            godwit_tests::Backend::Sqlite => "BLOB",
+            godwit_tests::Backend::Postgres => "BYTEA",
+        };
+        p.db().execute(&format!(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
+             checksum {blob} NOT NULL, execution_time BIGINT NOT NULL); \
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (1, 'init', true, {}, 1);",
+            match p.backend {
+                godwit_tests::Backend::Sqlite => "X'00'",
+                godwit_tests::Backend::Postgres => "'\\x00'",
+            }
+        ));
+        p.write("legacy/1_init.sql", "create table legacy (x int);\n");
+        Runner::Doc
+    },
+    B72 => |p| {
+        p.write("legacy/00001_init.sql", "-- +goose Up\ncreate table legacy (x int);\n");
+        p.write("legacy/00002_seed.go", "package migrations\n");
+        Runner::Doc
+    },
+    B73 => |_| Runner::Doc,
+    B74 => |_| Runner::Doc,
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

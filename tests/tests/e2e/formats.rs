@@ -172,3 +172,48 @@ mod postgres {
         super::tampered_applied_file_is_caught_at_adoption(Backend::Postgres);
     }
 }
+
+fn converted_folder_runs_the_same_and_keeps_the_history(backend: Backend) {
+    let Some(expected) = reference(backend, None) else { return };
+    for tool in TOOLS {
+        let p = project(backend, tool).unwrap();
+        p.godwit(&["up"]).ok();
+        p.godwit(&["convert", "converted"])
+            .ok()
+            .stderr_has("Converted 5 migrations into converted/")
+            .stderr_has("Followed 5 history rows");
+        // Run again (for another database of the project): the files are checked, not rewritten.
+        p.godwit(&["convert", "converted"])
+            .ok()
+            .stderr_has("Checked 5 migrations")
+            .stderr_has("Followed 0 history rows");
+        let converted = ["--dir", "converted", "--dir-format", "godwit"];
+        p.godwit(&[&converted[..], &["validate"]].concat()).ok();
+        p.godwit(&[&converted[..], &["status"]].concat()).ok().stdout_has("applied");
+        assert_eq!(p.db().schema(), expected, "{tool}");
+        if tool != "refinery" {
+            p.godwit(&[&converted[..], &["down", "--steps", "2"]].concat()).ok();
+            p.godwit(&[&converted[..], &["up"]].concat()).ok().stderr_has("applied 2 migrations");
+        }
+        // The converted folder on an empty database gives the schema the original gives.
+        let fresh = Project::new(backend).unwrap();
+        std::fs::remove_dir(fresh.path("migrations")).unwrap();
+        copy_dir(&p.path("converted"), &fresh.path("migrations"));
+        fresh.godwit(&["up"]).ok();
+        assert_eq!(fresh.db().schema(), expected, "{tool}: the converted folder on its own");
+    }
+}
+
+mod convert {
+    use super::*;
+
+    #[test]
+    fn sqlite() {
+        converted_folder_runs_the_same_and_keeps_the_history(Backend::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        converted_folder_runs_the_same_and_keeps_the_history(Backend::Postgres);
+    }
+}

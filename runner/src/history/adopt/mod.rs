@@ -43,7 +43,7 @@ pub enum AdoptError {
     #[error("{target} has no {table} table: {tool} has not run on this database")]
     NoTable { target: String, tool: Format, table: String },
     #[error(
-        "{table} in {target} has the columns {}, which is not how {} writes it",
+        "{table} in {target} has the columns {}, not {}",
         columns.join(", "),
         expected
     )]

@@ -107,7 +107,7 @@ pub(crate) fn read(
             target,
             table: table.to_owned(),
             columns,
-            expected: format!("{tool} ({})", wanted.join(", ")),
+            expected: format!("{tool}'s ({})", wanted.join(", ")),
         });
     }
     let d = dialect;
@@ -210,7 +210,7 @@ pub(crate) fn read(
                     target,
                     table: table.to_owned(),
                     columns,
-                    expected: "golang-migrate's single row (version, dirty)".to_owned(),
+                    expected: format!("golang-migrate's single row ({} rows)", rows.len()),
                 });
             }
         },
