@@ -34,6 +34,10 @@ pub struct Global {
     /// flyway, refinery, or auto to tell it from the files [default: from godwit.toml, then godwit]
     #[arg(long = "dir-format", global = true, env = "GODWIT_DIR_FORMAT", value_name = "FORMAT")]
     pub dir_format: Option<String>,
+    /// Keep this tool's history table up to date as migrations of its folder are applied and
+    /// reverted, so that the team can go back to it [default: from godwit.toml]
+    #[arg(long, global = true, value_name = "TOOL")]
+    pub keep: Option<String>,
     /// Configuration file [default: godwit.toml, if present]
     #[arg(long, global = true, env = "GODWIT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,

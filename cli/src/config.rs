@@ -27,6 +27,10 @@ dir = "migrations"
 # files. godwit runs the folder as it is (see docs/adopting.md).
 # format = "godwit"
 
+# Keep that tool's history table up to date as godwit applies and reverts the folder's
+# migrations, so that the team can go back to the tool (see docs/adopting.md).
+# keep = "sqlx"
+
 # How `godwit new` numbers migrations: "sequential" (0001, 0002, ...) or
 # "timestamp" (UTC, like 20261122093000).
 # versioning = "sequential"
@@ -54,6 +58,7 @@ dir = "migrations"
 struct File {
     dir: Option<PathBuf>,
     format: Option<String>,
+    keep: Option<String>,
     database: Option<String>,
     versioning: Option<Versioning>,
     lock_timeout: Option<String>,
@@ -88,6 +93,8 @@ pub struct Settings {
     pub dir: PathBuf,
     /// The migrations directory's format; `None` to tell it from the files.
     pub format: Option<godwit::Format>,
+    /// The tool whose history table is kept up to date beside godwit's.
+    pub keep: Option<godwit::Format>,
     pub database: String,
     pub versioning: Versioning,
     pub lock_timeout: Duration,
@@ -139,9 +146,19 @@ impl Settings {
             })?,
             (None, None) => Some(godwit::Format::Godwit),
         };
+        let keep = match (&global.keep, &file.keep) {
+            (Some(text), _) => {
+                Some(parse_tool(text).map_err(|e| Failure::config(format!("--keep: {e}")))?)
+            }
+            (None, Some(text)) => Some(parse_tool(text).map_err(|e| {
+                Failure::config(format!("invalid keep in {}: {e}", base.display()))
+            })?),
+            (None, None) => None,
+        };
         Ok(Settings {
             dir,
             format,
+            keep,
             database: global
                 .database
                 .clone()
@@ -173,6 +190,15 @@ fn parse_format(text: &str) -> Result<Option<godwit::Format>, String> {
             .parse()
             .map(Some)
             .map_err(|e: godwit::source::UnknownFormat| format!("{e}, or auto")),
+    }
+}
+
+/// A tool whose history table godwit can keep up to date.
+fn parse_tool(text: &str) -> Result<godwit::Format, String> {
+    match text.parse() {
+        Ok(godwit::Format::Godwit) => Err("name another tool than godwit".to_owned()),
+        Ok(tool) => Ok(tool),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -125,7 +125,10 @@ fn load_building(
         .wasm_limits(settings.wasm)
         .load(&mut reporter);
     reporter.finish();
-    let migrator = loaded?;
+    let mut migrator = loaded?;
+    if let Some(tool) = settings.keep {
+        migrator = migrator.keeping(godwit::history::adopt::Keep::new(tool, None));
+    }
     Ok(migrator.with_lock_timeout(settings.lock_timeout).with_wasm_limits(settings.wasm))
 }
 

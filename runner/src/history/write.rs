@@ -56,6 +56,9 @@ pub enum WriteKind {
     Delete,
     /// Changes a row in place.
     Update,
+    /// A write to another tool's history table (kept up to date beside godwit's), which
+    /// changes nothing in godwit's.
+    Foreign,
 }
 
 /// One of godwit's writes to its history table: a statement and its parameters, in the
@@ -93,6 +96,11 @@ impl HistoryWrite {
             Value::Text(crate::GODWIT_VERSION.to_owned()),
         ];
         HistoryWrite { sql: table(db).insert(), params, kind: WriteKind::Insert }
+    }
+
+    /// A write to another tool's table, run in the same transaction as godwit's own.
+    pub(crate) fn foreign(sql: String, params: Vec<Value>) -> HistoryWrite {
+        HistoryWrite { sql, params, kind: WriteKind::Foreign }
     }
 
     /// Forgets the row of `key` in `stream`.

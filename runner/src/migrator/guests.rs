@@ -6,6 +6,7 @@ use super::{BeyondGrant, GuestFailure};
 use crate::driver::{Connection, DbError, Driver};
 use crate::error::Error;
 use crate::history::AppliedMigration;
+use crate::history::adopt::Keep;
 use crate::migration::{Migration, WasmScript};
 use crate::pack::Pack;
 use crate::plan::{Action, Step};
@@ -29,6 +30,8 @@ pub(super) struct Guests<'a> {
     pub(super) applied: &'a [AppliedMigration],
     /// The packs whose grants confine their migrations.
     pub(super) packs: &'a [Pack],
+    /// Another tool's history table, written beside godwit's as steps commit.
+    pub(super) keep: Option<&'a Keep>,
 }
 
 /// Who runs the batches of a batched migration.

@@ -167,5 +167,6 @@ pub(super) fn compile(mut migrations: Vec<Migration>, limits: Limits) -> Result<
         limits,
         batch: BatchPolicy::default(),
         throttle: Throttle::default(),
+        keep: None,
     })
 }

@@ -22,6 +22,7 @@ use self::guard::LockGuard;
 use self::guests::{Guests, Mode};
 use crate::driver::{Connection, DbError};
 use crate::error::Error;
+use crate::history::adopt::Keep;
 use crate::history::{self, AppliedMigration};
 use crate::lock_file::{LockFile, PinChange, Pins};
 use crate::migration::Migration;
@@ -117,6 +118,8 @@ pub struct Migrator {
     limits: Limits,
     batch: BatchPolicy,
     throttle: Throttle,
+    /// Another tool's history table kept up to date beside godwit's.
+    keep: Option<Keep>,
 }
 
 impl Migrator {
@@ -176,6 +179,14 @@ impl Migrator {
     }
 
     /// Pins to check before anything is applied, reverted or validated.
+    /// Keeps another tool's history table up to date as migrations of its folder are applied
+    /// and reverted, in the same transactions as godwit's own rows; a run checks first that
+    /// the table is there and as the tool writes it.
+    pub fn keeping(mut self, keep: Keep) -> Migrator {
+        self.keep = Some(keep);
+        self
+    }
+
     pub fn with_pins(mut self, pins: Pins) -> Migrator {
         self.pins = pins;
         self
@@ -264,6 +275,9 @@ impl Migrator {
         // The history table is created (or upgraded) once the plan stands: a refused plan
         // leaves the database exactly as it was, and a run with nothing to do on a database
         // that has a history does not touch it.
+        if let Some(keep) = self.keep.as_ref().filter(|_| !request.dry_run && !plan.is_empty()) {
+            history::adopt::read(conn.driver()?, keep.tool, &keep.table)?;
+        }
         if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
             history::ensure(conn.driver()?)?;
         }
@@ -291,6 +305,7 @@ impl Migrator {
             queued: &queued,
             applied: &applied,
             packs: &self.packs,
+            keep: self.keep.as_ref(),
         };
         let outcome =
             steps::run(&mut conn, &guests, &plan.steps, request.dry_run, reporter, &mut report);

@@ -6,6 +6,7 @@ use super::guests::{self, Guests};
 use super::{MigrationFailure, Report, StepReport};
 use crate::driver::{Connection, DbError, Driver, StepFailure, StepWork};
 use crate::error::Error;
+use crate::history::adopt::Keep;
 use crate::history::{HistoryWrite, NewRecord, RecordState};
 use crate::migration::{Migration, Script, Statement};
 use crate::plan::{Action, PlanError, Step};
@@ -35,7 +36,7 @@ pub(super) fn run(
     while at < steps.len() {
         let sendable = steps[at..].iter().take(depth).take_while(|s| sendable(s, guests)).count();
         if sendable > 0 {
-            send(conn, &steps[at..at + sendable], reporter, report)?;
+            send(conn, &steps[at..at + sendable], guests.keep, reporter, report)?;
             at += sendable;
             continue;
         }
@@ -69,6 +70,7 @@ fn sendable(step: &Step<'_>, guests: &Guests<'_>) -> bool {
 fn send(
     conn: &mut Connection,
     steps: &[Step<'_>],
+    keep: Option<&Keep>,
     reporter: &mut dyn Reporter,
     report: &mut Report,
 ) -> Result<(), Error> {
@@ -82,7 +84,7 @@ fn send(
             reporter.report(Event::Statement { sql, line, dry_run: false });
         }
         let statements = statements.iter().map(|s| s.sql.as_str()).collect();
-        work.push(StepWork { statements, writes: records(&*db, step, None) });
+        work.push(StepWork { statements, writes: records(&*db, step, None, keep) });
     }
     let run = db.run_steps(&work);
     for (step, elapsed) in steps.iter().zip(run.took) {
@@ -112,16 +114,31 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
     }
 }
 
-/// What a step records when it succeeds; `ms: None` leaves its time to the driver.
-fn records(db: &dyn Driver, step: &Step<'_>, ms: Option<i64>) -> Vec<HistoryWrite> {
+/// What a step records when it succeeds (in godwit's history, and in the table of the tool
+/// kept up to date); `ms: None` leaves its time to the driver.
+fn records(
+    db: &dyn Driver,
+    step: &Step<'_>,
+    ms: Option<i64>,
+    keep: Option<&Keep>,
+) -> Vec<HistoryWrite> {
     let migration = step.migration;
     let forget = || HistoryWrite::delete(db, &migration.stream, &migration.key);
     let applied = || HistoryWrite::insert(db, &NewRecord::of(migration, RecordState::Applied, ms));
-    match step.action {
+    let mut writes = match step.action {
         Action::Apply => vec![applied()],
         Action::Reapply => vec![forget(), applied()],
         Action::Revert | Action::Resume => vec![forget()],
+    };
+    if let Some(keep) = keep.filter(|_| migration.stream.is_project()) {
+        let ms = ms.unwrap_or(0);
+        match step.action {
+            Action::Apply | Action::Reapply => writes.extend(keep.writes(db, migration, true, ms)),
+            Action::Revert => writes.extend(keep.writes(db, migration, false, ms)),
+            Action::Resume => {}
+        }
     }
+    writes
 }
 
 fn record_context(migration: &Migration) -> String {
@@ -153,7 +170,7 @@ fn execute(
     let mut tx = Tx::begin(conn, record_context(migration))?;
     guests.confined(tx.conn(), migration, |conn| body(conn, step, guests, reporter))?;
     let elapsed = started.elapsed();
-    let writes = records(tx.driver()?, step, Some(elapsed_ms(started)));
+    let writes = records(tx.driver()?, step, Some(elapsed_ms(started)), guests.keep);
     tx.finish(&writes)?;
     Ok(elapsed)
 }
@@ -175,7 +192,7 @@ fn execute_alone(
     let ms = elapsed_ms(started);
     let driver = conn.driver()?;
     let writes = match &outcome {
-        Ok(()) => records(driver, step, Some(ms)),
+        Ok(()) => records(driver, step, Some(ms), guests.keep),
         Err(_) => vec![
             HistoryWrite::delete(driver, &migration.stream, &migration.key),
             HistoryWrite::insert(driver, &NewRecord::of(migration, RecordState::Failed, Some(ms))),

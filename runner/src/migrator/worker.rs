@@ -348,6 +348,7 @@ impl Migrator {
             queued: &[],
             applied: &applied,
             packs: &self.packs,
+            keep: None,
         };
         let step = Step { action: Action::Resume, migration };
         reporter.report(Event::StepStarted { step: &step, dry_run: false });

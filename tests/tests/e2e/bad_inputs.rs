@@ -369,6 +369,7 @@ catalogue!(
     },
     B73 => |_| Runner::Doc,
     B74 => |_| Runner::Doc,
+    B75 => |p| file(p, "0002_next.sql", "-- godwit:up\ncreate table next (x int);\n"),
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -135,44 +135,6 @@ fn tampered_applied_file_is_caught_at_adoption(backend: Backend) {
     }
 }
 
-mod sqlite {
-    use super::*;
-
-    #[test]
-    fn folder_runs_as_its_tool_runs_it() {
-        super::folder_runs_as_its_tool_runs_it(Backend::Sqlite);
-    }
-
-    #[test]
-    fn half_migrated_database_is_adopted_and_finished() {
-        super::half_migrated_database_is_adopted_and_finished(Backend::Sqlite);
-    }
-
-    #[test]
-    fn tampered_applied_file_is_caught_at_adoption() {
-        super::tampered_applied_file_is_caught_at_adoption(Backend::Sqlite);
-    }
-}
-
-mod postgres {
-    use super::*;
-
-    #[test]
-    fn folder_runs_as_its_tool_runs_it() {
-        super::folder_runs_as_its_tool_runs_it(Backend::Postgres);
-    }
-
-    #[test]
-    fn half_migrated_database_is_adopted_and_finished() {
-        super::half_migrated_database_is_adopted_and_finished(Backend::Postgres);
-    }
-
-    #[test]
-    fn tampered_applied_file_is_caught_at_adoption() {
-        super::tampered_applied_file_is_caught_at_adoption(Backend::Postgres);
-    }
-}
-
 fn converted_folder_runs_the_same_and_keeps_the_history(backend: Backend) {
     let Some(expected) = reference(backend, None) else { return };
     for tool in TOOLS {
@@ -204,16 +166,73 @@ fn converted_folder_runs_the_same_and_keeps_the_history(backend: Backend) {
     }
 }
 
-mod convert {
-    use super::*;
+/// After `--keep`, the tool's own table says what godwit did: godwit's history is dropped and
+/// taken over again from the tool's table alone, with its checksums checked.
+fn readopted(p: &Project) -> usize {
+    p.db().execute("DROP TABLE godwit_history");
+    let run = p.godwit(&["adopt"]);
+    run.ok();
+    p.db().history().len()
+}
 
-    #[test]
-    fn sqlite() {
-        converted_folder_runs_the_same_and_keeps_the_history(Backend::Sqlite);
-    }
-
-    #[test]
-    fn postgres() {
-        converted_folder_runs_the_same_and_keeps_the_history(Backend::Postgres);
+fn kept_table_lets_the_team_go_back(backend: Backend) {
+    for tool in TOOLS {
+        let Some(p) = project(backend, tool) else { return };
+        p.db().execute(&dump(tool, backend, "half").unwrap());
+        p.godwit(&["adopt"]).ok();
+        p.godwit(&["--keep", tool, "up"]).ok().stderr_has("applied 2 migrations");
+        assert_eq!(readopted(&p), 5, "{tool}: the tool's table lists all five");
+        if tool != "refinery" {
+            let oldest = match tool {
+                "diesel" | "dbmate" => "20240101000001",
+                _ => "1",
+            };
+            p.godwit(&["--keep", tool, "down", "--to", oldest]).ok();
+            assert_eq!(readopted(&p), 1, "{tool}: the tool's table follows the reverts");
+        }
     }
 }
+
+/// A team adds a WebAssembly migration to its old folder on day one.
+fn components_sit_beside_the_tools_files(backend: Backend) {
+    for tool in TOOLS {
+        let Some(p) = project(backend, tool) else { return };
+        let version = match tool {
+            "diesel" | "dbmate" => "20240101000006",
+            _ => "6",
+        };
+        p.component("rust-schema", &format!("{version}_observers.wasm"));
+        p.godwit(&["up"]).ok().stderr_has("applied 6 migrations");
+        assert!(p.db().tables().contains(&"observers".to_owned()), "{tool}");
+        p.godwit(&["down"]).ok().stderr_has(&format!("Reverting {version}_observers"));
+        assert!(!p.db().tables().contains(&"observers".to_owned()), "{tool}");
+    }
+}
+
+/// One test per backend for each case, in a module named after the case.
+macro_rules! on_each_backend {
+    ($($module:ident => $case:ident),* $(,)?) => {
+        $(mod $module {
+            use godwit_tests::Backend;
+
+            #[test]
+            fn sqlite() {
+                super::$case(Backend::Sqlite);
+            }
+
+            #[test]
+            fn postgres() {
+                super::$case(Backend::Postgres);
+            }
+        })*
+    };
+}
+
+on_each_backend!(
+    runs => folder_runs_as_its_tool_runs_it,
+    adopt => half_migrated_database_is_adopted_and_finished,
+    tampered => tampered_applied_file_is_caught_at_adoption,
+    convert => converted_folder_runs_the_same_and_keeps_the_history,
+    keep => kept_table_lets_the_team_go_back,
+    mixed => components_sit_beside_the_tools_files,
+);

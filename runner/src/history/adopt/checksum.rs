@@ -37,10 +37,7 @@ impl ToolChecksum {
         match self {
             ToolChecksum::Sha384(_) => hex(&Sha384::digest(text.as_bytes())),
             ToolChecksum::Crc32(_) => flyway_crc32(text).to_string(),
-            ToolChecksum::SipHash13(_) => match i32::try_from(version) {
-                Ok(v) => refinery(name, v, text).to_string(),
-                Err(_) => refinery(name, version, text).to_string(),
-            },
+            ToolChecksum::SipHash13(_) => refinery_checksum(name, version, text).to_string(),
         }
     }
 }
@@ -84,6 +81,15 @@ pub fn flyway_crc32(text: &str) -> i32 {
         }
     }
     crc.finalize() as i32
+}
+
+/// refinery's checksum of a migration, with the version as a 32-bit integer where it fits
+/// (refinery's default build).
+pub(crate) fn refinery_checksum(name: &str, version: i64, text: &str) -> u64 {
+    match i32::try_from(version) {
+        Ok(v) => refinery(name, v, text),
+        Err(_) => refinery(name, version, text),
+    }
 }
 
 fn refinery<V: Hash>(name: &str, version: V, text: &str) -> u64 {

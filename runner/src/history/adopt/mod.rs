@@ -5,9 +5,11 @@
 //! its ranks with baselines and undos).
 
 mod checksum;
+mod keep;
 mod tables;
 
 pub use self::checksum::ToolChecksum;
+pub use self::keep::Keep;
 pub(crate) use self::tables::read;
 
 use crate::driver::DbError;
