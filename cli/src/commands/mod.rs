@@ -9,6 +9,7 @@ mod history;
 mod inspect;
 mod lock;
 mod migrate;
+mod new_in_format;
 mod project;
 mod scaffold;
 mod toolchain;

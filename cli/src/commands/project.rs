@@ -2,6 +2,7 @@
 //! `godwit new` (the next migration: a SQL file, or a Rust, Python, JavaScript or C directory)
 //! and `godwit build` (source migrations into components).
 
+use super::new_in_format;
 use super::scaffold::{self, Skeleton};
 use super::{count, load_building};
 use crate::cli::{Cli, NewKind};
@@ -70,36 +71,23 @@ pub fn new(
         .into());
     }
     let format = settings.format()?;
-    if format != godwit::Format::Godwit && kind == NewKind::Sql {
-        return Err(Failure::config(format!(
-            "{} is read as a {format} folder, and `godwit new` writes SQL migrations in godwit's layout",
-            settings.dir.display()
-        ))
-        .hint(format!(
-            "add the SQL migration as {format} names it, add a component (godwit new --kind rust|python|js|c), or convert the folder (godwit convert)"
-        ))
-        .into());
-    }
     let newest = godwit::DirSource::new(&settings.dir)
         .format(format)
         .newest_version()
         .map_err(godwit::Error::from)?;
-    let file_name = match timestamp || settings.versioning == Versioning::Timestamp {
+    let by_time = new_in_format::numbers_by_time(format) && kind == NewKind::Sql;
+    let file_name = match timestamp || by_time || settings.versioning == Versioning::Timestamp {
         true => {
-            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let mut version: i64 = now
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect::<String>()
-                .parse()
-                .context("cannot read the clock")?;
+            let mut version: i64 =
+                new_in_format::utc_stamp().parse().context("cannot read the clock")?;
             if let Some((newest, _)) = newest.filter(|(n, _)| n.get() >= version) {
                 version = newest.get() + 1;
             }
             format!("{version}_{slug}")
         }
         false => {
-            let (next, width) = newest.map_or((1, 4), |(n, width)| (n.get() + 1, width));
+            let first = (1, new_in_format::first_width(format));
+            let (next, width) = newest.map_or(first, |(n, width)| (n.get() + 1, width));
             format!("{next:0width$}_{slug}")
         }
     };
@@ -130,6 +118,9 @@ pub fn new(
             .hint("batched transforms are WebAssembly components: add --kind rust, python, js or c")
             .into());
     }
+    if format != godwit::Format::Godwit {
+        return new_in_tool_format(settings, printer, format, &file_name, &slug);
+    }
     let path = settings.dir.join(format!("{file_name}.sql"));
     let template = format!(
         "-- {name}\n\n-- godwit:up\n\n\n-- godwit:down\n-- Undo the up section here. Delete this section if the change cannot be undone;\n-- an empty one reverts as a no-op.\n"
@@ -142,6 +133,39 @@ pub fn new(
         .with_context(|| format!("cannot create {}", path.display()))?;
     printer.status("Created", GREEN, path.display());
     printer.data(path.display())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A SQL migration in the folder's own format, as its tool would create it.
+fn new_in_tool_format(
+    settings: &Settings,
+    printer: &mut Printer,
+    format: godwit::Format,
+    file_name: &str,
+    slug: &str,
+) -> anyhow::Result<ExitCode> {
+    let version = file_name.split('_').next().unwrap_or_default();
+    let reversible = std::fs::read_dir(&settings.dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".up.sql"))
+    });
+    let files = new_in_format::files(format, version, slug, reversible);
+    for (relative, text) in &files {
+        let path = settings.dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        printer.status("Created", GREEN, format!("{} ({format})", path.display()));
+    }
+    if let Some((first, _)) = files.first() {
+        printer.data(settings.dir.join(first).display())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -209,6 +209,25 @@ fn components_sit_beside_the_tools_files(backend: Backend) {
     }
 }
 
+/// `godwit new` in a tool's folder writes the migration as the tool would, and it runs.
+#[test]
+fn new_writes_the_tools_own_layout() {
+    for (tool, expected) in [
+        ("sqlx", "6_add_tags.up.sql"),
+        ("golang-migrate", "000006_add_tags.up.sql"),
+        ("goose", "00006_add_tags.sql"),
+        ("flyway", "V6__add_tags.sql"),
+        ("refinery", "V6__add_tags.sql"),
+        ("dbmate", "_add_tags.sql"),
+        ("diesel", "_add_tags/up.sql"),
+    ] {
+        let p = project(Backend::Sqlite, tool).unwrap();
+        let run = p.godwit(&["new", "add tags"]);
+        run.ok().stdout_has(expected);
+        p.godwit(&["up"]).ok().stderr_has("applied 6 migrations");
+    }
+}
+
 /// One test per backend for each case, in a module named after the case.
 macro_rules! on_each_backend {
     ($($module:ident => $case:ident),* $(,)?) => {
