@@ -34,11 +34,11 @@ pub enum NameProblem {
     )]
     Skipped { format: &'static str, rule: &'static str },
     #[error(
-        "a goose migration written in Go: godwit runs goose's SQL migrations; rewrite it in SQL or as a WebAssembly component (godwit new --kind rust|python|js|c)"
+        "a goose migration written in Go: godwit runs goose's SQL migrations; rewrite it in SQL or as a WebAssembly component"
     )]
     GoMigration,
     #[error(
-        "a refinery migration written in Rust: godwit runs refinery's SQL migrations; rewrite it in SQL or as a Rust migration directory (godwit new --kind rust)"
+        "a refinery migration written in Rust: godwit runs refinery's SQL migrations; rewrite it in SQL or as a Rust migration directory"
     )]
     RustMigration,
     #[error("version 0: {0} versions start at 1")]
