@@ -1,5 +1,6 @@
 //! A migration file with a fuzzed name and fuzzed bytes, resolved from a directory as
-//! `godwit up` would: it may be rejected with a problem, never panic.
+//! `godwit up` would, in godwit's own layout and in every other tool's format godwit reads,
+//! and the folder's format detected: it may be rejected with a problem, never panic.
 #![no_main]
 
 use godwit::MigrationSource;
@@ -19,5 +20,8 @@ fuzz_target!(|input: (String, Vec<u8>)| {
     if std::fs::write(dir.path().join(&name), &bytes).is_err() {
         return;
     }
-    let _ = godwit::DirSource::new(dir.path()).resolve(&mut godwit::NoReport);
+    for format in godwit::Format::ALL {
+        let _ = godwit::DirSource::new(dir.path()).format(format).resolve(&mut godwit::NoReport);
+    }
+    let _ = godwit::Format::detect(dir.path());
 });
