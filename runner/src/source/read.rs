@@ -2,6 +2,7 @@
 //! migration directories (built). Every problem names its file.
 
 use super::format::{self, Texts};
+use super::name::NameProblem;
 use super::problem::{ProblemKind, SourceProblem};
 use super::scan::{Found, What};
 use crate::build::{BuildProgress, Builder};
@@ -20,7 +21,7 @@ pub(super) fn load_files(found: &[Found]) -> Vec<Option<Result<Migration, Source
     let load_one = |found: &Found| match &found.what {
         What::Source => None,
         What::File => Some(load(&found.path, found.key.clone(), found.name.clone())),
-        What::Format { .. } => Some(load_format(found)),
+        What::Format { .. } => load_format(found),
     };
     const PER_THREAD: usize = 128;
     let threads = std::thread::available_parallelism().map_or(1, usize::from).min(4);
@@ -74,8 +75,17 @@ pub(super) fn load_source(
 
 /// A file's text: valid UTF-8 without NUL bytes.
 fn read_text(path: &Path) -> Result<String, SourceProblem> {
-    let bytes = std::fs::read(path).map_err(|e| SourceProblem::new(path, ProblemKind::Io(e)))?;
+    let bytes = read(path).map_err(|e| SourceProblem::new(path, ProblemKind::Io(e)))?;
     text(path, bytes)
+}
+
+/// A file's bytes, read without asking its size first: migrations are small, and a thousand
+/// of them read on every run make the saved lookup show.
+fn read(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(4096);
+    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn text(path: &Path, bytes: Vec<u8>) -> Result<String, SourceProblem> {
@@ -92,9 +102,14 @@ fn text(path: &Path, bytes: Vec<u8>) -> Result<String, SourceProblem> {
 }
 
 fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem> {
-    let bytes = std::fs::read(path).map_err(|e| SourceProblem::new(path, ProblemKind::Io(e)))?;
-    let label = path.file_stem().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
     let is_wasm = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("wasm"));
+    // A component may be megabytes: read at its size.
+    let bytes = match is_wasm {
+        true => std::fs::read(path),
+        false => read(path),
+    }
+    .map_err(|e| SourceProblem::new(path, ProblemKind::Io(e)))?;
+    let label = path.file_stem().and_then(|s| s.to_str()).unwrap_or(&name).to_owned();
     if is_wasm {
         if bytes.is_empty() {
             return Err(SourceProblem::new(path, ProblemKind::Empty));
@@ -129,19 +144,41 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
 }
 
 /// A migration in another tool's format. Its checksum covers every file it is read from.
-fn load_format(found: &Found) -> Result<Migration, SourceProblem> {
+/// `None` for a directory that turns out to be godwit's own migration directory (built then).
+fn load_format(found: &Found) -> Option<Result<Migration, SourceProblem>> {
+    match read_format(found) {
+        Err(problem) if is_own_dir(found, &problem) => None,
+        loaded => Some(loaded),
+    }
+}
+
+/// Whether `problem` is a format directory's missing up file, in a directory that holds one
+/// of godwit's migration directory markers instead.
+fn is_own_dir(found: &Found, problem: &SourceProblem) -> bool {
+    matches!(problem.kind, ProblemKind::Name(NameProblem::NoUpFile))
+        && crate::build::detect(&found.path).is_ok()
+}
+
+fn read_format(found: &Found) -> Result<Migration, SourceProblem> {
     let What::Format { format, down, dir } = &found.what else {
         unreachable!("load_format reads format migrations only")
     };
     let path = &found.path;
     let (texts, label) = match (dir, format::files_in_dir(*format)) {
         (true, Some((up, down, meta))) => {
+            // Read straight away: a file that is not there is told by the read, without a
+            // lookup first (a thousand directories make the difference show).
             let optional = |name: &str| {
                 let file = path.join(name);
-                file.is_file().then(|| read_text(&file)).transpose()
+                match read(&file) {
+                    Ok(bytes) => text(&file, bytes).map(Some),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(SourceProblem::new(&file, ProblemKind::Io(e))),
+                }
             };
+            let no_up = || SourceProblem::new(path, ProblemKind::Name(NameProblem::NoUpFile));
             let texts = Texts {
-                up: read_text(&path.join(up))?,
+                up: optional(up)?.ok_or_else(no_up)?,
                 down: optional(down)?,
                 meta: optional(meta)?,
             };

@@ -7,15 +7,11 @@
 
 use super::{Format, FormatError, Named, Role, Texts, digits_version, statements};
 use crate::migration::{Key, SqlScript};
-use crate::source::name::NameProblem;
-use std::path::Path;
 
-pub(super) fn classify(file_name: &str, dir: Option<&Path>) -> Named {
-    let Some(dir) = dir else {
+/// A directory is a diesel migration; whether it has its up.sql is told when it is read.
+pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
+    if !is_dir {
         return Named::Ignored;
-    };
-    if !dir.join("up.sql").is_file() {
-        return Named::Invalid(NameProblem::NoUpFile);
     }
     let (version, name) = file_name.split_once('_').unwrap_or((file_name, ""));
     match digits_version(&version.replace('-', "")) {

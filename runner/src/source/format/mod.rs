@@ -135,12 +135,15 @@ pub(crate) fn classify(format: Format, file_name: &str, dir: Option<&Path>) -> N
     if dir.is_none() && ext.as_deref() == Some("wasm") {
         return Named::Own;
     }
-    if dir.is_some_and(|path| crate::build::detect(path).is_ok()) {
+    // In a diesel folder every directory is taken for diesel's until reading it shows it is
+    // godwit's own migration directory (no up.sql, a language's marker): a thousand
+    // directories would otherwise cost a thousand lookups of every marker.
+    if format != Format::Diesel && dir.is_some_and(|path| crate::build::detect(path).is_ok()) {
         return Named::Own;
     }
     match format {
         Format::Godwit => Named::Own,
-        Format::Diesel => diesel::classify(file_name, dir),
+        Format::Diesel => diesel::classify(file_name, dir.is_some()),
         Format::Sqlx => sqlx::classify(file_name, dir.is_some()),
         Format::GolangMigrate => golang_migrate::classify(file_name, dir.is_some()),
         Format::Goose => goose::classify(file_name, dir.is_some()),

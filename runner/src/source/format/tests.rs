@@ -157,10 +157,6 @@ fn diesel_directories_and_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let migration = dir.path().join("2024-01-15-093000_create_users");
     std::fs::create_dir(&migration).unwrap();
-    assert_eq!(
-        classify(Format::Diesel, "2024-01-15-093000_create_users", Some(&migration)),
-        Named::Invalid(NameProblem::NoUpFile)
-    );
     std::fs::write(migration.join("up.sql"), "create table users (id int);").unwrap();
     assert_eq!(
         classify(Format::Diesel, "2024-01-15-093000_create_users", Some(&migration)),
