@@ -84,7 +84,8 @@ fn read_text(path: &Path) -> Result<String, SourceProblem> {
 fn read(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::with_capacity(4096);
-    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+    // Through `Take`, which reads to the end without `File`'s lookup of the size.
+    std::fs::File::open(path)?.take(u64::MAX).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

@@ -46,8 +46,10 @@ fn entries(dir: &Path, recurse: bool, into: &mut Vec<(PathBuf, bool)>) -> std::i
         };
         here.push((entry.path(), is_dir));
     }
-    // Sorted, so that messages about duplicates name the files in a stable order.
-    here.sort();
+    // Sorted, so that messages about duplicates name the files in a stable order; by the
+    // bytes of the names (all in one directory), which is what comparing the paths would
+    // come to at many times the cost.
+    here.sort_by(|a, b| a.0.as_os_str().as_encoded_bytes().cmp(b.0.as_os_str().as_encoded_bytes()));
     for (path, is_dir) in here {
         let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
         let descend = recurse && is_dir && !hidden && crate::build::detect(&path).is_err();
@@ -127,7 +129,9 @@ pub(crate) fn scan(
     if format.orders_as_text() {
         problems.extend(text_order(format, &found));
     }
-    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found.sort_by(|a, b| {
+        a.path.as_os_str().as_encoded_bytes().cmp(b.path.as_os_str().as_encoded_bytes())
+    });
     Ok((found, problems))
 }
 
