@@ -301,6 +301,7 @@ fn adopt_hint(error: &AdoptError) -> Option<String> {
         AdoptError::Mismatch { .. } => {
             "restore the applied files as they were when they ran (git log -p shows the change), then adopt again; godwit writes nothing until every applied file matches".to_owned()
         }
+        AdoptError::BadTable(_) => "name the table as the tool does, like `--table public.schema_migrations`".to_owned(),
         AdoptError::NoTool => {
             "add --from <tool>, or set `format = \"<tool>\"` in godwit.toml for the folder".to_owned()
         }

@@ -370,6 +370,10 @@ catalogue!(
     B73 => |_| Runner::Doc,
     B74 => |_| Runner::Doc,
     B75 => |p| file(p, "0002_next.sql", "-- godwit:up\ncreate table next (x int);\n"),
+    B76 => |p| {
+        p.write("legacy/1_init.sql", "create table legacy (x int);\n");
+        Runner::Doc
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

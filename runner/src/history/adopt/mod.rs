@@ -65,6 +65,10 @@ pub enum AdoptError {
         "which tool's history to take over? the migrations directory is godwit's own; name the tool (diesel, sqlx, golang-migrate, goose, dbmate, flyway, refinery)"
     )]
     NoTool,
+    #[error(
+        "`{0}` is not a table name godwit reads (letters, digits, `_`, and `.` between a schema and a table)"
+    )]
+    BadTable(String),
     #[error("cannot read {table} in {target}")]
     Read {
         target: String,
@@ -109,6 +113,20 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
+/// Checks a table name given for a tool's history: it is written into SQL as it is.
+pub(crate) fn check_table(table: &str) -> Result<(), AdoptError> {
+    let part = |p: &str| {
+        !p.is_empty()
+            && !p.starts_with(|c: char| c.is_ascii_digit())
+            && p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+    };
+    let parts: Vec<&str> = table.split('.').collect();
+    match parts.len() <= 2 && parts.iter().all(|p| part(p)) {
+        true => Ok(()),
+        false => Err(AdoptError::BadTable(table.to_owned())),
+    }
+}
+
 /// The table a tool keeps its history in, unless told otherwise.
 pub fn default_table(tool: Format) -> &'static str {
     match tool {
@@ -119,5 +137,20 @@ pub fn default_table(tool: Format) -> &'static str {
         Format::Goose => "goose_db_version",
         Format::Flyway => "flyway_schema_history",
         Format::Refinery => "refinery_schema_history",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_names_are_identifiers() {
+        for good in
+            ["schema_migrations", "public.flyway_schema_history", "__diesel_schema_migrations"]
+        {
+            assert!(super::check_table(good).is_ok(), "{good}");
+        }
+        for bad in ["", "x;drop", "a.b.c", "1table", "t where 1=1", "\"t\""] {
+            assert!(super::check_table(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -82,6 +82,7 @@ pub(crate) fn read(
     tool: Format,
     table: &str,
 ) -> Result<ToolHistory, AdoptError> {
+    super::check_table(table)?;
     let target = db.target().to_owned();
     let dialect = db.dialect();
     let fail =
