@@ -20,6 +20,7 @@ pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Adopt(AdoptError::Read { .. }) => 1,
         Error::Source(_)
+        | Error::DownFile(_)
         | Error::Adopt(_)
         | Error::Pack(_)
         | Error::Pins(_)
@@ -50,6 +51,9 @@ pub fn hint(error: &Error) -> Option<String> {
     }
     Some(match error {
         Error::Adopt(adopt) => adopt_hint(adopt)?,
+        Error::DownFile(_) => {
+            "restore the down file (it is read when a revert needs it), or revert with the tool that wrote it".to_owned()
+        }
         Error::Source(SourceError::ReadDir { .. }) => {
             "run `godwit init` to create it, or point `--dir` at your migrations".to_owned()
         }
@@ -203,7 +207,7 @@ fn plan_hint(plan: &PlanError) -> String {
             "give the pending migrations a newer version, or pass --allow-out-of-order to apply them anyway".to_owned()
         }
         PlanError::Irreversible { .. } => {
-            "add a `-- godwit:down` section to them, or revert to a later version with --to".to_owned()
+            "add a `-- godwit:down` section to them (in another tool's folder, the down file its format reads), or revert to a later version with --to".to_owned()
         }
         PlanError::Unfinished { label } => {
             format!("run `godwit up` to finish {label} first; then it can be reverted")

@@ -32,6 +32,9 @@ pub enum Error {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// Another tool's down file that could not be read when a revert needed it.
+    #[error(transparent)]
+    DownFile(#[from] crate::migration::DownFileError),
     /// Another tool's history that cannot be taken over as it is.
     #[error(transparent)]
     Adopt(#[from] AdoptError),

@@ -48,7 +48,10 @@ pub use driver::{
 };
 pub use error::Error;
 pub use history::{AppliedMigration, HistoryWrite, NewRecord, RecordState};
-pub use migration::{Key, Kind, Migration, Script, SqlScript, Statement, WasmScript};
+pub use migration::{
+    DownFile, DownFileError, DownRead, Key, Kind, Migration, Script, SqlScript, Statement,
+    WasmScript,
+};
 pub use migrator::{
     AdoptRequest, Adoption, BeyondGrant, GuestFailure, Loader, MigrationFailure, Migrator, Relock,
     RepairAction, Report, Request, StepReport, Worked,

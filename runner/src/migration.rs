@@ -7,7 +7,7 @@ use crate::version::Version;
 use crate::wasm::{Compiled, GuestInfo};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// How a migration is identified in the history: by version, or by name for repeatables.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,7 +63,8 @@ pub struct Statement {
 #[derive(Clone, Debug)]
 pub struct SqlScript {
     pub up: Vec<Statement>,
-    /// `None` when the file has no down section: the migration cannot be reverted.
+    /// `None` when the file has no down section: the migration cannot be reverted (unless its
+    /// down is in a file of its own, `down_file`).
     pub down: Option<Vec<Statement>>,
     /// False for `-- godwit:no-transaction` files, whose statements run one by one outside any
     /// transaction.
@@ -71,6 +72,90 @@ pub struct SqlScript {
     /// `-- godwit:requires`: the batched migrations (versions or file names) whose transforms
     /// must be finished before this one runs.
     pub requires: Vec<String>,
+    /// Another tool's down file, read the first time a revert (or a listing) needs it: a run
+    /// that only applies never opens it.
+    pub down_file: Option<DownFile>,
+}
+
+impl SqlScript {
+    /// The statements that revert the migration; `None` when it cannot be reverted. A down
+    /// file is read (once) here.
+    pub fn down_statements(&self) -> Result<Option<&[Statement]>, DownFileError> {
+        match (&self.down, &self.down_file) {
+            (Some(down), _) => Ok(Some(down)),
+            (None, Some(file)) => file.read().map(|read| Some(read.statements.as_slice())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Whether the migration can be reverted: it has a down section, or a down file that is
+    /// there (looked for, and read, on the first call).
+    pub fn has_down(&self) -> bool {
+        self.down.is_some()
+            || self
+                .down_file
+                .as_ref()
+                .is_some_and(|file| !matches!(file.read(), Err(e) if e.missing))
+    }
+
+    /// Whether the statements of this direction run in one transaction; a down file says so
+    /// for its own statements, as its tool reads it.
+    pub fn in_transaction(&self, revert: bool) -> bool {
+        match (revert, &self.down_file) {
+            (true, Some(file)) if self.down.is_none() => {
+                file.read().map_or(self.transaction, |read| read.transaction)
+            }
+            _ => self.transaction,
+        }
+    }
+}
+
+/// A down script in a file of its own, read when first needed.
+#[derive(Clone, Debug)]
+pub struct DownFile {
+    pub path: PathBuf,
+    parse: fn(&str) -> DownRead,
+    read: Arc<OnceLock<Result<DownRead, DownFileError>>>,
+}
+
+/// A down file as its tool reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownRead {
+    pub statements: Vec<Statement>,
+    pub transaction: bool,
+}
+
+/// Why a down file could not be read when a revert needed it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read {}: {reason}", path.display())]
+pub struct DownFileError {
+    pub path: PathBuf,
+    pub reason: String,
+    /// The file is not there: the migration cannot be reverted.
+    pub missing: bool,
+}
+
+impl DownFile {
+    pub(crate) fn new(path: PathBuf, parse: fn(&str) -> DownRead) -> DownFile {
+        DownFile { path, parse, read: Arc::default() }
+    }
+
+    fn read(&self) -> Result<&DownRead, DownFileError> {
+        let read = self.read.get_or_init(|| {
+            let fail =
+                |reason: String| DownFileError { path: self.path.clone(), reason, missing: false };
+            let bytes = std::fs::read(&self.path).map_err(|e| DownFileError {
+                missing: e.kind() == std::io::ErrorKind::NotFound,
+                ..fail(e.to_string())
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| fail("it is not UTF-8 text".into()))?;
+            if text.contains('\0') {
+                return Err(fail("it holds a NUL byte; a SQL migration is a text file".into()));
+            }
+            Ok((self.parse)(&text))
+        });
+        read.as_ref().map_err(Clone::clone)
+    }
 }
 
 /// A WebAssembly component migration: its bytes (what the checksum covers) and, once a
@@ -164,7 +249,7 @@ impl Migration {
 
     pub fn is_reversible(&self) -> bool {
         match &self.script {
-            Script::Sql(sql) => sql.down.is_some(),
+            Script::Sql(sql) => sql.has_down(),
             Script::Wasm(wasm) => wasm.info().is_some_and(|info| info.reversible),
         }
     }
@@ -175,8 +260,13 @@ impl Migration {
     }
 
     pub fn runs_in_transaction(&self) -> bool {
+        self.runs_in_transaction_when(false)
+    }
+
+    /// Whether its statements run in one transaction when it is applied, or reverted.
+    pub fn runs_in_transaction_when(&self, revert: bool) -> bool {
         match &self.script {
-            Script::Sql(sql) => sql.transaction,
+            Script::Sql(sql) => sql.in_transaction(revert),
             Script::Wasm(_) => true,
         }
     }

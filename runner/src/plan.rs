@@ -14,7 +14,7 @@ use crate::version::Version;
 #[non_exhaustive]
 pub enum PlanError {
     /// Applied migrations that were edited, deleted, or failed part-way.
-    #[error("{}", crate::error::list("problem with applied migrations", problems))]
+    #[error("{}", crate::error::list("applied migration with a problem", problems))]
     Inconsistent { problems: Vec<Problem> },
     #[error(
         "{} older than the newest applied migration {newest}: {}",
@@ -23,7 +23,7 @@ pub enum PlanError {
     )]
     OutOfOrder { pending: Vec<String>, newest: String },
     #[error(
-        "cannot revert {}: {} no `-- godwit:down` section; nothing was reverted",
+        "cannot revert {}: {} no `-- godwit:down` section (or down file, in another tool's format); nothing was reverted",
         labels.join(", "),
         if labels.len() == 1 { "it has" } else { "they have" }
     )]

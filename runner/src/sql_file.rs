@@ -105,6 +105,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         down: down.map(|section| statements(text, &section)),
         transaction,
         requires,
+        down_file: None,
     })
 }
 

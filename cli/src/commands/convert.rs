@@ -29,7 +29,7 @@ pub fn convert(
     let migrator = load(settings, printer)?;
     let project: Vec<_> =
         migrator.migrations().iter().filter(|m| m.stream.is_project()).cloned().collect();
-    let converted = to_godwit(&project);
+    let converted = to_godwit(&project).map_err(godwit::Error::from)?;
     let written = write(out, &converted)?;
     check(out, &project, &converted)?;
     let verb = if written { "Converted" } else { "Checked" };
@@ -123,9 +123,10 @@ fn check(
             (Some(Script::Sql(a)), Script::Sql(b)) => {
                 let sql =
                     |s: &[godwit::Statement]| s.iter().map(|s| s.sql.clone()).collect::<Vec<_>>();
+                let down = |s: &godwit::SqlScript| s.down_statements().ok().flatten().map(sql);
                 sql(&a.up) == sql(&b.up)
-                    && a.down.as_deref().map(sql) == b.down.as_deref().map(sql)
-                    && a.transaction == b.transaction
+                    && down(a) == down(b)
+                    && a.transaction == (b.in_transaction(false) && b.in_transaction(true))
             }
             (Some(_), _) => true,
             (None, _) => false,

@@ -60,7 +60,7 @@ fn finished(report: &mut Report, step: &Step<'_>, elapsed: Duration) {
 fn sendable(step: &Step<'_>, guests: &Guests<'_>) -> bool {
     let migration = step.migration;
     matches!(migration.script, Script::Sql(_))
-        && migration.runs_in_transaction()
+        && migration.runs_in_transaction_when(step.action == Action::Revert)
         && guests.pack_of(migration).is_none()
         && statements(step).is_ok()
 }
@@ -108,9 +108,11 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
     };
     match step.action {
         Action::Apply | Action::Reapply | Action::Resume => Ok(&script.up),
-        Action::Revert => script.down.as_deref().ok_or_else(|| {
-            PlanError::Irreversible { labels: vec![step.migration.label.clone()] }.into()
-        }),
+        Action::Revert => match script.down_statements() {
+            Ok(Some(down)) => Ok(down),
+            Err(error) if !error.missing => Err(Error::DownFile(error)),
+            _ => Err(PlanError::Irreversible { labels: vec![step.migration.label.clone()] }.into()),
+        },
     }
 }
 
@@ -163,7 +165,7 @@ fn execute(
         }
         return super::batched::run_batched(conn, step, wasm, guests, reporter);
     }
-    if !migration.runs_in_transaction() {
+    if !migration.runs_in_transaction_when(step.action == Action::Revert) {
         return execute_alone(conn, step, guests, reporter);
     }
     let started = Instant::now();
@@ -220,7 +222,7 @@ fn run_statements(
     step: &Step<'_>,
     reporter: &mut dyn Reporter,
 ) -> Result<(), Error> {
-    let recorded_failed = !step.migration.runs_in_transaction();
+    let recorded_failed = !step.migration.runs_in_transaction_when(step.action == Action::Revert);
     for statement in statements(step)? {
         reporter.report(Event::Statement {
             sql: &statement.sql,

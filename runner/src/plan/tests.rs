@@ -28,6 +28,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
             down: reversible.then(Vec::new),
             transaction: true,
             requires: Vec::new(),
+            down_file: None,
         }),
     }
 }

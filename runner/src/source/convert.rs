@@ -5,7 +5,7 @@
 //! transactions as the migration it comes from.
 
 use crate::checksum::Checksum;
-use crate::migration::{Key, Migration, Script, Statement};
+use crate::migration::{DownFileError, Key, Migration, Script, Statement};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -51,11 +51,14 @@ fn section(text: &mut String, marker: &str, statements: &[Statement]) {
     }
 }
 
-/// The migrations (of one folder) in godwit's layout.
-pub fn to_godwit(migrations: &[Migration]) -> Vec<Converted> {
+/// The migrations (of one folder) in godwit's layout. Down files are read here; one that
+/// cannot be read stops the conversion, naming it. godwit has one transaction setting for
+/// both directions: a migration whose up or down runs outside a transaction is written with
+/// `-- godwit:no-transaction`.
+pub fn to_godwit(migrations: &[Migration]) -> Result<Vec<Converted>, DownFileError> {
     migrations
         .iter()
-        .map(|migration| {
+        .map(|migration| -> Result<Converted, DownFileError> {
             let stem = match &migration.key {
                 Key::Versioned(version) => format!("{version}_{}", file_name_part(&migration.name)),
                 Key::Repeatable(name) => format!("R_{}", file_name_part(name)),
@@ -70,34 +73,35 @@ pub fn to_godwit(migrations: &[Migration]) -> Vec<Converted> {
                             .file_name()
                             .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
                     );
-                    if !script.transaction {
+                    let down = script.down_statements()?;
+                    if !script.in_transaction(false) || !script.in_transaction(true) {
                         text.push_str("-- godwit:no-transaction\n");
                     }
                     if !script.requires.is_empty() {
                         let _ = writeln!(text, "-- godwit:requires {}", script.requires.join(", "));
                     }
                     section(&mut text, "up", &script.up);
-                    if let Some(down) = &script.down {
+                    if let Some(down) = down {
                         text.push('\n');
                         section(&mut text, "down", down);
                     }
-                    Converted {
+                    Ok(Converted {
                         key: migration.key.clone(),
                         from: migration.path.clone(),
                         file: PathBuf::from(format!("{stem}.sql")),
                         new: Checksum::of_text(&text),
                         contents: Contents::Text(text),
                         old: migration.checksum.clone(),
-                    }
+                    })
                 }
-                Script::Wasm(_) => Converted {
+                Script::Wasm(_) => Ok(Converted {
                     key: migration.key.clone(),
                     from: migration.path.clone(),
                     file: PathBuf::from(migration.path.file_name().unwrap_or_default()),
                     contents: Contents::Copy,
                     old: migration.checksum.clone(),
                     new: migration.checksum.clone(),
-                },
+                }),
             }
         })
         .collect()

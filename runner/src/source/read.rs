@@ -7,7 +7,7 @@ use super::problem::{ProblemKind, SourceProblem};
 use super::scan::{Found, What};
 use crate::build::{BuildProgress, Builder};
 use crate::checksum::Checksum;
-use crate::migration::{Key, Kind, Migration, Script, WasmScript};
+use crate::migration::{DownFile, Key, Kind, Migration, Script, WasmScript};
 use crate::report::{Event, Reporter};
 use crate::sql_file;
 use crate::stream::Stream;
@@ -165,7 +165,7 @@ fn read_format(found: &Found) -> Result<Migration, SourceProblem> {
         unreachable!("load_format reads format migrations only")
     };
     let path = &found.path;
-    let (texts, label) = match (dir, format::files_in_dir(*format)) {
+    let (texts, down, label) = match (dir, format::files_in_dir(*format)) {
         (true, Some((up, down, meta))) => {
             // Read straight away: a file that is not there is told by the read, without a
             // lookup first (a thousand directories make the difference show).
@@ -178,32 +178,30 @@ fn read_format(found: &Found) -> Result<Migration, SourceProblem> {
                 }
             };
             let no_up = || SourceProblem::new(path, ProblemKind::Name(NameProblem::NoUpFile));
-            let texts = Texts {
-                up: optional(up)?.ok_or_else(no_up)?,
-                down: optional(down)?,
-                meta: optional(meta)?,
-            };
-            (texts, path.file_name().and_then(|s| s.to_str()).unwrap_or(&found.name).to_owned())
+            let texts = Texts { up: optional(up)?.ok_or_else(no_up)?, meta: optional(meta)? };
+            // Whether down.sql is there is told when a revert (or a listing) first needs it.
+            let down = Some(path.join(down));
+            (
+                texts,
+                down,
+                path.file_name().and_then(|s| s.to_str()).unwrap_or(&found.name).to_owned(),
+            )
         }
         _ => {
-            let texts = Texts {
-                up: read_text(path)?,
-                down: down.as_deref().map(read_text).transpose()?,
-                meta: None,
-            };
-            (texts, format::label(*format, path))
+            let texts = Texts { up: read_text(path)?, meta: None };
+            (texts, down.clone(), format::label(*format, path))
         }
     };
-    let script = format::parse(*format, &texts)
+    let mut script = format::parse(*format, &texts)
         .map_err(|e| SourceProblem::new(path, ProblemKind::Format(e)))?;
-    // A migration read from one file has that file's checksum, as godwit's own files do.
-    let checksum = match (&texts.down, &texts.meta) {
-        (None, None) => Checksum::of_text(&texts.up),
-        (down, meta) => Checksum::of_texts(&[
-            &texts.up,
-            down.as_deref().unwrap_or(""),
-            meta.as_deref().unwrap_or(""),
-        ]),
+    // The down file is read when a revert needs it, so the checksum covers what every run
+    // reads: the up file (and diesel's metadata.toml), which is also all sqlx records.
+    if let (Some(down), Some(reader)) = (down, format::down_reader(*format, &script)) {
+        script.down_file = Some(DownFile::new(down, reader));
+    }
+    let checksum = match &texts.meta {
+        None => Checksum::of_text(&texts.up),
+        Some(meta) => Checksum::of_texts(&[&texts.up, meta]),
     };
     Ok(Migration {
         stream: Stream::Project,

@@ -228,6 +228,21 @@ fn new_writes_the_tools_own_layout() {
     }
 }
 
+/// A diesel migration made without a down.sql cannot be reverted: `down` refuses before it
+/// reverts anything, as for godwit's own files without a down section.
+#[test]
+fn diesel_migration_without_down_is_irreversible() {
+    let p = project(Backend::Sqlite, "diesel").unwrap();
+    std::fs::remove_file(p.path("migrations/2024-01-01-000005_index_posts/down.sql")).unwrap();
+    p.godwit(&["up"]).ok();
+    let before = p.db().fingerprint();
+    p.godwit(&["down", "--steps", "2"])
+        .code(1)
+        .stderr_has("cannot revert 2024-01-01-000005_index_posts: it has no `-- godwit:down` section (or down file");
+    assert_eq!(p.db().fingerprint(), before);
+    p.godwit(&["status", "--format", "json"]).ok().stdout_has("\"reversible\": false");
+}
+
 /// One test per backend for each case, in a module named after the case.
 macro_rules! on_each_backend {
     ($($module:ident => $case:ident),* $(,)?) => {

@@ -144,7 +144,7 @@ fn down_refuses_irreversible_before_running_anything(p: &Project) {
     p.godwit(&["down", "--steps", "2"])
         .code(1)
         .stderr_has(
-            "cannot revert 0002_b: it has no `-- godwit:down` section; nothing was reverted",
+            "cannot revert 0002_b: it has no `-- godwit:down` section (or down file, in another tool's format); nothing was reverted",
         )
         .stderr_has("hint:");
     assert_eq!(p.db().fingerprint(), before, "0003_c must not have been reverted");

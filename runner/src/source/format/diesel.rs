@@ -6,7 +6,7 @@
 //! migration like any other. diesel refuses an `up.sql` with nothing in it; so does godwit.
 
 use super::{Format, FormatError, Named, Role, Texts, digits_version, statements};
-use crate::migration::{Key, SqlScript};
+use crate::migration::{DownRead, Key, SqlScript};
 
 /// A directory is a diesel migration; whether it has its up.sql is told when it is read.
 pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
@@ -42,8 +42,18 @@ pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
     };
     Ok(SqlScript {
         up: statements::of(&texts.up),
-        down: texts.down.as_deref().map(statements::of),
+        down: None,
         transaction,
         requires: Vec::new(),
+        down_file: None,
     })
+}
+
+/// `down.sql`, read when a revert needs it, in a transaction as `metadata.toml` says for both.
+pub(super) fn down_in_transaction(text: &str) -> DownRead {
+    DownRead { statements: statements::of(text), transaction: true }
+}
+
+pub(super) fn down_alone(text: &str) -> DownRead {
+    DownRead { statements: statements::of(text), transaction: false }
 }

@@ -7,7 +7,7 @@
 //! unless a statement cannot run inside one (`CREATE INDEX CONCURRENTLY`); so does godwit.
 
 use super::{Named, Role, Texts, digits_version, statements};
-use crate::migration::{Key, SqlScript};
+use crate::migration::{DownRead, Key, SqlScript};
 use crate::source::name::NameProblem;
 
 const RULE: &str = "V<version>__<description>.sql (U for undo, R__ for repeatable)";
@@ -55,8 +55,12 @@ pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
 
 pub(super) fn parse(texts: &Texts) -> SqlScript {
     let up = statements::of(&texts.up);
-    let down = texts.down.as_deref().map(statements::of);
-    let transaction = statements::fit_one_transaction(&up)
-        && down.as_deref().is_none_or(statements::fit_one_transaction);
-    SqlScript { up, down, transaction, requires: Vec::new() }
+    let transaction = statements::fit_one_transaction(&up);
+    SqlScript { up, down: None, transaction, requires: Vec::new(), down_file: None }
+}
+
+/// The down file, read when a revert needs it, by the same rule as the up file.
+pub(super) fn down(text: &str) -> DownRead {
+    let statements = statements::of(text);
+    DownRead { transaction: statements::fit_one_transaction(&statements), statements }
 }

@@ -14,7 +14,7 @@ mod sqlx;
 mod statements;
 
 use super::name::NameProblem;
-use crate::migration::{Key, SqlScript};
+use crate::migration::{DownRead, Key, SqlScript};
 use crate::version::Version;
 use std::fmt;
 use std::path::Path;
@@ -157,8 +157,6 @@ pub(crate) fn classify(format: Format, file_name: &str, dir: Option<&Path>) -> N
 #[derive(Debug, Default)]
 pub(crate) struct Texts {
     pub up: String,
-    /// The separate down file, where the format has one.
-    pub down: Option<String>,
     /// A side file the format reads (diesel's `metadata.toml`).
     pub meta: Option<String>,
 }
@@ -176,6 +174,19 @@ pub(crate) fn parse(format: Format, texts: &Texts) -> Result<SqlScript, FormatEr
         Format::Refinery => refinery::parse(&texts.up),
     };
     Ok(script)
+}
+
+/// How a format reads a down file of its own, for a migration whose up reads as `script`;
+/// `None` for formats that keep the down beside the up.
+pub(crate) fn down_reader(format: Format, script: &SqlScript) -> Option<fn(&str) -> DownRead> {
+    match format {
+        Format::Sqlx => Some(sqlx::down),
+        Format::GolangMigrate => Some(golang_migrate::down),
+        Format::Flyway => Some(flyway::down),
+        Format::Diesel if script.transaction => Some(diesel::down_in_transaction),
+        Format::Diesel => Some(diesel::down_alone),
+        _ => None,
+    }
 }
 
 /// How messages name a migration read from `path`: its file name without the extensions.

@@ -44,5 +44,11 @@ pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
 }
 
 pub(super) fn parse(text: &str) -> SqlScript {
-    SqlScript { up: statements::of(text), down: None, transaction: true, requires: Vec::new() }
+    SqlScript {
+        up: statements::of(text),
+        down: None,
+        transaction: true,
+        requires: Vec::new(),
+        down_file: None,
+    }
 }

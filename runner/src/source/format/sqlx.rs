@@ -1,12 +1,13 @@
 //! sqlx: `<version>_<description>.sql` (simple) or `.up.sql` and `.down.sql` (reversible).
 //! The version is everything before the first `_` and must be an integer; files whose name
 //! has no `_` or does not end in `.sql` are skipped, as sqlx skips them. A file whose text
-//! starts with `-- no-transaction` runs outside a transaction. sqlx sends a file to the
+//! starts with `-- no-transaction` runs outside a transaction (an up or a down file each for
+//! itself, as sqlx reads them). sqlx sends a file to the
 //! database as one script inside one transaction; godwit runs its statements one by one inside
 //! one transaction, which does the same.
 
 use super::{Named, Role, Texts, digits_version, statements};
-use crate::migration::{Key, SqlScript};
+use crate::migration::{DownRead, Key, SqlScript};
 
 pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
     let Some((version, rest)) = file_name.split_once('_') else {
@@ -34,13 +35,16 @@ pub(super) fn in_transaction(text: &str) -> bool {
 }
 
 pub(super) fn parse(texts: &Texts) -> SqlScript {
-    // One flag covers both directions in godwit: a migration whose up or down file opts out
-    // of the transaction runs both outside one.
-    let transaction = in_transaction(&texts.up) && texts.down.as_deref().is_none_or(in_transaction);
     SqlScript {
         up: statements::of(&texts.up),
-        down: texts.down.as_deref().map(statements::of),
-        transaction,
+        down: None,
+        transaction: in_transaction(&texts.up),
         requires: Vec::new(),
+        down_file: None,
     }
+}
+
+/// A `.down.sql` file, read when a revert needs it: its own `-- no-transaction` decides.
+pub(super) fn down(text: &str) -> DownRead {
+    DownRead { statements: statements::of(text), transaction: in_transaction(text) }
 }

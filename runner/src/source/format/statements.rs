@@ -46,7 +46,7 @@ pub(super) fn script(
 ) -> Result<SqlScript, FormatError> {
     let up = up.ok_or(FormatError::NoUp { format, marker })?;
     let (up, down) = sections(text, up, down);
-    Ok(SqlScript { up, down, transaction, requires: Vec::new() })
+    Ok(SqlScript { up, down, transaction, requires: Vec::new(), down_file: None })
 }
 
 /// A line with nothing to run on it.

@@ -13,8 +13,8 @@ fn sqls(statements: &[Statement]) -> Vec<&str> {
     statements.iter().map(|s| s.sql.as_str()).collect()
 }
 
-fn texts(up: &str, down: Option<&str>) -> Texts {
-    Texts { up: up.into(), down: down.map(Into::into), meta: None }
+fn texts(up: &str) -> Texts {
+    Texts { up: up.into(), meta: None }
 }
 
 #[test]
@@ -39,20 +39,38 @@ fn sqlx_names_and_no_transaction() {
     assert_eq!(c("schema_dump.txt"), Named::Ignored);
     assert!(matches!(c("schema_dump.sql"), Named::Invalid(_)));
     assert_eq!(c("2_x.wasm"), Named::Own);
-    let script = parse(
-        Format::Sqlx,
-        &texts("-- no-transaction\ncreate index concurrently i on t (x);", None),
-    )
-    .unwrap();
+    let script =
+        parse(Format::Sqlx, &texts("-- no-transaction\ncreate index concurrently i on t (x);"))
+            .unwrap();
     assert!(!script.transaction);
-    let script = parse(
-        Format::Sqlx,
-        &texts("create table t (x int);\ninsert into t values (1);", Some("drop table t;")),
-    )
-    .unwrap();
+    let script =
+        parse(Format::Sqlx, &texts("create table t (x int);\ninsert into t values (1);")).unwrap();
     assert!(script.transaction);
     assert_eq!(sqls(&script.up), ["create table t (x int)", "insert into t values (1)"]);
-    assert_eq!(sqls(script.down.as_deref().unwrap()), ["drop table t"]);
+    // A down file decides its own transaction, as sqlx reads it.
+    let down = sqlx::down("-- no-transaction\ndrop index concurrently i;");
+    assert!(!down.transaction);
+    assert_eq!(sqls(&down.statements), ["drop index concurrently i"]);
+}
+
+#[test]
+fn down_files_are_read_when_a_revert_needs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("1_x.down.sql");
+    let mut script = parse(Format::Sqlx, &texts("create table t (x int);")).unwrap();
+    script.down_file = Some(crate::migration::DownFile::new(file.clone(), sqlx::down));
+    // Not there: the migration cannot be reverted, and reading says which file is missing.
+    assert!(!script.has_down());
+    let error = script.down_statements().unwrap_err();
+    assert!(error.missing);
+    assert_eq!(error.path, file);
+    let mut script = parse(Format::Sqlx, &texts("create table t (x int);")).unwrap();
+    std::fs::write(&file, "-- no-transaction\ndrop table t;\n").unwrap();
+    script.down_file = Some(crate::migration::DownFile::new(file, sqlx::down));
+    assert!(script.has_down());
+    assert!(script.in_transaction(false));
+    assert!(!script.in_transaction(true));
+    assert_eq!(script.down_statements().unwrap().map(sqls), Some(vec!["drop table t"]));
 }
 
 #[test]
@@ -63,18 +81,14 @@ fn golang_migrate_names_and_transactions() {
     assert_eq!(c("2_a.b.up.cql"), part(v(2), "a.b", Role::Up));
     assert_eq!(c("1_init.sql"), Named::Ignored);
     assert_eq!(c("init.up.sql"), Named::Ignored);
-    let plain = parse(
-        Format::GolangMigrate,
-        &texts("create table t (x int); create index i on t (x);", None),
-    );
+    let plain =
+        parse(Format::GolangMigrate, &texts("create table t (x int); create index i on t (x);"));
     assert!(plain.unwrap().transaction);
     let own =
-        parse(Format::GolangMigrate, &texts("BEGIN;\ncreate table t (x int);\nCOMMIT;", None))
-            .unwrap();
+        parse(Format::GolangMigrate, &texts("BEGIN;\ncreate table t (x int);\nCOMMIT;")).unwrap();
     assert!(!own.transaction);
     assert_eq!(sqls(&own.up), ["BEGIN", "create table t (x int)", "COMMIT"]);
-    let concurrent =
-        parse(Format::GolangMigrate, &texts("CREATE INDEX CONCURRENTLY i ON t (x);", None));
+    let concurrent = parse(Format::GolangMigrate, &texts("CREATE INDEX CONCURRENTLY i ON t (x);"));
     assert!(!concurrent.unwrap().transaction);
 }
 
@@ -165,16 +179,12 @@ fn diesel_directories_and_metadata() {
     assert_eq!(classify(Format::Diesel, ".keep", None), Named::Ignored);
     let meta = Texts {
         up: "create index concurrently i on t (x);".into(),
-        down: None,
         meta: Some("run_in_transaction = false\n".into()),
     };
     assert!(!parse(Format::Diesel, &meta).unwrap().transaction);
-    let bad = Texts { meta: Some("run_in_transaction = nope".into()), ..texts("select 1;", None) };
+    let bad = Texts { meta: Some("run_in_transaction = nope".into()), ..texts("select 1;") };
     assert!(matches!(parse(Format::Diesel, &bad), Err(FormatError::BadSideFile { .. })));
-    assert!(matches!(
-        parse(Format::Diesel, &texts("  \n", None)),
-        Err(FormatError::EmptyFile { .. })
-    ));
+    assert!(matches!(parse(Format::Diesel, &texts("  \n")), Err(FormatError::EmptyFile { .. })));
 }
 
 #[test]
@@ -198,7 +208,7 @@ fn flyway_and_refinery_names() {
     assert_eq!(r("mod.rs"), Named::Ignored);
     let concurrent = parse(
         Format::Flyway,
-        &texts("create table t (x int);\ncreate index concurrently i on t (x);", None),
+        &texts("create table t (x int);\ncreate index concurrently i on t (x);"),
     );
     assert!(!concurrent.unwrap().transaction);
 }
