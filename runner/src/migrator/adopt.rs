@@ -148,7 +148,7 @@ impl Migrator {
             let Some(migration) = self.project().find(|m| m.key == record.key) else {
                 continue;
             };
-            let Ok(text) = std::fs::read_to_string(&migration.path) else {
+            let Some(text) = adopt::tool_text(migration) else {
                 continue;
             };
             if !checksum.matches(&migration.name, version.get(), &text) {
@@ -199,7 +199,7 @@ impl Migrator {
                     // A repeatable the tool ran at another text runs again, as the tool would.
                     let changed = matches!(key, Key::Repeatable(_))
                         && record.and_then(|r| r.checksum.as_ref()).is_some_and(|c| {
-                            let text = std::fs::read_to_string(&migration.path).unwrap_or_default();
+                            let text = adopt::tool_text(migration).unwrap_or_default();
                             !c.matches(&migration.name, 0, &text)
                         });
                     let checksum = match changed {

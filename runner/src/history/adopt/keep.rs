@@ -49,7 +49,7 @@ impl Keep {
             Dialect::Postgres => ("false", "true"),
         };
         let table = &self.table;
-        let text = || read(migration);
+        let text = || super::tool_text(migration).unwrap_or_default();
         let version = migration.version().map(|v| v.get());
         let write = |sql: String, params: Vec<Value>| HistoryWrite::foreign(sql, params);
         let by_version = |sql: &str| {
@@ -170,15 +170,6 @@ impl Keep {
             }
         }
     }
-}
-
-/// The text the tool checksums: the up file (diesel's `up.sql`).
-fn read(migration: &Migration) -> String {
-    let path = match migration.path.is_dir() {
-        true => migration.path.join("up.sql"),
-        false => migration.path.clone(),
-    };
-    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// The version as the tool writes it: diesel's and dbmate's as the digits of the name

@@ -113,6 +113,16 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
+/// The text a tool checksums of a migration it ran: its up file (diesel's `up.sql`), as it is
+/// on disk now; `None` when it cannot be read.
+pub(crate) fn tool_text(migration: &crate::migration::Migration) -> Option<String> {
+    let path = match migration.path.is_dir() {
+        true => migration.path.join("up.sql"),
+        false => migration.path.clone(),
+    };
+    std::fs::read_to_string(path).ok()
+}
+
 /// Checks a table name given for a tool's history: it is written into SQL as it is.
 pub(crate) fn check_table(table: &str) -> Result<(), AdoptError> {
     let part = |p: &str| {

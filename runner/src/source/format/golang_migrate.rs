@@ -6,8 +6,8 @@
 //! recommends) or holds a statement that cannot run inside one (`CREATE INDEX CONCURRENTLY`)
 //! runs statement by statement, as written.
 
-use super::{Named, Role, Texts, digits_version, statements};
-use crate::migration::{DownRead, Key, SqlScript};
+use super::{Named, Role, digits_version};
+use crate::migration::Key;
 
 pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
     if is_dir {
@@ -31,16 +31,4 @@ pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
         Ok(version) => Named::Part { key: Key::Versioned(version), name: name.into(), role },
         Err(problem) => Named::Invalid(problem),
     }
-}
-
-pub(super) fn parse(texts: &Texts) -> SqlScript {
-    let up = statements::of(&texts.up);
-    let transaction = statements::fit_one_transaction(&up);
-    SqlScript { up, down: None, transaction, requires: Vec::new(), down_file: None }
-}
-
-/// The down file, read when a revert needs it, by the same rule as the up file.
-pub(super) fn down(text: &str) -> DownRead {
-    let statements = statements::of(text);
-    DownRead { transaction: statements::fit_one_transaction(&statements), statements }
 }

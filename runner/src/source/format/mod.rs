@@ -167,10 +167,9 @@ pub(crate) fn parse(format: Format, texts: &Texts) -> Result<SqlScript, FormatEr
         Format::Godwit => unreachable!("godwit's own files are read by sql_file"),
         Format::Diesel => diesel::parse(texts)?,
         Format::Sqlx => sqlx::parse(texts),
-        Format::GolangMigrate => golang_migrate::parse(texts),
+        Format::GolangMigrate | Format::Flyway => statements::database_rule(&texts.up),
         Format::Goose => goose::parse(&texts.up)?,
         Format::Dbmate => dbmate::parse(&texts.up)?,
-        Format::Flyway => flyway::parse(texts),
         Format::Refinery => refinery::parse(&texts.up),
     };
     Ok(script)
@@ -181,8 +180,7 @@ pub(crate) fn parse(format: Format, texts: &Texts) -> Result<SqlScript, FormatEr
 pub(crate) fn down_reader(format: Format, script: &SqlScript) -> Option<fn(&str) -> DownRead> {
     match format {
         Format::Sqlx => Some(sqlx::down),
-        Format::GolangMigrate => Some(golang_migrate::down),
-        Format::Flyway => Some(flyway::down),
+        Format::GolangMigrate | Format::Flyway => Some(statements::database_rule_down),
         Format::Diesel if script.transaction => Some(diesel::down_in_transaction),
         Format::Diesel => Some(diesel::down_alone),
         _ => None,

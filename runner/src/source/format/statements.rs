@@ -2,7 +2,7 @@
 //! statements that decide whether a migration can run inside a transaction.
 
 use super::{Format, FormatError};
-use crate::migration::{SqlScript, Statement};
+use crate::migration::{DownRead, SqlScript, Statement};
 
 /// The statements of a file's text (a leading byte-order mark dropped), lines counted from 1.
 pub(super) fn of(text: &str) -> Vec<Statement> {
@@ -95,6 +95,21 @@ pub(super) fn refuses_transaction(statement: &Statement) -> bool {
         }
         _ => false,
     }
+}
+
+/// A file of a tool that leaves transactions to the database (golang-migrate, Flyway): in
+/// one transaction, unless [`fit_one_transaction`] says the database would not have run it
+/// in one.
+pub(super) fn database_rule(text: &str) -> SqlScript {
+    let up = of(text);
+    let transaction = fit_one_transaction(&up);
+    SqlScript { up, down: None, transaction, requires: Vec::new(), down_file: None }
+}
+
+/// The down file of such a tool, read when a revert needs it, by the same rule.
+pub(super) fn database_rule_down(text: &str) -> DownRead {
+    let statements = of(text);
+    DownRead { transaction: fit_one_transaction(&statements), statements }
 }
 
 /// Whether a tool that leaves transactions to the database (golang-migrate, Flyway) ends up
