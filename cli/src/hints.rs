@@ -267,7 +267,12 @@ fn problem(problem: &SourceProblem) -> String {
 
 fn name_hint(problem: &NameProblem) -> &'static str {
     match problem {
-        NameProblem::Version(_) => "use at most 18 digits, like `0001` or `20261122093000`",
+        NameProblem::Version(godwit::VersionError::TooLong(_)) => {
+            "shorten the version: Flyway's history keeps 50 characters of it"
+        }
+        NameProblem::Version(_) => {
+            "use at most 18 digits, like `0001` or `20261122093000`, or numbers joined by dots, like `1.2.3`"
+        }
         NameProblem::UnsupportedKind(_) => {
             "migrations are `.sql` files and `.wasm` components; move other files out of the migrations directory"
         }
@@ -277,7 +282,7 @@ fn name_hint(problem: &NameProblem) -> &'static str {
         NameProblem::GoMigration | NameProblem::RustMigration => {
             "docs/adopting.md shows how to port code migrations; until then run that one with its tool and `godwit adopt` afterwards"
         }
-        NameProblem::Dotted(_) | NameProblem::Zero(_) | NameProblem::TooLargeFor(..) => {
+        NameProblem::Zero(_) | NameProblem::TooLargeFor(..) => {
             "rename the file, or keep running this folder with its tool for now"
         }
         NameProblem::NoUpFile => "write the up.sql of the migration, or delete the directory",

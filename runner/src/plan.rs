@@ -153,7 +153,7 @@ pub fn plan<'a>(
                 return Err(PlanError::UnknownPack { pack: pack.to_owned() });
             }
             if let DownTarget::To(version) = *down
-                && version.get() != 0
+                && version.number() != Some(0)
                 && !known(stream, version)
             {
                 return Err(PlanError::UnknownVersion { version });

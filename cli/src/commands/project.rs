@@ -78,18 +78,21 @@ pub fn new(
     let by_time = new_in_format::numbers_by_time(format) && kind == NewKind::Sql;
     let file_name = match timestamp || by_time || settings.versioning == Versioning::Timestamp {
         true => {
-            let mut version: i64 =
+            let stamp: godwit::Version =
                 new_in_format::utc_stamp().parse().context("cannot read the clock")?;
-            if let Some((newest, _)) = newest.filter(|(n, _)| n.get() >= version) {
-                version = newest.get() + 1;
-            }
+            let version = match newest.filter(|(n, _)| *n >= stamp) {
+                Some((newest, _)) => after(newest)?,
+                None => stamp,
+            };
             format!("{version}_{slug}")
         }
-        false => {
-            let first = (1, new_in_format::first_width(format));
-            let (next, width) = newest.map_or(first, |(n, width)| (n.get() + 1, width));
-            format!("{next:0width$}_{slug}")
-        }
+        false => match newest {
+            None => format!("{:0width$}_{slug}", 1, width = new_in_format::first_width(format)),
+            Some((newest, width)) => match after(newest)? {
+                next if next.is_dotted() => format!("{next}_{slug}"),
+                next => format!("{next:0width$}_{slug}"),
+            },
+        },
     };
     if sdk.is_some() && kind != NewKind::Rust {
         return Err(Failure::config("--sdk names the godwit-sdk crate of a Rust migration")
@@ -181,6 +184,15 @@ pub fn build(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitC
     let built = count(sources.len(), "source migration", "source migrations");
     printer.status("Finished", GREEN, format!("{built} built and checked against godwit's world"));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The version a new migration takes after `newest`.
+fn after(newest: godwit::Version) -> anyhow::Result<godwit::Version> {
+    newest.next().ok_or_else(|| {
+        Failure::config(format!("version {newest} is the largest godwit can store"))
+            .hint("number the new migration yourself, below the largest")
+            .into()
+    })
 }
 
 #[cfg(test)]

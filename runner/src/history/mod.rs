@@ -47,8 +47,10 @@ pub enum HistoryError {
 /// What the history table is, from its columns.
 enum Shape {
     Missing,
-    /// Written by a godwit from before packs: no `stream` column.
+    /// Written by a godwit from before packs: no `stream` column (nor `dotted_version`).
     WithoutStreams,
+    /// Written by a godwit from before dotted versions: no `dotted_version` column.
+    WithoutDotted,
     Current,
 }
 
@@ -76,13 +78,16 @@ fn shape(db: &mut dyn Driver) -> Result<Shape, HistoryError> {
     }
     let missing: Vec<String> = COLUMNS
         .iter()
-        .filter(|c| **c != "stream" && !columns.iter().any(|found| found == *c))
+        .filter(|c| !matches!(**c, "stream" | "dotted_version"))
+        .filter(|c| !columns.iter().any(|found| found == *c))
         .map(|c| (*c).to_owned())
         .collect();
-    match (missing.is_empty(), columns.iter().any(|c| c == "stream")) {
-        (false, _) => Err(HistoryError::Foreign { target, table, missing }),
-        (true, false) => Ok(Shape::WithoutStreams),
-        (true, true) => Ok(Shape::Current),
+    let has = |name: &str| columns.iter().any(|c| c == name);
+    match (missing.is_empty(), has("stream"), has("dotted_version")) {
+        (false, _, _) => Err(HistoryError::Foreign { target, table, missing }),
+        (true, false, _) => Ok(Shape::WithoutStreams),
+        (true, true, false) => Ok(Shape::WithoutDotted),
+        (true, true, true) => Ok(Shape::Current),
     }
 }
 
@@ -94,19 +99,20 @@ pub fn read(db: &mut dyn Driver) -> Result<Vec<AppliedMigration>, HistoryError> 
         |db: &dyn Driver, source| HistoryError::Read { target: db.target().to_owned(), source };
     // The table is read at once and a missing table or column told by the error: one query
     // less on every run, which a no-op run notices.
-    let select = sql(&*db).select(true);
+    let select = sql(&*db).select(true, true);
     let rows = match db.own_query(&select, &[]) {
         Ok(rows) => rows,
         Err(e) if e.undefined() == Some(Undefined::Table) => return Ok(Vec::new()),
-        Err(e) if e.undefined() == Some(Undefined::Column) => match shape(db)? {
-            Shape::Missing => return Ok(Vec::new()),
-            // Written by a godwit from before packs: read as it is.
-            Shape::WithoutStreams => {
-                let select = sql(&*db).select(false);
-                db.own_query(&select, &[]).map_err(|e| read_error(&*db, e))?
-            }
-            Shape::Current => return Err(read_error(&*db, e)),
-        },
+        Err(e) if e.undefined() == Some(Undefined::Column) => {
+            // Written by an older godwit: read as it is.
+            let select = match shape(db)? {
+                Shape::Missing => return Ok(Vec::new()),
+                Shape::WithoutStreams => sql(&*db).select(false, false),
+                Shape::WithoutDotted => sql(&*db).select(true, false),
+                Shape::Current => return Err(read_error(&*db, e)),
+            };
+            db.own_query(&select, &[]).map_err(|e| read_error(&*db, e))?
+        }
         Err(e) => return Err(read_error(&*db, e)),
     };
     let mut history = rows
@@ -135,7 +141,11 @@ pub fn ensure(db: &mut dyn Driver) -> Result<(), HistoryError> {
     match shape(db)? {
         Shape::Current => {}
         Shape::Missing => create(db).map_err(|e| create_error(&*db, e))?,
-        Shape::WithoutStreams => upgrade(db).map_err(|e| create_error(&*db, e))?,
+        Shape::WithoutStreams => upgrade_streams(db).map_err(|e| create_error(&*db, e))?,
+        Shape::WithoutDotted => {
+            let upgrade = sql(&*db).upgrade_dotted();
+            upgrade_with(db, &upgrade).map_err(|e| create_error(&*db, e))?
+        }
     }
     db.history_ready().map_err(|e| create_error(&*db, e))
 }
@@ -152,7 +162,7 @@ fn create(db: &mut dyn Driver) -> Result<(), DbError> {
     db.own_batch(&create)
 }
 
-fn upgrade(db: &mut dyn Driver) -> Result<(), DbError> {
+fn upgrade_streams(db: &mut dyn Driver) -> Result<(), DbError> {
     let constraints = match sql(&*db).unique_constraints() {
         Some(query) => {
             let table = crate::Value::Text(db.history_table().to_owned());
@@ -167,8 +177,13 @@ fn upgrade(db: &mut dyn Driver) -> Result<(), DbError> {
         }
         None => Vec::new(),
     };
-    let upgrade = sql(&*db).upgrade(&constraints);
-    db.own_batch(&upgrade).inspect_err(|_| {
+    let upgrade = sql(&*db).upgrade_streams(&constraints);
+    upgrade_with(db, &upgrade)
+}
+
+/// Runs an upgrade, undoing what it did if it fails.
+fn upgrade_with(db: &mut dyn Driver, upgrade: &str) -> Result<(), DbError> {
+    db.own_batch(upgrade).inspect_err(|_| {
         let abandon = sql(&*db).abandon_upgrade();
         let _ = db.own_batch(abandon);
     })

@@ -63,14 +63,22 @@ pub(super) fn decode(values: &[Value]) -> Result<AppliedMigration, DbError> {
     let mut next = || at.next().unwrap_or(&Value::Null);
     let (stream, version, name, kind) = (next(), next(), next(), next());
     let (checksum, applied_at, execution_ms, state) = (next(), next(), next(), next());
-    let (godwit_version, cursor, rows_done) = (next(), next(), next());
+    let (godwit_version, cursor, rows_done, dotted) = (next(), next(), next(), next());
     let name = text(name, "name")?;
     let bad = |what: &str| {
         DbError::new(format!("godwit_history has a row godwit did not write ({what} for `{name}`)"))
     };
-    let version = match version {
-        Value::Null => None,
-        Value::Integer(v) => Some(Version::new(*v).ok_or_else(|| bad("a negative version"))?),
+    let version = match (version, dotted) {
+        (Value::Null, Value::Null) => None,
+        (Value::Integer(v), Value::Null) => {
+            Some(Version::new(*v).ok_or_else(|| bad("a negative version"))?)
+        }
+        // Written only for versions of two parts or more, in their one canonical form.
+        (Value::Null, Value::Text(text)) => match text.parse::<Version>() {
+            Ok(v) if v.is_dotted() && v.to_string() == *text => Some(v),
+            _ => return Err(bad("a malformed dotted version")),
+        },
+        (Value::Integer(_), _) => return Err(bad("both a version and a dotted version")),
         _ => return Err(bad("a version that is not a number")),
     };
     let state = text(state, "state")?;
@@ -132,6 +140,7 @@ mod tests {
             Value::Text("0.1.0".into()),
             Value::Null,
             Value::Integer(0),
+            Value::Null,
         ]
     }
 
@@ -149,5 +158,12 @@ mod tests {
         let mut negative = row("applied", &"ab".repeat(32));
         negative[1] = Value::Integer(-1);
         assert!(decode(&negative).unwrap_err().message.contains("a negative version"));
+        let mut dotted = row("applied", &"ab".repeat(32));
+        (dotted[1], dotted[11]) = (Value::Null, Value::Text("1.2".into()));
+        assert_eq!(decode(&dotted).unwrap().version, "1.2".parse().ok());
+        dotted[11] = Value::Text("1.02".into());
+        assert!(decode(&dotted).unwrap_err().message.contains("a malformed dotted version"));
+        (dotted[1], dotted[11]) = (Value::Integer(1), Value::Text("1.2".into()));
+        assert!(decode(&dotted).unwrap_err().message.contains("both a version"));
     }
 }

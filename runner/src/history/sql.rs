@@ -4,8 +4,9 @@
 
 use crate::driver::Dialect;
 
-/// godwit's columns, in the order the history is read.
-pub(super) const COLUMNS: [&str; 11] = [
+/// godwit's columns, in the order the history is read. `stream` came with packs and
+/// `dotted_version` with Flyway's dotted versions: a table from before either is upgraded.
+pub(super) const COLUMNS: [&str; 12] = [
     "stream",
     "version",
     "name",
@@ -17,7 +18,17 @@ pub(super) const COLUMNS: [&str; 11] = [
     "godwit_version",
     "cursor",
     "rows_done",
+    "dotted_version",
 ];
+
+/// How a row is found: by its version (a number or dotted) or, for a repeatable migration,
+/// by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RowKey {
+    Number,
+    Dotted,
+    Repeatable,
+}
 
 /// The SQL of one history table.
 pub(super) struct Sql<'a> {
@@ -47,16 +58,22 @@ impl Sql<'_> {
         }
     }
 
-    /// Every row; `stream` is the column, or `''` for a table from before packs.
-    pub fn select(&self, with_stream: bool) -> String {
+    /// Every row; `stream` is the column, or `''` for a table from before packs, and
+    /// `dotted_version` the column, or NULL for a table from before dotted versions.
+    pub fn select(&self, with_stream: bool, with_dotted: bool) -> String {
         let stream = match (with_stream, self.dialect) {
             (true, _) => "stream",
             (false, Dialect::Sqlite) => "''",
             (false, Dialect::Postgres) => "''::text",
         };
+        let dotted = match (with_dotted, self.dialect) {
+            (true, _) => "dotted_version",
+            (false, Dialect::Sqlite) => "NULL",
+            (false, Dialect::Postgres) => "NULL::text",
+        };
         format!(
             "SELECT {stream}, version, name, kind, checksum, applied_at, execution_ms, state, \
-             godwit_version, \"cursor\", rows_done FROM {}",
+             godwit_version, \"cursor\", rows_done, {dotted} FROM {}",
             self.table
         )
     }
@@ -79,20 +96,25 @@ impl Sql<'_> {
                 \"cursor\"     TEXT,
                 rows_done      {int}  NOT NULL DEFAULT 0,
                 stream         TEXT   NOT NULL DEFAULT '',
+                dotted_version TEXT,
                 UNIQUE (stream, version)
             );
             {index}",
             table = self.table,
-            index = self.repeatable_index()
+            index = self.version_indexes()
         )
     }
 
-    /// Repeatable migrations have no version; their names are unique per stream.
-    fn repeatable_index(&self) -> String {
+    /// A versioned migration has a number in `version` or a dotted version in
+    /// `dotted_version`, unique per stream; a repeatable one has neither, and its name is
+    /// unique per stream.
+    fn version_indexes(&self) -> String {
         format!(
-            "CREATE UNIQUE INDEX godwit_history_repeatable ON {} (stream, name) \
-             WHERE version IS NULL;",
-            self.table
+            "CREATE UNIQUE INDEX godwit_history_repeatable ON {table} (stream, name) \
+             WHERE version IS NULL AND dotted_version IS NULL;
+             CREATE UNIQUE INDEX godwit_history_dotted ON {table} (stream, dotted_version) \
+             WHERE dotted_version IS NOT NULL;",
+            table = self.table
         )
     }
 
@@ -118,12 +140,18 @@ impl Sql<'_> {
     }
 
     /// Parameters: stream, version, name, kind, checksum, execution_ms (NULL: measured by the
-    /// database), state, godwit version.
-    pub fn insert(&self) -> String {
+    /// database), state, godwit version, and for a dotted version the dotted version (the
+    /// column is only named then, so that a table from before dotted versions takes the
+    /// other rows as it is).
+    pub fn insert(&self, dotted: bool) -> String {
         let p = |n| self.param(n);
+        let (column, value) = match dotted {
+            true => (", dotted_version", format!(", {}", p(9))),
+            false => ("", String::new()),
+        };
         format!(
             "INSERT INTO {} (stream, version, name, kind, checksum, applied_at, execution_ms, \
-             state, godwit_version) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})",
+             state, godwit_version{column}) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}{value})",
             self.table,
             p(1),
             p(2),
@@ -137,38 +165,42 @@ impl Sql<'_> {
         )
     }
 
-    /// The condition that picks one row: parameter 1 is the stream, parameter 2 the version,
-    /// or the name of a repeatable migration.
-    pub fn row(&self, repeatable: bool) -> String {
-        let key = match repeatable {
-            false => format!("version = {}", self.param(2)),
-            true => format!("version IS NULL AND name = {}", self.param(2)),
+    /// The condition that picks one row: parameter 1 is the stream, parameter 2 the version
+    /// (a number, or dotted text), or the name of a repeatable migration.
+    pub fn row(&self, key: RowKey) -> String {
+        let key = match key {
+            RowKey::Number => format!("version = {}", self.param(2)),
+            RowKey::Dotted => format!("dotted_version = {}", self.param(2)),
+            RowKey::Repeatable => {
+                format!("version IS NULL AND dotted_version IS NULL AND name = {}", self.param(2))
+            }
         };
         format!("stream = {} AND {key}", self.param(1))
     }
 
-    pub fn delete(&self, repeatable: bool) -> String {
-        format!("DELETE FROM {} WHERE {}", self.table, self.row(repeatable))
+    pub fn delete(&self, key: RowKey) -> String {
+        format!("DELETE FROM {} WHERE {}", self.table, self.row(key))
     }
 
     /// Parameters 3 and on are the new values of `columns`.
-    pub fn update(&self, columns: &[&str], repeatable: bool) -> String {
+    pub fn update(&self, columns: &[&str], key: RowKey) -> String {
         let set: Vec<String> = columns
             .iter()
             .enumerate()
             .map(|(i, column)| format!("\"{column}\" = {}", self.param(i + 3)))
             .collect();
-        format!("UPDATE {} SET {} WHERE {}", self.table, set.join(", "), self.row(repeatable))
+        format!("UPDATE {} SET {} WHERE {}", self.table, set.join(", "), self.row(key))
     }
 
     /// Brings a table from before packs (no `stream`, versions unique across the table) up to
     /// date, keeping its rows, in one transaction. PostgreSQL also needs the names of its
     /// unique constraints, which are dropped. SQLite cannot drop a constraint, so the table is
     /// rebuilt.
-    pub fn upgrade(&self, constraints: &[String]) -> String {
+    pub fn upgrade_streams(&self, constraints: &[String]) -> String {
         match self.dialect {
             Dialect::Sqlite => {
-                let columns = COLUMNS[1..].join(", ").replace("cursor", "\"cursor\"");
+                // The columns such a table has: neither `stream` nor `dotted_version`.
+                let columns = COLUMNS[1..11].join(", ").replace("cursor", "\"cursor\"");
                 format!(
                     "SAVEPOINT godwit_upgrade;
                      DROP INDEX godwit_history_repeatable;
@@ -183,7 +215,8 @@ impl Sql<'_> {
             Dialect::Postgres => {
                 let table = self.table;
                 let mut sql = format!(
-                    "BEGIN; ALTER TABLE {table} ADD COLUMN stream TEXT NOT NULL DEFAULT '';"
+                    "BEGIN; ALTER TABLE {table} ADD COLUMN stream TEXT NOT NULL DEFAULT '';
+                     ALTER TABLE {table} ADD COLUMN dotted_version TEXT;"
                 );
                 for name in constraints {
                     let name = name.replace('"', "\"\"");
@@ -195,14 +228,33 @@ impl Sql<'_> {
                      DROP INDEX IF EXISTS {schema}godwit_history_repeatable;
                      {index}
                      COMMIT;",
-                    index = self.repeatable_index()
+                    index = self.version_indexes()
                 ));
                 sql
             }
         }
     }
 
-    /// What undoes a failed [`Sql::upgrade`].
+    /// Brings a table from before dotted versions up to date in one transaction: the column,
+    /// and repeatable rows told from dotted ones (both have no number).
+    pub fn upgrade_dotted(&self) -> String {
+        let table = self.table;
+        let schema = table.rsplit_once('.').map_or(String::new(), |(s, _)| format!("{s}."));
+        let (begin, end) = match self.dialect {
+            Dialect::Sqlite => ("SAVEPOINT godwit_upgrade;", "RELEASE godwit_upgrade;"),
+            Dialect::Postgres => ("BEGIN;", "COMMIT;"),
+        };
+        format!(
+            "{begin}
+             ALTER TABLE {table} ADD COLUMN dotted_version TEXT;
+             DROP INDEX IF EXISTS {schema}godwit_history_repeatable;
+             {index}
+             {end}",
+            index = self.version_indexes()
+        )
+    }
+
+    /// What undoes a failed upgrade ([`Sql::upgrade_streams`], [`Sql::upgrade_dotted`]).
     pub fn abandon_upgrade(&self) -> &'static str {
         match self.dialect {
             Dialect::Sqlite => "ROLLBACK TO godwit_upgrade; RELEASE godwit_upgrade",

@@ -3,7 +3,7 @@
 //! send them with the commit.
 
 use super::row::RecordState;
-use super::sql;
+use super::sql::{self, RowKey};
 use crate::checksum::Checksum;
 use crate::driver::{Driver, Value};
 use crate::migration::{Key, Kind, Migration};
@@ -70,11 +70,15 @@ pub struct HistoryWrite {
     kind: WriteKind,
 }
 
-/// The key's value for the row condition: the version, or a repeatable's name.
-fn key_value(key: &Key) -> Value {
+/// How the row of `key` is found, and the value the condition compares: the version (a
+/// number, or dotted text), or a repeatable's name.
+fn key_value(key: &Key) -> (RowKey, Value) {
     match key {
-        Key::Versioned(version) => Value::Integer(version.get()),
-        Key::Repeatable(name) => Value::Text(name.clone()),
+        Key::Versioned(version) => match version.number() {
+            Some(n) => (RowKey::Number, Value::Integer(n)),
+            None => (RowKey::Dotted, Value::Text(version.to_string())),
+        },
+        Key::Repeatable(name) => (RowKey::Repeatable, Value::Text(name.clone())),
     }
 }
 
@@ -85,9 +89,10 @@ fn table(db: &dyn Driver) -> sql::Sql<'_> {
 impl HistoryWrite {
     /// Records a migration.
     pub fn insert(db: &dyn Driver, record: &NewRecord<'_>) -> HistoryWrite {
-        let params = vec![
+        let number = record.version.and_then(Version::number);
+        let mut params = vec![
             Value::Text(record.stream.as_stored().to_owned()),
-            record.version.map_or(Value::Null, |v| Value::Integer(v.get())),
+            number.map_or(Value::Null, Value::Integer),
             Value::Text(record.name.to_owned()),
             Value::Text(record.kind.as_str().to_owned()),
             Value::Text(record.checksum.as_str().to_owned()),
@@ -95,7 +100,9 @@ impl HistoryWrite {
             Value::Text(record.state.as_str().to_owned()),
             Value::Text(crate::GODWIT_VERSION.to_owned()),
         ];
-        HistoryWrite { sql: table(db).insert(), params, kind: WriteKind::Insert }
+        let dotted = record.version.filter(Version::is_dotted);
+        params.extend(dotted.map(|v| Value::Text(v.to_string())));
+        HistoryWrite { sql: table(db).insert(dotted.is_some()), params, kind: WriteKind::Insert }
     }
 
     /// A write to another tool's table, run in the same transaction as godwit's own.
@@ -105,10 +112,10 @@ impl HistoryWrite {
 
     /// Forgets the row of `key` in `stream`.
     pub fn delete(db: &dyn Driver, stream: &Stream, key: &Key) -> HistoryWrite {
-        let repeatable = key.version().is_none();
+        let (row, value) = key_value(key);
         HistoryWrite {
-            sql: table(db).delete(repeatable),
-            params: vec![Value::Text(stream.as_stored().to_owned()), key_value(key)],
+            sql: table(db).delete(row),
+            params: vec![Value::Text(stream.as_stored().to_owned()), value],
             kind: WriteKind::Delete,
         }
     }
@@ -120,12 +127,12 @@ impl HistoryWrite {
         key: &Key,
         checksum: &Checksum,
     ) -> HistoryWrite {
-        let repeatable = key.version().is_none();
+        let (row, value) = key_value(key);
         HistoryWrite {
-            sql: table(db).update(&["checksum"], repeatable),
+            sql: table(db).update(&["checksum"], row),
             params: vec![
                 Value::Text(stream.as_stored().to_owned()),
-                key_value(key),
+                value,
                 Value::Text(checksum.as_str().to_owned()),
             ],
             kind: WriteKind::Update,
@@ -141,12 +148,12 @@ impl HistoryWrite {
         rows_done: i64,
         state: RecordState,
     ) -> HistoryWrite {
-        let repeatable = key.version().is_none();
+        let (row, value) = key_value(key);
         HistoryWrite {
-            sql: table(db).update(&["cursor", "rows_done", "state"], repeatable),
+            sql: table(db).update(&["cursor", "rows_done", "state"], row),
             params: vec![
                 Value::Text(stream.as_stored().to_owned()),
-                key_value(key),
+                value,
                 cursor.map_or(Value::Null, |c| Value::Text(c.to_owned())),
                 Value::Integer(rows_done),
                 Value::Text(state.as_str().to_owned()),

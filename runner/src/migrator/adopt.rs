@@ -151,12 +151,14 @@ impl Migrator {
             let Some(text) = adopt::tool_text(migration) else {
                 continue;
             };
-            if !checksum.matches(&migration.name, version.get(), &text) {
+            // Only refinery's checksum covers the version, and its versions are numbers.
+            let number = version.number().unwrap_or(0);
+            if !checksum.matches(&migration.name, number, &text) {
                 found.push(Mismatch {
                     path: migration.path.clone(),
                     version: version.to_string(),
                     recorded: checksum.to_string(),
-                    now: checksum.of_same_kind(&migration.name, version.get(), &text),
+                    now: checksum.of_same_kind(&migration.name, number, &text),
                 });
             }
         }

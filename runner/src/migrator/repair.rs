@@ -143,6 +143,9 @@ impl Migrator {
             }
         }
         if !writes.is_empty() {
+            // A table from before dotted versions is brought up to date first: the rows of
+            // repeatable migrations are told by that column.
+            history::ensure(conn.driver()?)?;
             in_transaction(&mut conn, "cannot record the converted checksums".to_owned(), &writes)?;
         }
         Ok(followed)

@@ -11,7 +11,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
         Key::Repeatable(n) => n.clone(),
     };
     let label = match &key {
-        Key::Versioned(v) => format!("{v:04}_{name}", v = v.get()),
+        Key::Versioned(v) => format!("{v:04}_{name}", v = v.number().unwrap()),
         Key::Repeatable(n) => format!("R_{n}"),
     };
     let statement = Statement { sql: body.to_owned(), line: 2 };

@@ -1,5 +1,6 @@
 //! Which directory entries are migrations: `<version>_<name>.sql` and `.wasm`, `R_<name>`
-//! repeatables, and `<version>_<name>/` crate directories. A name that looks like a migration
+//! repeatables, and `<version>_<name>/` crate directories. A version is digits, or digits
+//! joined by dots (`1.2.3`, as a converted Flyway folder keeps its versions). A name that looks like a migration
 //! but breaks a rule is a problem naming the file, never silently skipped; obvious
 //! non-migrations (hidden files, editor backups, READMEs) are ignored.
 
@@ -45,10 +46,6 @@ pub enum NameProblem {
     Zero(&'static str),
     #[error("version `{0}` is larger than {1} can store")]
     TooLargeFor(String, &'static str),
-    #[error(
-        "dotted version `{0}`: godwit reads Flyway versions made of one number (V1, V20240101); rename the file or keep Flyway for now"
-    )]
-    Dotted(String),
     #[error("a diesel migration directory without up.sql")]
     NoUpFile,
     #[error("a down file without the up file of the same version")]
@@ -68,9 +65,12 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
     if is_backup(file_name) {
         return FileName::Ignored;
     }
+    let version_len =
+        |stem: &str| stem.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
     let looks_versioned = |stem: &str| {
-        let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-        digits > 0 && matches!(stem.as_bytes().get(digits), Some(b'_' | b'-') | None)
+        let digits = version_len(stem);
+        stem.starts_with(|c: char| c.is_ascii_digit())
+            && matches!(stem.as_bytes().get(digits), Some(b'_' | b'-') | None)
     };
     // A directory named like a migration is a Rust guest crate; its name has no extension.
     let (stem, ext) = match is_dir {
@@ -91,8 +91,8 @@ pub(crate) fn classify(file_name: &str, is_dir: bool) -> FileName {
             false => FileName::Repeatable { name: name.to_owned() },
         };
     }
-    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
+    let digits = version_len(stem);
+    if !stem.starts_with(|c: char| c.is_ascii_digit()) {
         return FileName::Invalid(NameProblem::NoVersion);
     }
     let version = match stem[..digits].parse::<Version>() {
@@ -126,6 +126,14 @@ mod tests {
             FileName::Versioned { version: v(20261122093000), name: "backfill".into() }
         );
         assert_eq!(classify("R_views.sql", false), FileName::Repeatable { name: "views".into() });
+        assert_eq!(
+            classify("1.2.3_seed.sql", false),
+            FileName::Versioned { version: "1.2.3".parse().unwrap(), name: "seed".into() }
+        );
+        assert_eq!(
+            classify("0002.0_x.wasm", false),
+            FileName::Versioned { version: v(2), name: "x".into() }
+        );
         assert_eq!(classify("R__views.sql", false), FileName::Repeatable { name: "views".into() });
     }
 
@@ -159,6 +167,9 @@ mod tests {
         assert_eq!(invalid("0001-add.sql", false), NameProblem::BadSeparator);
         assert_eq!(invalid("R_.sql", false), NameProblem::NoName);
         assert!(matches!(invalid("99999999999999999999_x.sql", false), NameProblem::Version(_)));
+        assert!(matches!(invalid("1..2_x.sql", false), NameProblem::Version(_)));
+        assert!(matches!(invalid("1._x.sql", false), NameProblem::Version(_)));
+        assert_eq!(invalid("1.2.sql", false), NameProblem::NoName);
         assert_eq!(invalid("0001_x.py", false), NameProblem::UnsupportedKind("py".into()));
         assert_eq!(
             classify("0002_backfill", true),

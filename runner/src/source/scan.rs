@@ -147,7 +147,7 @@ fn text_order(format: Format, found: &[Found]) -> Vec<SourceProblem> {
                 .take_while(|c| c.is_ascii_digit() || *c == '-')
                 .filter(char::is_ascii_digit)
                 .collect();
-            Some((text, f.key.version()?.get(), f.path.as_path()))
+            Some((text, f.key.version()?.number()?, f.path.as_path()))
         })
         .collect();
     versions.sort_by_key(|v| v.1);

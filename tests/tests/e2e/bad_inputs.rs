@@ -374,6 +374,16 @@ catalogue!(
         p.write("legacy/1_init.sql", "create table legacy (x int);\n");
         Runner::Doc
     },
+    B77 => |p| {
+        p.write("legacy/V1.1__a.sql", "create table a (x int);\n");
+        p.write("legacy/V1_1_0__b.sql", "create table b (x int);\n");
+        Runner::Doc
+    },
+    B78 => |p| file(p, "0002..1_x.sql", "-- godwit:up\nselect 1;\n"),
+    B79 => |p| {
+        p.write(&format!("legacy/V{}__long.sql", ["1234"; 11].join(".")), "select 1;\n");
+        Runner::Doc
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

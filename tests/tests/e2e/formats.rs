@@ -121,16 +121,18 @@ fn tampered_applied_file_is_caught_at_adoption(backend: Backend) {
     for tool in CHECKSUMMED {
         let Some(p) = project(backend, tool) else { return };
         p.db().execute(&dump(tool, backend, "half").unwrap());
-        let file = match tool {
-            "sqlx" => "migrations/2_add_email.up.sql",
-            _ => "migrations/V2__add_email.sql",
+        // Flyway's fixture numbers its migrations 1, 1.1, 1_2, 1.10 and 2.0.1.
+        let (file, version) = match tool {
+            "sqlx" => ("migrations/2_add_email.up.sql", "2"),
+            "flyway" => ("migrations/V1.1__add_email.sql", "1.1"),
+            _ => ("migrations/V2__add_email.sql", "2"),
         };
         let text = std::fs::read_to_string(p.path(file)).unwrap();
         p.write(file, &text.replace("email TEXT", "email VARCHAR(200)"));
         let before = p.db().fingerprint();
         p.godwit(&["adopt"])
             .code(2)
-            .stderr_has(&format!("{file} (version 2) is not what was applied"));
+            .stderr_has(&format!("{file} (version {version}) is not what was applied"));
         assert_eq!(p.db().fingerprint(), before, "{tool}: nothing is written");
     }
 }
@@ -216,7 +218,7 @@ fn new_writes_the_tools_own_layout() {
         ("sqlx", "6_add_tags.up.sql"),
         ("golang-migrate", "000006_add_tags.up.sql"),
         ("goose", "00006_add_tags.sql"),
-        ("flyway", "V6__add_tags.sql"),
+        ("flyway", "V2.0.2__add_tags.sql"),
         ("refinery", "V6__add_tags.sql"),
         ("dbmate", "_add_tags.sql"),
         ("diesel", "_add_tags/up.sql"),

@@ -132,7 +132,10 @@ fn history_from_before_packs_is_upgraded(p: &Project) {
     );
     p.migration("0002_b.sql", "create table b (x int);", None);
     p.godwit(&["up"]).ok().stderr_has("Applying 0002_b");
-    assert_eq!(p.db().columns("godwit_history").last().map(String::as_str), Some("stream"));
+    let columns = p.db().columns("godwit_history");
+    assert!(
+        columns.contains(&"stream".to_owned()) && columns.contains(&"dotted_version".to_owned())
+    );
     assert_eq!(p.db().history().len(), 2);
     p.godwit(&["down", "--to", "0"]).code(1).stderr_has("cannot revert 0002_b");
     p.godwit(&["down", "--to", "1"]).code(1);
@@ -142,8 +145,64 @@ fn history_from_before_packs_is_upgraded(p: &Project) {
     p.godwit(&["validate"]).ok();
 }
 
+/// A history table from before dotted versions (no `dotted_version`) is read as it is by
+/// `status` and brought up to date by the next `up`, rows kept; then dotted versions sort as
+/// numbers part by part, a dotted migration may share its name with a repeatable one, and both
+/// revert and reapply.
+fn history_from_before_dotted_versions_is_upgraded(p: &Project) {
+    let (version, at) = match p.backend {
+        godwit_tests::Backend::Sqlite => ("INTEGER", "TEXT"),
+        godwit_tests::Backend::Postgres => ("BIGINT", "TIMESTAMPTZ"),
+    };
+    p.db().execute(&format!(
+        "CREATE TABLE godwit_history (version {version}, name TEXT NOT NULL, \
+         kind TEXT NOT NULL, checksum TEXT NOT NULL, applied_at {at} NOT NULL, \
+         execution_ms {version} NOT NULL, state TEXT NOT NULL, godwit_version TEXT NOT NULL, \
+         cursor TEXT, rows_done {version} NOT NULL DEFAULT 0, stream TEXT NOT NULL DEFAULT '', \
+         UNIQUE (stream, version));
+         CREATE UNIQUE INDEX godwit_history_repeatable ON godwit_history (stream, name) \
+         WHERE version IS NULL;"
+    ));
+    p.migration("0001_a.sql", "create table a (x int);", Some("drop table a;"));
+    p.write("migrations/R_views.sql", "-- godwit:up\ncreate view views as select 1 as one;\n");
+    let checksum = |file: &str| {
+        let text = std::fs::read_to_string(p.path(file)).unwrap();
+        godwit::Checksum::of_text(&text)
+    };
+    p.db().execute(&format!(
+        "CREATE TABLE a (x int); CREATE VIEW views AS SELECT 1 AS one;
+         INSERT INTO godwit_history (version, name, kind, checksum, applied_at, execution_ms, \
+         state, godwit_version) VALUES \
+         (1, 'a', 'sql', '{}', '2026-01-01T00:00:00Z', 3, 'applied', '0.1.0'), \
+         (NULL, 'views', 'sql', '{}', '2026-01-01T00:00:00Z', 3, 'applied', '0.1.0');",
+        checksum("migrations/0001_a.sql"),
+        checksum("migrations/R_views.sql"),
+    ));
+    p.migration("1.10_views.sql", "create table c (x int);", Some("drop table c;"));
+    p.migration("1.2_b.sql", "create table b (x int);", Some("drop table b;"));
+    p.godwit(&["status"]).ok().stdout_has("pending   1.2_b").stdout_has("pending   1.10_views");
+    assert!(
+        !p.db().columns("godwit_history").contains(&"dotted_version".to_owned()),
+        "status changes nothing"
+    );
+    p.godwit(&["up"])
+        .ok()
+        .stderr_has("Applying 1.2_b")
+        .stderr_has("Applying 1.10_views")
+        .stderr_has("applied 2 migrations");
+    assert!(p.db().columns("godwit_history").contains(&"dotted_version".to_owned()));
+    assert_eq!(p.db().history().len(), 4);
+    p.godwit(&["status", "--format", "json"]).ok().stdout_has("\"version\": \"1.10\"");
+    p.godwit(&["down", "--to", "1.2"]).ok().stderr_has("Reverting 1.10_views");
+    assert!(p.db().tables().contains(&"views".to_owned()), "the repeatable's row is kept");
+    p.godwit(&["down", "--to", "1"]).ok().stderr_has("Reverting 1.2_b");
+    p.godwit(&["up"]).ok().stderr_has("applied 2 migrations");
+    p.godwit(&["validate"]).ok();
+}
+
 on_both!(
     history_from_before_packs_is_upgraded,
+    history_from_before_dotted_versions_is_upgraded,
     edited_applied_migration_blocks_up_until_repaired,
     line_endings_are_not_edits,
     missing_applied_migration_blocks_up_until_repaired,

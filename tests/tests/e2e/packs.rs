@@ -439,7 +439,9 @@ fn pack_configuration_mistakes_are_named() {
         "pack `billing` is set to run after the project's migration 7, which does not exist",
     );
     p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\nafter = \"x\"\n");
-    p.godwit(&["status"]).code(2).stderr_has("a version is made of digits only");
+    p.godwit(&["status"])
+        .code(2)
+        .stderr_has("a version is a number, or numbers joined by dots (1.2.3); `x` is not");
     p.write("packs/billing/0001_invoices.sql", "-- godwit:up\nselect 1;\n");
     p.write("packs/billing/notes.md", "not a migration\n");
     p.write("packs/billing/0002-bad.sql", "select 1;\n");

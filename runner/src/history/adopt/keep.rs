@@ -50,7 +50,7 @@ impl Keep {
         };
         let table = &self.table;
         let text = || super::tool_text(migration).unwrap_or_default();
-        let version = migration.version().map(|v| v.get());
+        let version = migration.version().and_then(crate::Version::number);
         let write = |sql: String, params: Vec<Value>| HistoryWrite::foreign(sql, params);
         let by_version = |sql: &str| {
             write(
@@ -145,7 +145,7 @@ impl Keep {
                     }
                 };
                 let version = match &migration.key {
-                    Key::Versioned(v) => Value::Text(v.to_string()),
+                    Key::Versioned(_) => Value::Text(version_text(self.tool, migration)),
                     Key::Repeatable(_) => Value::Null,
                 };
                 vec![write(
@@ -173,12 +173,17 @@ impl Keep {
 }
 
 /// The version as the tool writes it: diesel's and dbmate's as the digits of the name
-/// (leading zeros kept), the others' as the number.
+/// (leading zeros kept), Flyway's as the name has it with `_` read as `.` (`V1_02__x.sql`
+/// is `1.02`), the others' as the number.
 fn version_text(tool: Format, migration: &Migration) -> String {
     let name = migration.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     match tool {
         Format::Diesel => name.split('_').next().unwrap_or_default().replace('-', ""),
         Format::Dbmate => name.chars().take_while(char::is_ascii_digit).collect(),
+        Format::Flyway => {
+            let version = name.get(1..).and_then(|rest| rest.split_once("__")).map(|(v, _)| v);
+            version.unwrap_or_default().replace('_', ".")
+        }
         _ => migration.version().map(|v| v.to_string()).unwrap_or_default(),
     }
 }

@@ -219,7 +219,7 @@ pub(crate) fn read(
             let mut state: BTreeMap<Version, bool> = BTreeMap::new();
             for row in &rows {
                 let version = version_of(&row[0])?;
-                if version.get() > 0 {
+                if version.number().is_some_and(|n| n > 0) {
                     state.insert(version, as_int(&row[1]) == Some(1));
                 }
             }
@@ -305,11 +305,9 @@ fn flyway(rows: &[Vec<Value>], history: &mut ToolHistory, table: &str) -> Result
     Ok(())
 }
 
-/// A Flyway version godwit reads: one number, trailing `.0` parts allowed (`1.0` is `1`).
+/// A Flyway version: a number or dotted, as Flyway writes it (`1.2.3`, `1.0` being `1`).
 fn flyway_version(text: &str) -> Option<Version> {
-    let mut parts = text.split(['.', '_']);
-    let first = parts.next()?.parse().ok()?;
-    parts.all(|p| !p.is_empty() && p.bytes().all(|b| b == b'0')).then_some(first)
+    Version::from_parts(text.trim().split(['.', '_'])).ok()
 }
 
 fn as_int(value: &Value) -> Option<i64> {

@@ -30,7 +30,9 @@ pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
             Named::Invalid(NameProblem::Skipped { format: "goose", rule: "<version>_<name>.sql" })
         }
         "sql" => match digits_version(&stem[..digits]) {
-            Ok(version) if version.get() == 0 => Named::Invalid(NameProblem::Zero("goose")),
+            Ok(version) if version.number() == Some(0) => {
+                Named::Invalid(NameProblem::Zero("goose"))
+            }
             Ok(version) => Named::Part {
                 key: Key::Versioned(version),
                 name: stem[digits + 1..].into(),

@@ -254,9 +254,12 @@ pub(super) fn names(formats: &[Format]) -> String {
     }
 }
 
-/// A version made of digits, as the numeric part of a file name.
+/// A version made of digits only (no dotted version), as the numeric part of a file name.
 pub(crate) fn digits_version(text: &str) -> Result<Version, NameProblem> {
-    text.parse::<Version>().map_err(NameProblem::Version)
+    match text.contains('.') {
+        true => Err(NameProblem::Version(crate::VersionError::NotDigits(text.to_owned()))),
+        false => text.parse::<Version>().map_err(NameProblem::Version),
+    }
 }
 
 mod detect;

@@ -195,7 +195,16 @@ fn flyway_and_refinery_names() {
     assert_eq!(f("U3__add_email.sql"), part(v(3), "add_email", Role::Down));
     assert_eq!(f("V2.0__x.sql"), part(v(2), "x", Role::Whole));
     assert_eq!(f("R__views.sql"), part(Key::Repeatable("views".into()), "views", Role::Whole));
-    assert_eq!(f("V1.1__x.sql"), Named::Invalid(NameProblem::Dotted("1.1".into())));
+    let dotted = |text: &str| Key::Versioned(text.parse().unwrap());
+    assert_eq!(f("V1.1__x.sql"), part(dotted("1.1"), "x", Role::Whole));
+    assert_eq!(f("V1_2_3__x_y.sql"), part(dotted("1.2.3"), "x_y", Role::Whole));
+    assert_eq!(f("U01.020.0__x.sql"), part(dotted("1.20"), "x", Role::Down));
+    assert!(matches!(f("V1..2__x.sql"), Named::Invalid(NameProblem::Skipped { .. })));
+    let long = format!("V{}__x.sql", vec!["12"; 20].join("."));
+    assert!(matches!(
+        classify(Format::Flyway, &long, None),
+        Named::Invalid(NameProblem::Version(crate::VersionError::TooLong(_)))
+    ));
     assert!(matches!(f("V1_x.sql"), Named::Invalid(NameProblem::Skipped { .. })));
     assert_eq!(f("Views.sql"), Named::Ignored);
     assert_eq!(f("beforeMigrate.sql"), Named::Ignored);
