@@ -240,6 +240,9 @@ fn problem(problem: &SourceProblem) -> String {
         }
         ProblemKind::Io(_) => "check the file's permissions".to_owned(),
         ProblemKind::Build(error) => build_hint(error),
+        ProblemKind::Format(godwit::source::FormatError::Placeholder { .. }) => {
+            "write the value into the file; or, when the text is meant as it is, put `placeholderReplacement=false` in the script's .conf file (Flyway then runs it as it is too)".to_owned()
+        }
         ProblemKind::Format(_) => {
             "fix the file as its tool documents it; docs/adopting.md lists what godwit reads of each format".to_owned()
         }
@@ -278,6 +281,9 @@ fn name_hint(problem: &NameProblem) -> &'static str {
         }
         NameProblem::Skipped { .. } => {
             "rename the file as the message says, or move it out of the folder"
+        }
+        NameProblem::FlywayCallback(_) => {
+            "make what it does a migration (a repeatable `R__` one runs whenever it changes), or run it with Flyway; docs/adopting.md says more"
         }
         NameProblem::GoMigration | NameProblem::RustMigration => {
             "docs/adopting.md shows how to port code migrations; until then run that one with its tool and `godwit adopt` afterwards"

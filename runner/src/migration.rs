@@ -114,9 +114,13 @@ impl SqlScript {
 #[derive(Clone, Debug)]
 pub struct DownFile {
     pub path: PathBuf,
-    parse: fn(&str) -> DownRead,
+    parse: DownParse,
     read: Arc<OnceLock<Result<DownRead, DownFileError>>>,
 }
+
+/// How a format reads its down file: the file's path (a side file may sit beside it) and
+/// text, into what runs, or why it cannot run.
+pub(crate) type DownParse = fn(&std::path::Path, &str) -> Result<DownRead, String>;
 
 /// A down file as its tool reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,7 +140,7 @@ pub struct DownFileError {
 }
 
 impl DownFile {
-    pub(crate) fn new(path: PathBuf, parse: fn(&str) -> DownRead) -> DownFile {
+    pub(crate) fn new(path: PathBuf, parse: DownParse) -> DownFile {
         DownFile { path, parse, read: Arc::default() }
     }
 
@@ -152,7 +156,7 @@ impl DownFile {
             if text.contains('\0') {
                 return Err(fail("it holds a NUL byte; a SQL migration is a text file".into()));
             }
-            Ok((self.parse)(&text))
+            (self.parse)(&self.path, &text).map_err(fail)
         });
         read.as_ref().map_err(Clone::clone)
     }

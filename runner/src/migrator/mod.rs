@@ -25,7 +25,7 @@ use crate::error::Error;
 use crate::history::adopt::Keep;
 use crate::history::{self, AppliedMigration};
 use crate::lock_file::{LockFile, PinChange, Pins};
-use crate::migration::Migration;
+use crate::migration::{Migration, Script};
 use crate::pack::Pack;
 use crate::plan::{Action, DownTarget, PackOrder, Target, plan};
 use crate::report::{Event, NoReport, Reporter};
@@ -253,6 +253,15 @@ impl Migrator {
         let mut conn = self.lock(conn, reporter)?;
         let applied = self.history(&mut conn)?;
         let mut plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
+        // A down file that cannot be read stops the run before anything is reverted.
+        for step in plan.steps.iter().filter(|s| s.action == Action::Revert) {
+            if let Script::Sql(script) = &step.migration.script
+                && let Err(error) = script.down_statements()
+                && !error.missing
+            {
+                return Err(Error::DownFile(error));
+            }
+        }
         // Transforms queued for a worker are the worker's: this run leaves them alone, unless
         // a migration it applies needs one finished first.
         let queued = worker::queued(conn.driver()?)?;

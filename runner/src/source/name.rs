@@ -42,6 +42,10 @@ pub enum NameProblem {
         "a refinery migration written in Rust: godwit runs refinery's SQL migrations; rewrite it in SQL or as a Rust migration directory"
     )]
     RustMigration,
+    #[error(
+        "a Flyway callback ({0}): Flyway runs it around its migrations, and godwit does not run Flyway's callbacks"
+    )]
+    FlywayCallback(String),
     #[error("version 0: {0} versions start at 1")]
     Zero(&'static str),
     #[error("version `{0}` is larger than {1} can store")]

@@ -161,7 +161,7 @@ fn is_own_dir(found: &Found, problem: &SourceProblem) -> bool {
 }
 
 fn read_format(found: &Found) -> Result<Migration, SourceProblem> {
-    let What::Format { format, down, dir } = &found.what else {
+    let What::Format { format, down, config, dir } = &found.what else {
         unreachable!("load_format reads format migrations only")
     };
     let path = &found.path;
@@ -188,14 +188,16 @@ fn read_format(found: &Found) -> Result<Migration, SourceProblem> {
             )
         }
         _ => {
-            let texts = Texts { up: read_text(path)?, meta: None };
+            let meta = config.as_deref().map(read_text).transpose()?;
+            let texts = Texts { up: read_text(path)?, meta };
             (texts, down.clone(), format::label(*format, path))
         }
     };
     let mut script = format::parse(*format, &texts)
         .map_err(|e| SourceProblem::new(path, ProblemKind::Format(e)))?;
     // The down file is read when a revert needs it, so the checksum covers what every run
-    // reads: the up file (and diesel's metadata.toml), which is also all sqlx records.
+    // reads: the up file (and diesel's metadata.toml or a Flyway script's config), which is
+    // also all sqlx records.
     if let (Some(down), Some(reader)) = (down, format::down_reader(*format, &script)) {
         script.down_file = Some(DownFile::new(down, reader));
     }

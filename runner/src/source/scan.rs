@@ -26,9 +26,9 @@ pub(crate) enum What {
     File,
     /// A migration directory, built into a component.
     Source,
-    /// A migration in another tool's format: its down file, and whether `path` is a
-    /// directory holding the files (diesel).
-    Format { format: Format, down: Option<PathBuf>, dir: bool },
+    /// A migration in another tool's format: its down file, its config file (Flyway's
+    /// `<script>.conf`), and whether `path` is a directory holding the files (diesel).
+    Format { format: Format, down: Option<PathBuf>, config: Option<PathBuf>, dir: bool },
 }
 
 /// The entries of `dir` (and of its subdirectories, for formats whose tool walks them), sorted
@@ -110,21 +110,28 @@ pub(crate) fn scan(
         files.sort_by_key(|file| file.0);
         let mut files = files.into_iter();
         let Some((role, path, name, dir)) = files.next() else { continue };
-        if role == Role::Down {
-            problems.push(SourceProblem::new(&path, ProblemKind::Name(NameProblem::DownWithoutUp)));
-            continue;
+        match role {
+            Role::Down => {
+                let problem = ProblemKind::Name(NameProblem::DownWithoutUp);
+                problems.push(SourceProblem::new(&path, problem));
+                continue;
+            }
+            // A config file whose script is not there configures nothing, as for Flyway.
+            Role::Config => continue,
+            Role::Whole | Role::Up => {}
         }
-        let mut down = None;
+        let (mut down, mut config) = (None, None);
         for (other, other_path, _, _) in files {
             match other {
                 Role::Down if down.is_none() => down = Some(other_path),
+                Role::Config if config.is_none() => config = Some(other_path),
                 _ => problems.push(SourceProblem::new(
                     &other_path,
                     ProblemKind::Duplicate { first: path.clone() },
                 )),
             }
         }
-        found.push(Found { path, key, name, what: What::Format { format, down, dir } });
+        found.push(Found { path, key, name, what: What::Format { format, down, config, dir } });
     }
     if format.orders_as_text() {
         problems.extend(text_order(format, &found));

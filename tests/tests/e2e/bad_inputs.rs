@@ -122,6 +122,14 @@ fn file(p: &Project, name: &str, text: &str) -> Runner {
     Runner::Doc
 }
 
+/// Files of another tool's folder, `legacy/`.
+fn legacy(p: &Project, files: &[(&str, &str)]) -> Runner {
+    for (name, text) in files {
+        p.write(&format!("legacy/{name}"), text);
+    }
+    Runner::Doc
+}
+
 /// The `billing` pack, running after 0001, with one migration.
 fn pack(p: &Project, manifest_name: &str, up: &str) {
     p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\nafter = 1\n");
@@ -370,19 +378,20 @@ catalogue!(
     B73 => |_| Runner::Doc,
     B74 => |_| Runner::Doc,
     B75 => |p| file(p, "0002_next.sql", "-- godwit:up\ncreate table next (x int);\n"),
-    B76 => |p| {
-        p.write("legacy/1_init.sql", "create table legacy (x int);\n");
-        Runner::Doc
-    },
+    B76 => |p| legacy(p, &[("1_init.sql", "create table legacy (x int);\n")]),
     B77 => |p| {
-        p.write("legacy/V1.1__a.sql", "create table a (x int);\n");
-        p.write("legacy/V1_1_0__b.sql", "create table b (x int);\n");
-        Runner::Doc
+        legacy(p, &[("V1.1__a.sql", "create table a (x int);\n"), ("V1_1_0__b.sql", "create table b (x int);\n")])
     },
     B78 => |p| file(p, "0002..1_x.sql", "-- godwit:up\nselect 1;\n"),
-    B79 => |p| {
-        p.write(&format!("legacy/V{}__long.sql", ["1234"; 11].join(".")), "select 1;\n");
-        Runner::Doc
+    B79 => |p| legacy(p, &[(&format!("V{}__long.sql", ["1234"; 11].join(".")), "select 1;\n")]),
+    B80 => |p| {
+        legacy(p, &[("V1__init.sql", "-- the schema's owner\ncreate table ${schema}.legacy (x int);\n")])
+    },
+    B81 => |p| {
+        legacy(p, &[("V1__init.sql", "create table legacy (x int);\n"), ("V1__init.sql.conf", "outOfOrder=true\n")])
+    },
+    B82 => |p| {
+        legacy(p, &[("V1__init.sql", "create table legacy (x int);\n"), ("afterMigrate.sql", "grant select on legacy to public;\n")])
     },
 );
 

@@ -211,6 +211,50 @@ fn components_sit_beside_the_tools_files(backend: Backend) {
     }
 }
 
+/// A Flyway script's config file decides its transaction as Flyway reads it, and a
+/// `${placeholder}` Flyway would fill in stops the run before anything runs, unless the
+/// script's config turns replacement off.
+fn flyway_script_config_and_placeholders(backend: Backend) {
+    let Some(p) = Project::new(backend) else { return };
+    p.write("godwit.toml", "format = \"flyway\"\n");
+    p.write("migrations/V1__init.sql", "create table t (x int);\n");
+    p.write(
+        "migrations/V1.1__seed.sql",
+        "insert into t values (1);\ninsert into nope values (2);\n",
+    );
+    p.write("migrations/V1.1__seed.sql.conf", "# as Flyway reads it\nexecuteInTransaction=false\n");
+    p.write("migrations/U1.1__seed.sql", "delete from t where x = ${which};\n");
+    p.godwit(&["up"]).code(1).stderr_has("V1.1__seed");
+    assert_eq!(
+        p.db().scalar("select count(*) from t"),
+        "1",
+        "outside a transaction, as configured"
+    );
+    p.write("migrations/V1.1__seed.sql", "insert into t values (1);\n");
+    p.godwit(&["repair", "--yes"]).ok();
+    p.db().execute("delete from t");
+    p.godwit(&["up"]).ok();
+    let before = p.db().fingerprint();
+    p.godwit(&["down"])
+        .code(2)
+        .stderr_has("U1.1__seed.sql")
+        .stderr_has("line 1: Flyway placeholder `${which}`");
+    assert_eq!(p.db().fingerprint(), before, "nothing reverted");
+    p.write("migrations/V2__named.sql", "insert into t values (length('${literal}'));\n");
+    let before = p.db().fingerprint();
+    p.godwit(&["up"]).code(2).stderr_has("V2__named.sql: line 1: Flyway placeholder `${literal}`");
+    assert_eq!(p.db().fingerprint(), before);
+    p.write("migrations/V2__named.sql.conf", "placeholderReplacement=false\n");
+    p.godwit(&["up"]).ok().stderr_has("applied 1 migration");
+    assert_eq!(p.db().scalar("select max(x) from t"), "10", "the text as it is");
+    // The config is part of what was applied: changing it is an edit.
+    p.write(
+        "migrations/V2__named.sql.conf",
+        "placeholderReplacement=false\nexecuteInTransaction=true\n",
+    );
+    p.godwit(&["up"]).code(1).stderr_has("modified after it was applied");
+}
+
 /// `godwit new` in a tool's folder writes the migration as the tool would, and it runs.
 #[test]
 fn new_writes_the_tools_own_layout() {
@@ -271,4 +315,5 @@ on_each_backend!(
     convert => converted_folder_runs_the_same_and_keeps_the_history,
     keep => kept_table_lets_the_team_go_back,
     mixed => components_sit_beside_the_tools_files,
+    flyway_config => flyway_script_config_and_placeholders,
 );

@@ -7,6 +7,7 @@
 
 use super::{Format, FormatError, Named, Role, Texts, digits_version, statements};
 use crate::migration::{DownRead, Key, SqlScript};
+use std::path::Path;
 
 /// A directory is a diesel migration; whether it has its up.sql is told when it is read.
 pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
@@ -50,10 +51,10 @@ pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
 }
 
 /// `down.sql`, read when a revert needs it, in a transaction as `metadata.toml` says for both.
-pub(super) fn down_in_transaction(text: &str) -> DownRead {
-    DownRead { statements: statements::of(text), transaction: true }
+pub(super) fn down_in_transaction(_: &Path, text: &str) -> Result<DownRead, String> {
+    Ok(DownRead { statements: statements::of(text), transaction: true })
 }
 
-pub(super) fn down_alone(text: &str) -> DownRead {
-    DownRead { statements: statements::of(text), transaction: false }
+pub(super) fn down_alone(_: &Path, text: &str) -> Result<DownRead, String> {
+    Ok(DownRead { statements: statements::of(text), transaction: false })
 }

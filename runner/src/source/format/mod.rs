@@ -14,7 +14,7 @@ mod sqlx;
 mod statements;
 
 use super::name::NameProblem;
-use crate::migration::{DownRead, Key, SqlScript};
+use crate::migration::{DownParse, Key, SqlScript};
 use crate::version::Version;
 use std::fmt;
 use std::path::Path;
@@ -110,6 +110,8 @@ pub(crate) enum Role {
     Whole,
     Up,
     Down,
+    /// A side file of the up file (Flyway's `<script>.conf`).
+    Config,
 }
 
 /// What a directory entry's name makes it in a format.
@@ -167,7 +169,8 @@ pub(crate) fn parse(format: Format, texts: &Texts) -> Result<SqlScript, FormatEr
         Format::Godwit => unreachable!("godwit's own files are read by sql_file"),
         Format::Diesel => diesel::parse(texts)?,
         Format::Sqlx => sqlx::parse(texts),
-        Format::GolangMigrate | Format::Flyway => statements::database_rule(&texts.up),
+        Format::GolangMigrate => statements::database_rule(&texts.up),
+        Format::Flyway => flyway::parse(texts)?,
         Format::Goose => goose::parse(&texts.up)?,
         Format::Dbmate => dbmate::parse(&texts.up)?,
         Format::Refinery => refinery::parse(&texts.up),
@@ -177,10 +180,11 @@ pub(crate) fn parse(format: Format, texts: &Texts) -> Result<SqlScript, FormatEr
 
 /// How a format reads a down file of its own, for a migration whose up reads as `script`;
 /// `None` for formats that keep the down beside the up.
-pub(crate) fn down_reader(format: Format, script: &SqlScript) -> Option<fn(&str) -> DownRead> {
+pub(crate) fn down_reader(format: Format, script: &SqlScript) -> Option<DownParse> {
     match format {
         Format::Sqlx => Some(sqlx::down),
-        Format::GolangMigrate | Format::Flyway => Some(statements::database_rule_down),
+        Format::GolangMigrate => Some(statements::database_rule_down),
+        Format::Flyway => Some(flyway::down),
         Format::Diesel if script.transaction => Some(diesel::down_in_transaction),
         Format::Diesel => Some(diesel::down_alone),
         _ => None,
@@ -226,6 +230,10 @@ pub enum FormatError {
     EmptyFile { format: Format, file: &'static str },
     #[error("{file}: {reason}")]
     BadSideFile { file: &'static str, reason: String },
+    #[error(
+        "line {line}: Flyway placeholder `${{{name}}}`: godwit runs the text it checksums, never one with values filled in"
+    )]
+    Placeholder { line: usize, name: String },
 }
 
 /// What `--format auto` found.

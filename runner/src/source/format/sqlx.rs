@@ -8,6 +8,7 @@
 
 use super::{Named, Role, Texts, digits_version, statements};
 use crate::migration::{DownRead, Key, SqlScript};
+use std::path::Path;
 
 pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
     let Some((version, rest)) = file_name.split_once('_') else {
@@ -45,6 +46,6 @@ pub(super) fn parse(texts: &Texts) -> SqlScript {
 }
 
 /// A `.down.sql` file, read when a revert needs it: its own `-- no-transaction` decides.
-pub(super) fn down(text: &str) -> DownRead {
-    DownRead { statements: statements::of(text), transaction: in_transaction(text) }
+pub(super) fn down(_: &Path, text: &str) -> Result<DownRead, String> {
+    Ok(DownRead { statements: statements::of(text), transaction: in_transaction(text) })
 }

@@ -107,9 +107,9 @@ pub(super) fn database_rule(text: &str) -> SqlScript {
 }
 
 /// The down file of such a tool, read when a revert needs it, by the same rule.
-pub(super) fn database_rule_down(text: &str) -> DownRead {
+pub(super) fn database_rule_down(_: &std::path::Path, text: &str) -> Result<DownRead, String> {
     let statements = of(text);
-    DownRead { transaction: fit_one_transaction(&statements), statements }
+    Ok(DownRead { transaction: fit_one_transaction(&statements), statements })
 }
 
 /// Whether a tool that leaves transactions to the database (golang-migrate, Flyway) ends up

@@ -48,7 +48,9 @@ fn sqlx_names_and_no_transaction() {
     assert!(script.transaction);
     assert_eq!(sqls(&script.up), ["create table t (x int)", "insert into t values (1)"]);
     // A down file decides its own transaction, as sqlx reads it.
-    let down = sqlx::down("-- no-transaction\ndrop index concurrently i;");
+    let down =
+        sqlx::down(Path::new("1_x.down.sql"), "-- no-transaction\ndrop index concurrently i;")
+            .unwrap();
     assert!(!down.transaction);
     assert_eq!(sqls(&down.statements), ["drop index concurrently i"]);
 }
@@ -207,8 +209,12 @@ fn flyway_and_refinery_names() {
     ));
     assert!(matches!(f("V1_x.sql"), Named::Invalid(NameProblem::Skipped { .. })));
     assert_eq!(f("Views.sql"), Named::Ignored);
-    assert_eq!(f("beforeMigrate.sql"), Named::Ignored);
-    assert_eq!(f("V1__x.sql.conf"), Named::Ignored);
+    let callback = |event: &str| Named::Invalid(NameProblem::FlywayCallback(event.into()));
+    assert_eq!(f("beforeMigrate.sql"), callback("beforeMigrate"));
+    assert_eq!(f("afterMigrate__grants.sql"), callback("afterMigrate"));
+    assert_eq!(f("beforeClean.sql"), Named::Ignored);
+    assert_eq!(f("V1__x.sql.conf"), part(v(1), "x", Role::Config));
+    assert_eq!(f("U1__x.sql.conf"), Named::Ignored);
     let r = |name| classify(Format::Refinery, name, None);
     assert_eq!(r("V1__init.sql"), part(v(1), "init", Role::Whole));
     assert_eq!(r("U7__later.sql"), part(v(7), "later", Role::Whole));
