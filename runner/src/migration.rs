@@ -75,6 +75,10 @@ pub struct SqlScript {
     /// Another tool's down file, read the first time a revert (or a listing) needs it: a run
     /// that only applies never opens it.
     pub down_file: Option<DownFile>,
+    /// Why the script cannot run as its tool would run it (a Flyway placeholder): the folder
+    /// is still read, listed and adopted (an applied migration never runs again), and a run
+    /// that would apply it stops before anything runs.
+    pub refused: Option<crate::source::FormatError>,
 }
 
 impl SqlScript {

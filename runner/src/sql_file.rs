@@ -106,6 +106,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         transaction,
         requires,
         down_file: None,
+        refused: None,
     })
 }
 

@@ -9,6 +9,7 @@ mod guard;
 mod guests;
 mod load;
 mod repair;
+mod runnable;
 mod steps;
 mod worker;
 
@@ -25,7 +26,7 @@ use crate::error::Error;
 use crate::history::adopt::Keep;
 use crate::history::{self, AppliedMigration};
 use crate::lock_file::{LockFile, PinChange, Pins};
-use crate::migration::{Migration, Script};
+use crate::migration::Migration;
 use crate::pack::Pack;
 use crate::plan::{Action, DownTarget, PackOrder, Target, plan};
 use crate::report::{Event, NoReport, Reporter};
@@ -239,6 +240,7 @@ impl Migrator {
     pub fn validate(&self, conn: &mut Connection) -> Result<Vec<Problem>, Error> {
         self.check_pins()?;
         let applied = self.history(conn)?;
+        runnable::check_pending(&self.migrations, &applied)?;
         Ok(problems(&status(&self.migrations, &applied)))
     }
 
@@ -253,15 +255,7 @@ impl Migrator {
         let mut conn = self.lock(conn, reporter)?;
         let applied = self.history(&mut conn)?;
         let mut plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
-        // A down file that cannot be read stops the run before anything is reverted.
-        for step in plan.steps.iter().filter(|s| s.action == Action::Revert) {
-            if let Script::Sql(script) = &step.migration.script
-                && let Err(error) = script.down_statements()
-                && !error.missing
-            {
-                return Err(Error::DownFile(error));
-            }
-        }
+        runnable::check_steps(&plan.steps)?;
         // Transforms queued for a worker are the worker's: this run leaves them alone, unless
         // a migration it applies needs one finished first.
         let queued = worker::queued(conn.driver()?)?;

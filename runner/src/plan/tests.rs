@@ -29,6 +29,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
             transaction: true,
             requires: Vec::new(),
             down_file: None,
+            refused: None,
         }),
     }
 }

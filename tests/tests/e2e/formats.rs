@@ -244,6 +244,8 @@ fn flyway_script_config_and_placeholders(backend: Backend) {
     let before = p.db().fingerprint();
     p.godwit(&["up"]).code(2).stderr_has("V2__named.sql: line 1: Flyway placeholder `${literal}`");
     assert_eq!(p.db().fingerprint(), before);
+    p.godwit(&["status"]).ok().stdout_has("pending   V2__named");
+    p.godwit(&["validate"]).code(2).stderr_has("V2__named.sql: line 1: Flyway placeholder");
     p.write("migrations/V2__named.sql.conf", "placeholderReplacement=false\n");
     p.godwit(&["up"]).ok().stderr_has("applied 1 migration");
     assert_eq!(p.db().scalar("select max(x) from t"), "10", "the text as it is");
@@ -253,6 +255,27 @@ fn flyway_script_config_and_placeholders(backend: Backend) {
         "placeholderReplacement=false\nexecuteInTransaction=true\n",
     );
     p.godwit(&["up"]).code(1).stderr_has("modified after it was applied");
+}
+
+/// A script Flyway applied with a placeholder filled in is adopted as it is: Flyway's
+/// checksum covers the text with the placeholder, and an applied script never runs again.
+fn flyway_applied_placeholder_is_adopted(backend: Backend) {
+    let Some(p) = Project::new(backend) else { return };
+    p.write("godwit.toml", "format = \"flyway\"\n");
+    p.write("migrations/V1__init.sql", "create table t (x int);\n");
+    p.db().execute(dump("flyway", backend, "half").unwrap().split_once(";\n").unwrap().0);
+    // Flyway's own row, as `--keep flyway` writes it, for a script whose text then holds a
+    // placeholder Flyway filled in.
+    p.write("migrations/V1__init.sql.conf", "placeholderReplacement=false\n");
+    p.write("migrations/V1__init.sql", "create table t (x int); -- for ${owner}\n");
+    p.godwit(&["--keep", "flyway", "up"]).ok().stderr_has("applied 1 migration");
+    p.db().execute("DROP TABLE godwit_history");
+    std::fs::remove_file(p.path("migrations/V1__init.sql.conf")).unwrap();
+    p.godwit(&["adopt"]).ok().stderr_has("recorded 1 applied migration");
+    p.godwit(&["validate"]).ok();
+    p.godwit(&["up"]).ok();
+    p.write("migrations/V2__next.sql", "insert into t values (1); -- ${owner}\n");
+    p.godwit(&["up"]).code(2).stderr_has("V2__next.sql: line 1: Flyway placeholder `${owner}`");
 }
 
 /// `godwit new` in a tool's folder writes the migration as the tool would, and it runs.
@@ -316,4 +339,5 @@ on_each_backend!(
     keep => kept_table_lets_the_team_go_back,
     mixed => components_sit_beside_the_tools_files,
     flyway_config => flyway_script_config_and_placeholders,
+    flyway_placeholder_adopted => flyway_applied_placeholder_is_adopted,
 );

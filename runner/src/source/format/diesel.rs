@@ -47,6 +47,7 @@ pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
         transaction,
         requires: Vec::new(),
         down_file: None,
+        refused: None,
     })
 }
 

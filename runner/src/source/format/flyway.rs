@@ -10,8 +10,10 @@
 //! (`CREATE INDEX CONCURRENTLY`); so does godwit. A script's config file (`<script>.conf`:
 //! `executeInTransaction`, `placeholderReplacement`, `encoding`) is read as Flyway reads it.
 //! Flyway fills `${placeholders}` in from its configuration; godwit runs the text it
-//! checksums, so a placeholder is a problem naming the file and line, unless the script's
-//! config turns replacement off (then Flyway, too, runs the text as it is).
+//! checksums, so a script with a placeholder is refused, naming the file and line, when a
+//! run would apply it (an undo script, revert it), unless the script's config turns
+//! replacement off (then Flyway, too, runs the text as it is). Flyway's checksum covers the
+//! text with its placeholders, so such a script that Flyway applied is adopted as it is.
 
 use super::{FormatError, Named, Role, Texts, statements};
 use crate::migration::{DownRead, Key, SqlScript, Statement};
@@ -174,22 +176,23 @@ fn placeholder(text: &str) -> Option<(usize, String)> {
     None
 }
 
-/// How a script runs, from its statements and its config.
-fn read(text: &str, config: &ScriptConfig) -> Result<(Vec<Statement>, bool), FormatError> {
-    if let Some((line, name)) = placeholder(text).filter(|_| config.placeholders) {
-        return Err(FormatError::Placeholder { line, name });
-    }
+/// How a script runs, from its statements and its config, and why it cannot run as Flyway
+/// would run it (a placeholder).
+fn read(text: &str, config: &ScriptConfig) -> (Vec<Statement>, bool, Option<FormatError>) {
+    let refused = placeholder(text)
+        .filter(|_| config.placeholders)
+        .map(|(line, name)| FormatError::Placeholder { line, name });
     let statements = statements::of(text);
     let transaction =
         config.transaction.unwrap_or_else(|| statements::fit_one_transaction(&statements));
-    Ok((statements, transaction))
+    (statements, transaction, refused)
 }
 
 pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
     let config = config(texts.meta.as_deref())
         .map_err(|reason| FormatError::BadSideFile { file: CONFIG, reason })?;
-    let (up, transaction) = read(&texts.up, &config)?;
-    Ok(SqlScript { up, down: None, transaction, requires: Vec::new(), down_file: None })
+    let (up, transaction, refused) = read(&texts.up, &config);
+    Ok(SqlScript { up, down: None, transaction, requires: Vec::new(), down_file: None, refused })
 }
 
 /// An undo script, read when a revert needs it, with its own config file.
@@ -203,8 +206,10 @@ pub(super) fn down(path: &Path, text: &str) -> Result<DownRead, String> {
     };
     let config = config(config_text.as_deref())
         .map_err(|reason| format!("{}: {reason}", Path::new(&file).display()))?;
-    let (statements, transaction) = read(text, &config).map_err(|e| e.to_string())?;
-    Ok(DownRead { statements, transaction })
+    match read(text, &config) {
+        (_, _, Some(refused)) => Err(refused.to_string()),
+        (statements, transaction, None) => Ok(DownRead { statements, transaction }),
+    }
 }
 
 #[cfg(test)]
@@ -248,11 +253,11 @@ mod tests {
         assert!(!parse(&alone).unwrap().transaction);
         let filled = texts("create table ${name} (x int);", None);
         assert_eq!(
-            parse(&filled).unwrap_err(),
-            FormatError::Placeholder { line: 1, name: "name".into() }
+            parse(&filled).unwrap().refused,
+            Some(FormatError::Placeholder { line: 1, name: "name".into() })
         );
         let literal = texts("create table ${name} (x int);", Some("placeholderReplacement=false"));
-        assert!(parse(&literal).is_ok());
+        assert_eq!(parse(&literal).unwrap().refused, None);
         let bad = texts("select 1;", Some("encoding=Cp1252"));
         assert!(matches!(parse(&bad), Err(FormatError::BadSideFile { .. })));
     }

@@ -50,5 +50,6 @@ pub(super) fn parse(text: &str) -> SqlScript {
         transaction: true,
         requires: Vec::new(),
         down_file: None,
+        refused: None,
     }
 }

@@ -42,6 +42,7 @@ pub(super) fn parse(texts: &Texts) -> SqlScript {
         transaction: in_transaction(&texts.up),
         requires: Vec::new(),
         down_file: None,
+        refused: None,
     }
 }
 
