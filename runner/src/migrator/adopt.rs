@@ -22,7 +22,8 @@ use std::collections::BTreeSet;
 pub struct AdoptRequest {
     /// The tool whose history to read.
     pub tool: Format,
-    /// Its table, when not the tool's default ([`adopt::default_table`]).
+    /// Its table, when not the tool's default ([`adopt::default_table`]; for Flyway's,
+    /// `schema_version` is read when only that one is there, as Flyway 5 reads it).
     pub table: Option<String>,
     /// Only say what would be recorded.
     pub dry_run: bool,
@@ -39,6 +40,7 @@ impl AdoptRequest {
 #[non_exhaustive]
 pub struct Adoption {
     pub tool: Format,
+    /// The table read.
     pub table: String,
     /// Migrations recorded as applied, by label.
     pub recorded: Vec<String>,
@@ -89,7 +91,7 @@ impl Migrator {
         let plan = self.adoption(&tool, &known);
         let mut adoption = Adoption {
             tool: tool.tool,
-            table,
+            table: tool.table.clone(),
             recorded: Vec::new(),
             missing: Vec::new(),
             rerun: Vec::new(),

@@ -278,9 +278,15 @@ impl Migrator {
         // The history table is created (or upgraded) once the plan stands: a refused plan
         // leaves the database exactly as it was, and a run with nothing to do on a database
         // that has a history does not touch it.
-        if let Some(keep) = self.keep.as_ref().filter(|_| !request.dry_run && !plan.is_empty()) {
-            history::adopt::read(conn.driver()?, keep.tool, &keep.table)?;
-        }
+        // The tool's table is looked for once the plan stands too, and written where it was
+        // found (Flyway's from before Flyway 5 has another name).
+        let keep = match self.keep.as_ref().filter(|_| !request.dry_run && !plan.is_empty()) {
+            Some(keep) => {
+                let found = history::adopt::read(conn.driver()?, keep.tool, &keep.table)?;
+                Some(Keep::new(keep.tool, Some(found.table)))
+            }
+            None => self.keep.clone(),
+        };
         if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
             history::ensure(conn.driver()?)?;
         }
@@ -308,7 +314,7 @@ impl Migrator {
             queued: &queued,
             applied: &applied,
             packs: &self.packs,
-            keep: self.keep.as_ref(),
+            keep: keep.as_ref(),
         };
         let outcome =
             steps::run(&mut conn, &guests, &plan.steps, request.dry_run, reporter, &mut report);

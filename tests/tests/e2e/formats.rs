@@ -278,6 +278,18 @@ fn flyway_applied_placeholder_is_adopted(backend: Backend) {
     p.godwit(&["up"]).code(2).stderr_has("V2__next.sql: line 1: Flyway placeholder `${owner}`");
 }
 
+/// Flyway before 5 named its table `schema_version`; Flyway 5 reads it when its own is not
+/// there, and so do `adopt` and `--keep`.
+fn flyway_table_from_before_flyway_5(backend: Backend) {
+    let Some(p) = project(backend, "flyway") else { return };
+    let half = dump("flyway", backend, "half").unwrap();
+    p.db().execute(&half.replace("flyway_schema_history", "schema_version"));
+    p.godwit(&["adopt"]).ok().stderr_has("schema_version").stderr_has("recorded 3 applied");
+    p.godwit(&["--keep", "flyway", "up"]).ok().stderr_has("applied 2 migrations");
+    assert!(!p.db().tables().contains(&"flyway_schema_history".to_owned()));
+    assert_eq!(readopted(&p), 5, "the old table lists all five");
+}
+
 /// `godwit new` in a tool's folder writes the migration as the tool would, and it runs.
 #[test]
 fn new_writes_the_tools_own_layout() {
@@ -340,4 +352,5 @@ on_each_backend!(
     mixed => components_sit_beside_the_tools_files,
     flyway_config => flyway_script_config_and_placeholders,
     flyway_placeholder_adopted => flyway_applied_placeholder_is_adopted,
+    flyway_old_table => flyway_table_from_before_flyway_5,
 );

@@ -77,6 +77,11 @@ fn expected(tool: Format) -> &'static [&'static str] {
 }
 
 /// Reads `tool`'s history from `table` (a name the driver's dialect accepts as is).
+/// Flyway's table before Flyway 5.
+const OLD_FLYWAY_TABLE: &str = "schema_version";
+
+/// The tool's history in `table` (for Flyway's default, `schema_version` when only that one
+/// is there); the history says which table it was read from.
 pub(crate) fn read(
     db: &mut dyn Driver,
     tool: Format,
@@ -97,6 +102,16 @@ pub(crate) fn read(
         })
         .collect();
     if columns.is_empty() {
+        // Flyway before 5 named its table `schema_version`, and Flyway 5 reads that one when
+        // its own is not there; so does godwit.
+        if tool == Format::Flyway && table == super::default_table(tool) {
+            return read(db, tool, OLD_FLYWAY_TABLE).map_err(|e| match e {
+                AdoptError::NoTable { .. } => {
+                    AdoptError::NoTable { target, tool, table: table.to_owned() }
+                }
+                other => other,
+            });
+        }
         return Err(AdoptError::NoTable { target, tool, table: table.to_owned() });
     }
     let wanted = expected(tool);
