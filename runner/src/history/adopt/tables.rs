@@ -76,12 +76,12 @@ fn expected(tool: Format) -> &'static [&'static str] {
     }
 }
 
-/// Reads `tool`'s history from `table` (a name the driver's dialect accepts as is).
 /// Flyway's table before Flyway 5.
 const OLD_FLYWAY_TABLE: &str = "schema_version";
 
-/// The tool's history in `table` (for Flyway's default, `schema_version` when only that one
-/// is there); the history says which table it was read from.
+/// Reads `tool`'s history from `table` (a name the driver's dialect accepts as is; for
+/// Flyway's default, `schema_version` when only that one is there); the history says which
+/// table it was read from.
 pub(crate) fn read(
     db: &mut dyn Driver,
     tool: Format,
