@@ -32,10 +32,7 @@ pub(super) fn check_steps(steps: &[Step<'_>]) -> Result<(), Error> {
             _ => problems.extend(refused(step.migration)),
         }
     }
-    match problems.is_empty() {
-        true => Ok(()),
-        false => Err(SourceError::Invalid { problems }.into()),
-    }
+    invalid(problems)
 }
 
 /// The migrations not applied yet that could not be applied.
@@ -48,6 +45,10 @@ pub(super) fn check_pending(
         .filter(|m| !applied.iter().any(|row| row.records(m) && row.checksum == m.checksum))
         .filter_map(refused)
         .collect();
+    invalid(problems)
+}
+
+fn invalid(problems: Vec<SourceProblem>) -> Result<(), Error> {
     match problems.is_empty() {
         true => Ok(()),
         false => Err(SourceError::Invalid { problems }.into()),

@@ -1,8 +1,8 @@
 //! Which directory entries are migrations: `<version>_<name>.sql` and `.wasm`, `R_<name>`
 //! repeatables, and `<version>_<name>/` crate directories. A version is digits, or digits
-//! joined by dots (`1.2.3`, as a converted Flyway folder keeps its versions). A name that looks like a migration
-//! but breaks a rule is a problem naming the file, never silently skipped; obvious
-//! non-migrations (hidden files, editor backups, READMEs) are ignored.
+//! joined by dots (`1.2.3`, as a converted Flyway folder keeps its versions). A name that
+//! looks like a migration but breaks a rule is a problem naming the file, never silently
+//! skipped; obvious non-migrations (hidden files, editor backups, READMEs) are ignored.
 
 use crate::version::{Version, VersionError};
 

@@ -121,10 +121,15 @@ pub(crate) fn scan(
             Role::Whole | Role::Up => {}
         }
         let (mut down, mut config) = (None, None);
+        // A config file is its script's name with `.conf` added, in the same folder.
+        let mut config_path = path.clone().into_os_string();
+        config_path.push(".conf");
         for (other, other_path, _, _) in files {
             match other {
                 Role::Down if down.is_none() => down = Some(other_path),
-                Role::Config if config.is_none() => config = Some(other_path),
+                Role::Config if other_path.as_os_str() == config_path => config = Some(other_path),
+                // Another script's config of the same version configures nothing here.
+                Role::Config => {}
                 _ => problems.push(SourceProblem::new(
                     &other_path,
                     ProblemKind::Duplicate { first: path.clone() },

@@ -199,13 +199,14 @@ pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
 pub(super) fn down(path: &Path, text: &str) -> Result<DownRead, String> {
     let mut file = path.as_os_str().to_owned();
     file.push(".conf");
+    let file = std::path::PathBuf::from(file);
     let config_text = match std::fs::read_to_string(&file) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("{}: {e}", Path::new(&file).display())),
+        Err(e) => return Err(format!("{}: {e}", file.display())),
     };
-    let config = config(config_text.as_deref())
-        .map_err(|reason| format!("{}: {reason}", Path::new(&file).display()))?;
+    let config =
+        config(config_text.as_deref()).map_err(|reason| format!("{}: {reason}", file.display()))?;
     match read(text, &config) {
         (_, _, Some(refused)) => Err(refused.to_string()),
         (statements, transaction, None) => Ok(DownRead { statements, transaction }),

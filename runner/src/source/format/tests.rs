@@ -256,6 +256,30 @@ fn detection_by_names_and_markers() {
 }
 
 #[test]
+fn a_flyway_config_belongs_to_the_script_of_its_name_beside_it() {
+    use crate::source::scan::{What, scan};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("V1__a.sql", "select 1;");
+    write("V1__other.sql.conf", "executeInTransaction=false");
+    write("sub/V1__a.sql.conf", "executeInTransaction=false");
+    write("V2__b.sql", "select 2;");
+    write("V2__b.sql.conf", "executeInTransaction=false");
+    let (found, problems) = scan(dir.path(), Format::Flyway).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let config = |name: &str| match &found.iter().find(|f| f.path.ends_with(name)).unwrap().what {
+        What::Format { config, .. } => config.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(config("V1__a.sql"), None);
+    assert_eq!(config("V2__b.sql"), Some(dir.path().join("V2__b.sql.conf")));
+}
+
+#[test]
 fn detection_of_flyway_refinery_and_diesel() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str| std::fs::write(dir.path().join(name), "select 1;").unwrap();
