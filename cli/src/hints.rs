@@ -57,10 +57,16 @@ pub fn hint(error: &Error) -> Option<String> {
         Error::Source(SourceError::ReadDir { .. }) => {
             "run `godwit init` to create it, or point `--dir` at your migrations".to_owned()
         }
-        Error::Source(SourceError::Detect(DetectError::Ambiguous { candidates, .. })) => format!(
-            "say which: `format = \"{}\"` in godwit.toml or `--dir-format {}`",
-            candidates[0], candidates[0]
-        ),
+        Error::Source(SourceError::Detect(DetectError::Ambiguous { candidates, .. })) => {
+            let each = |f: &dyn Fn(&godwit::Format) -> String| {
+                candidates.iter().map(f).collect::<Vec<_>>().join(" or ")
+            };
+            format!(
+                "say which: {} in godwit.toml, or {}",
+                each(&|c| format!("`format = \"{c}\"`")),
+                each(&|c| format!("`--dir-format {c}`"))
+            )
+        }
         Error::Source(SourceError::Detect(_)) => {
             "set the folder's format with `format = \"...\"` in godwit.toml or --dir-format, and move the other tool's files out (docs/adopting.md)".to_owned()
         }
@@ -87,6 +93,14 @@ pub fn hint(error: &Error) -> Option<String> {
                 _ => format!("`godwit transforms retry {required}`; {then}"),
             }
         }
+        Error::Transform(TransformError::NotStopped { label, state }) => match state {
+            godwit::TransformState::Queued => format!(
+                "`godwit transforms cancel {label}` (or `pause {label}`), then `godwit down` reverts it; or let `godwit transforms run` finish it"
+            ),
+            _ => format!(
+                "`godwit transforms cancel {label}` (or `pause {label}`): the worker stops at its next batch, then `godwit down` reverts it"
+            ),
+        },
         Error::Transform(TransformError::BadRequirement { .. }) => {
             "`-- godwit:requires` names earlier batched migrations of the same project or pack, by version or file name".to_owned()
         }
@@ -210,7 +224,9 @@ fn plan_hint(plan: &PlanError) -> String {
             "add a `-- godwit:down` section to them (in another tool's folder, the down file its format reads), or revert to a later version with --to".to_owned()
         }
         PlanError::Unfinished { label } => {
-            format!("run `godwit up` to finish {label} first; then it can be reverted")
+            format!(
+                "run `godwit up` to finish {label} first; then it can be reverted (a transform a worker owns reverts once it is paused, cancelled or failed)"
+            )
         }
         PlanError::UnknownVersion { .. } => "`godwit status` lists the versions".to_owned(),
         PlanError::UnknownAfter { pack, .. } => format!(
@@ -245,9 +261,6 @@ fn problem(problem: &SourceProblem) -> String {
         }
         ProblemKind::Format(_) => {
             "fix the file as its tool documents it; docs/adopting.md lists what godwit reads of each format".to_owned()
-        }
-        ProblemKind::TextOrder { .. } => {
-            "rename the files so that their versions have the same number of digits, or run them with their tool".to_owned()
         }
         ProblemKind::Component(GuestError::OtherContract { .. }) => format!(
             "rebuild it from its source with this godwit: `godwit build` rebuilds a migration \

@@ -94,6 +94,15 @@ impl Reporter for CliReporter<'_> {
                     spinner.suspend(|| printer.progress(line));
                 }
             }
+            Event::TextOrder { format, path, before } => self.printer.status(
+                "Warning",
+                YELLOW,
+                format!(
+                    "{format} orders versions as text: {} runs after {} although its version is smaller; godwit runs them in {format}'s order",
+                    path.display(),
+                    before.display()
+                ),
+            ),
             Event::WaitingForLock { target, timeout } => self.printer.status(
                 "Waiting",
                 YELLOW,
@@ -147,6 +156,11 @@ impl Reporter for CliReporter<'_> {
                 }
                 self.printer.status("Stopped", YELLOW, format!("{label}: {state} from elsewhere"));
             }
+            Event::TransformDropped { label, state } => self.printer.status(
+                "Dropped",
+                YELLOW,
+                format!("{label}'s {state} transform: its down undid what its batches did"),
+            ),
             Event::TransformFailed { label, reason, .. } => {
                 if let Some(backfill) = self.backfill.take() {
                     backfill.finish();

@@ -226,6 +226,10 @@ pub struct Migration {
     pub kind: Kind,
     pub checksum: Checksum,
     pub script: Script,
+    /// For a folder whose tool orders versions as text (diesel, dbmate), the version as the
+    /// tool compares it (`20240313` for diesel's `2024-03-13_170000_x`): its stream runs in
+    /// that order, as the tool runs it. `None` orders by number.
+    pub text_order: Option<String>,
 }
 
 impl Migration {

@@ -160,14 +160,18 @@ pub fn plan<'a>(
             }
             let applied_newest_first = entries
                 .iter()
+                .enumerate()
                 .rev()
-                .filter(|e| e.stream == *stream)
-                .filter(|e| e.state == EntryState::Applied && e.key.version().is_some())
-                .filter_map(|e| Some((e.key.version()?, e.migration?)));
+                .filter(|(_, e)| e.stream == *stream)
+                .filter(|(_, e)| e.state == EntryState::Applied && e.key.version().is_some())
+                .filter_map(|(at, e)| Some((at, e.migration?)));
             let chosen: Vec<&Migration> = match *down {
                 DownTarget::Steps(n) => applied_newest_first.take(n).map(|(_, m)| m).collect(),
                 DownTarget::To(to) => {
-                    applied_newest_first.take_while(|(v, _)| *v > to).map(|(_, m)| m).collect()
+                    // Version 0 may be no migration's: then every one is reverted.
+                    let kept = position(&entries, stream, to);
+                    let after = |at: &usize| kept.is_none_or(|kept| *at > kept);
+                    applied_newest_first.take_while(|(at, _)| after(at)).map(|(_, m)| m).collect()
                 }
             };
             let irreversible: Vec<String> =
@@ -184,36 +188,42 @@ pub fn plan<'a>(
     }
 }
 
+/// Where `version` stands among the entries: each stream's entries are in the stream's order
+/// (by number, or as its tool orders them), so positions compare as versions do.
+fn position(entries: &[Entry<'_>], stream: &Stream, version: Version) -> Option<usize> {
+    entries.iter().position(|e| e.stream == *stream && e.key.version() == Some(version))
+}
+
 /// The steps of `up`: the project's pending migrations in version order, each pack's placed
 /// before the first project migration newer than its `after`, and repeatables last in each
 /// stream once its versioned migrations are all applied.
 fn up_steps<'a>(entries: &[Entry<'a>], to: Option<Version>, packs: &[PackOrder]) -> Vec<Step<'a>> {
     let project = stream_steps(entries, &Stream::Project, to);
-    // The newest project version once the project's planned steps have run.
+    // The newest project migration once the project's planned steps have run.
     let reached = entries
         .iter()
-        .filter(|e| e.stream.is_project() && e.record.is_some())
-        .filter_map(|e| e.key.version())
-        .chain(project.versioned.iter().filter_map(|s| s.migration.version()))
+        .enumerate()
+        .filter(|(_, e)| e.stream.is_project() && e.record.is_some() && e.key.version().is_some())
+        .map(|(at, _)| at)
+        .chain(project.versioned.iter().map(|(at, _)| *at))
         .max();
     let mut groups: Vec<(usize, Vec<Step<'a>>)> = Vec::new();
     for order in packs {
         let pack = stream_steps(entries, &Stream::pack(order.pack.as_str()), None);
-        let at = match order.after {
+        let at = match order.after.and_then(|after| position(entries, &Stream::Project, after)) {
             None => 0,
-            Some(after) => {
-                match project.versioned.iter().position(|s| s.migration.version() > Some(after)) {
-                    Some(at) => at,
-                    // The project stops before `after`: the pack waits for a later run.
-                    None if reached.is_none_or(|r| r < after) => continue,
-                    None => project.versioned.len(),
-                }
-            }
+            Some(after) => match project.versioned.iter().position(|(at, _)| *at > after) {
+                Some(at) => at,
+                // The project stops before `after`: the pack waits for a later run.
+                None if reached.is_none_or(|r| r < after) => continue,
+                None => project.versioned.len(),
+            },
         };
-        groups.push((at, pack.versioned.into_iter().chain(pack.repeatable).collect()));
+        let versioned = pack.versioned.into_iter().map(|(_, step)| step);
+        groups.push((at, versioned.chain(pack.repeatable).collect()));
     }
     let mut steps = Vec::new();
-    for (i, step) in project.versioned.into_iter().enumerate() {
+    for (i, (_, step)) in project.versioned.into_iter().enumerate() {
         steps.extend(groups.iter_mut().filter(|(at, _)| *at == i).flat_map(|(_, g)| g.drain(..)));
         steps.push(step);
     }
@@ -222,9 +232,9 @@ fn up_steps<'a>(entries: &[Entry<'a>], to: Option<Version>, packs: &[PackOrder])
     steps
 }
 
-/// One stream's steps for `up`.
+/// One stream's steps for `up`; a versioned step with its entry's position.
 struct StreamSteps<'a> {
-    versioned: Vec<Step<'a>>,
+    versioned: Vec<(usize, Step<'a>)>,
     repeatable: Vec<Step<'a>>,
 }
 
@@ -233,22 +243,23 @@ fn stream_steps<'a>(
     stream: &Stream,
     to: Option<Version>,
 ) -> StreamSteps<'a> {
-    let entries = || entries.iter().filter(|e| e.stream == *stream);
+    let last = to.and_then(|to| position(entries, stream, to));
+    let entries = || entries.iter().enumerate().filter(|(_, e)| e.stream == *stream);
     let mut versioned = Vec::new();
     let mut held_back = false;
-    for entry in entries() {
-        let (Some(migration), Some(version)) = (entry.migration, entry.key.version()) else {
+    for (at, entry) in entries() {
+        let (Some(migration), Some(_)) = (entry.migration, entry.key.version()) else {
             continue;
         };
         if entry.state == EntryState::Running {
-            versioned.push(Step { action: Action::Resume, migration });
+            versioned.push((at, Step { action: Action::Resume, migration }));
             continue;
         }
         if entry.state == EntryState::Pending {
-            if to.is_some_and(|to| version > to) {
+            if last.is_some_and(|last| at > last) {
                 held_back = true;
             } else {
-                versioned.push(Step { action: Action::Apply, migration });
+                versioned.push((at, Step { action: Action::Apply, migration }));
             }
         }
     }
@@ -256,7 +267,7 @@ fn stream_steps<'a>(
     // only once every versioned one is applied.
     let mut repeatable = Vec::new();
     if !held_back {
-        for entry in entries().filter(|e| e.key.version().is_none()) {
+        for (_, entry) in entries().filter(|(_, e)| e.key.version().is_none()) {
             let action = match entry.state {
                 EntryState::Pending => Action::Apply,
                 EntryState::Changed => Action::Reapply,

@@ -19,6 +19,14 @@ pub enum Event<'a> {
         dir: &'a Path,
         line: &'a str,
     },
+    /// A folder whose tool orders versions as text (diesel, dbmate) runs `path` after
+    /// `before` although its version is smaller (versions of different lengths): godwit
+    /// runs them in the tool's order.
+    TextOrder {
+        format: crate::source::Format,
+        path: &'a Path,
+        before: &'a Path,
+    },
     /// Another process holds the migration lock; the engine polls until `--lock-timeout`.
     WaitingForLock {
         target: &'a str,
@@ -73,6 +81,12 @@ pub enum Event<'a> {
     /// A worker stopped a transform at a batch boundary: another process paused or
     /// cancelled it.
     TransformStopped {
+        label: &'a str,
+        state: crate::transforms::TransformState,
+    },
+    /// A revert undid a batched migration whose transform had stopped (`state`: paused,
+    /// cancelled or failed), and dropped the transform with it.
+    TransformDropped {
         label: &'a str,
         state: crate::transforms::TransformState,
     },

@@ -72,19 +72,32 @@ pub fn status<'a>(migrations: &'a [Migration], applied: &'a [AppliedMigration]) 
 fn stream_status<'a>(
     stream: &Stream,
     migrations: impl Iterator<Item = &'a Migration>,
-    applied: impl Iterator<Item = &'a AppliedMigration> + Clone,
+    applied: impl Iterator<Item = &'a AppliedMigration>,
 ) -> Vec<Entry<'a>> {
     let mut merged: BTreeMap<(bool, Key), Pair<'a>> = BTreeMap::new();
+    let mut text_order = false;
     for m in migrations {
+        text_order |= m.text_order.is_some();
         merged.entry(sort_key(&m.key)).or_default().0 = Some(m);
     }
-    for row in applied.clone() {
+    for row in applied {
         merged.entry(sort_key(&row.key())).or_default().1 = Some(row);
     }
-    let newest = applied.filter_map(|row| row.version).max();
+    let mut merged: Vec<((bool, Key), Pair<'a>)> = merged.into_iter().collect();
+    if text_order {
+        // The stream's tool orders versions as text: so does its status, and so its plan.
+        let text = |((_, key), (m, _)): &((bool, Key), Pair<'a>)| {
+            m.and_then(|m| m.text_order.clone()).unwrap_or_else(|| key.to_string())
+        };
+        merged.sort_by_cached_key(|entry| (entry.0.0, text(entry)));
+    }
+    // The newest applied versioned migration, in the stream's order.
+    let newest =
+        merged.iter().rposition(|((repeatable, _), (_, row))| !repeatable && row.is_some());
     merged
         .into_iter()
-        .map(|((_, key), (migration, record))| {
+        .enumerate()
+        .map(|(at, ((_, key), (migration, record)))| {
             let state = match (migration, record) {
                 (_, Some(row)) if row.state == RecordState::Failed => EntryState::Failed,
                 (Some(m), Some(row))
@@ -99,7 +112,8 @@ fn stream_status<'a>(
                 (Some(_), None) | (None, None) => EntryState::Pending,
             };
             let out_of_order = state == EntryState::Pending
-                && matches!((key.version(), newest), (Some(v), Some(n)) if v < n);
+                && key.version().is_some()
+                && newest.is_some_and(|newest| at < newest);
             let label = match (migration, record) {
                 (Some(m), _) => m.label.clone(),
                 (None, Some(row)) => row.label(),

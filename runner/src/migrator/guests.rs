@@ -68,6 +68,14 @@ impl Mode {
 }
 
 impl Guests<'_> {
+    /// The stopped transform a revert step drops with its migration, if it has one.
+    pub(super) fn dropped(&self, step: &Step<'_>) -> Option<&crate::transforms::TransformRow> {
+        let stopped = |row: &&crate::transforms::TransformRow| {
+            row.is_of(step.migration) && super::worker::stopped(row.state)
+        };
+        self.queued.iter().filter(|_| step.action == Action::Revert).find(stopped)
+    }
+
     /// The need for `migration`'s transform, if a migration of the run has one.
     pub(super) fn needs(&self, migration: &Migration) -> Option<&Need<'_>> {
         self.needed.iter().find(|need| std::ptr::eq(need.required, migration))

@@ -254,11 +254,15 @@ impl Migrator {
         self.check_pins()?;
         let mut conn = self.lock(conn, reporter)?;
         let applied = self.history(&mut conn)?;
+        // Transforms queued for a worker are the worker's: this run leaves them alone, unless
+        // a migration it applies needs one finished first, or it reverts one that stopped.
+        let queued = worker::queued(conn.driver()?)?;
+        let applied = match request.target {
+            Target::Down { .. } => worker::revertible(applied, &queued)?,
+            Target::Up { .. } => applied,
+        };
         let mut plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
         runnable::check_steps(&plan.steps)?;
-        // Transforms queued for a worker are the worker's: this run leaves them alone, unless
-        // a migration it applies needs one finished first.
-        let queued = worker::queued(conn.driver()?)?;
         let needed = worker::needed(&self.migrations, &plan.steps, &applied)?;
         worker::check_needed(&needed, &queued, request.wait_for_transforms)?;
         worker::leave_to_workers(&mut plan.steps, &queued, &needed);

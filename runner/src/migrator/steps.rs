@@ -11,6 +11,7 @@ use crate::history::{HistoryWrite, NewRecord, RecordState};
 use crate::migration::{Migration, Script, Statement};
 use crate::plan::{Action, PlanError, Step};
 use crate::report::{Event, Reporter};
+use crate::transforms::state;
 use std::time::{Duration, Instant};
 
 pub(super) fn run(
@@ -172,9 +173,24 @@ fn execute(
     let mut tx = Tx::begin(conn, record_context(migration))?;
     guests.confined(tx.conn(), migration, |conn| body(conn, step, guests, reporter))?;
     let elapsed = started.elapsed();
-    let writes = records(tx.driver()?, step, Some(elapsed_ms(started)), guests.keep);
+    let mut writes = records(tx.driver()?, step, Some(elapsed_ms(started)), guests.keep);
+    writes.extend(drop_transform(tx.driver()?, step, guests));
     tx.finish(&writes)?;
+    report_dropped(step, guests, reporter);
     Ok(elapsed)
+}
+
+/// The write that drops the stopped transform a revert undoes, with the history row.
+fn drop_transform(db: &dyn Driver, step: &Step<'_>, guests: &Guests<'_>) -> Option<HistoryWrite> {
+    let migration = step.migration;
+    guests.dropped(step).map(|_| state::forget(db, &migration.stream, &migration.key))
+}
+
+fn report_dropped(step: &Step<'_>, guests: &Guests<'_>, reporter: &mut dyn Reporter) {
+    if let Some(row) = guests.dropped(step) {
+        let label = &step.migration.label;
+        reporter.report(Event::TransformDropped { label, state: row.state });
+    }
 }
 
 /// A `no-transaction` migration: statements that refuse to run in a transaction run one by
@@ -194,13 +210,20 @@ fn execute_alone(
     let ms = elapsed_ms(started);
     let driver = conn.driver()?;
     let writes = match &outcome {
-        Ok(()) => records(driver, step, Some(ms), guests.keep),
+        Ok(()) => {
+            let mut writes = records(driver, step, Some(ms), guests.keep);
+            writes.extend(drop_transform(driver, step, guests));
+            writes
+        }
         Err(_) => vec![
             HistoryWrite::delete(driver, &migration.stream, &migration.key),
             HistoryWrite::insert(driver, &NewRecord::of(migration, RecordState::Failed, Some(ms))),
         ],
     };
     in_transaction(conn, record_context(migration), &writes)?;
+    if outcome.is_ok() {
+        report_dropped(step, guests, reporter);
+    }
     outcome.map(|()| elapsed)
 }
 

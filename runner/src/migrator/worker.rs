@@ -403,3 +403,32 @@ fn mark_failed(
     marked.map_err(|source| database(format!("cannot mark {} failed", migration.label), source))?;
     Ok(reason)
 }
+
+/// Whether a transform stopped where nobody runs it (paused, cancelled or failed): its
+/// migration may be reverted, and the revert drops its row.
+pub(super) fn stopped(state: TransformState) -> bool {
+    matches!(state, TransformState::Paused | TransformState::Cancelled | TransformState::Failed)
+}
+
+/// The history as a revert plans with it: a batched migration whose transform stopped is
+/// reverted like an applied one (its down undoes what the batches did so far). One whose
+/// transform is queued or running in a worker is refused, naming its state.
+pub(super) fn revertible(
+    mut applied: Vec<crate::history::AppliedMigration>,
+    queued: &[TransformRow],
+) -> Result<Vec<crate::history::AppliedMigration>, Error> {
+    for record in applied.iter_mut().filter(|r| r.state == RecordState::InProgress) {
+        let Some(row) = queued.iter().find(|row| row.is_for(&record.stream, &record.key())) else {
+            continue;
+        };
+        match row.state {
+            state if stopped(state) => record.state = RecordState::Applied,
+            TransformState::Queued | TransformState::Running => {
+                let label = row.label.clone();
+                return Err(TransformError::NotStopped { label, state: row.state }.into());
+            }
+            _ => {}
+        }
+    }
+    Ok(applied)
+}

@@ -31,6 +31,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
             down_file: None,
             refused: None,
         }),
+        text_order: None,
     }
 }
 
@@ -294,4 +295,40 @@ fn a_removed_packs_history_blocks_until_repaired() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// A diesel folder with `2024-03-13_170000_x` beside 14-digit versions: diesel compares the
+/// versions as text, so `20240313` runs after `20240306170000`; so does the plan, for `up`,
+/// `--to` and `down --to`, and nothing is out of order.
+#[test]
+fn a_stream_ordered_as_text_runs_in_its_tools_order() {
+    let mut ms: Vec<Migration> = [20180114171611, 20240306170000, 20240313, 20240605131359]
+        .into_iter()
+        .map(versioned)
+        .collect();
+    for m in &mut ms {
+        m.text_order = m.version().map(|v| v.to_string());
+    }
+    let applied = vec![row(&ms[0], RecordState::Applied), row(&ms[1], RecordState::Applied)];
+    let order: Vec<String> = ms.iter().map(|m| m.label.clone()).collect();
+    let all = plan(&ms, &applied, &up()).unwrap();
+    assert_eq!(
+        labels(&all),
+        vec![(Action::Apply, order[2].clone()), (Action::Apply, order[3].clone())]
+    );
+    let to = Target::Up { to: Some(v(20240313)), allow_out_of_order: false };
+    assert_eq!(labels(&plan(&ms, &applied, &to).unwrap()), vec![(Action::Apply, order[2].clone())]);
+    let every: Vec<AppliedMigration> = ms.iter().map(|m| row(m, RecordState::Applied)).collect();
+    let back = plan(&ms, &every, &down(DownTarget::To(v(20240306170000)))).unwrap();
+    assert_eq!(
+        labels(&back),
+        vec![(Action::Revert, order[3].clone()), (Action::Revert, order[2].clone())]
+    );
+    let one = plan(&ms, &every, &down(DownTarget::Steps(1))).unwrap();
+    assert_eq!(labels(&one), vec![(Action::Revert, order[3].clone())]);
+    // Numerically, 20240313 would be the oldest and pending behind applied ones.
+    let numeric: Vec<Migration> =
+        ms.iter().cloned().map(|m| Migration { text_order: None, ..m }).collect();
+    let refused = plan(&numeric, &applied, &up());
+    assert!(matches!(refused, Err(PlanError::OutOfOrder { .. })));
 }

@@ -17,7 +17,7 @@ pub use crate::sql_file::SqlFileError;
 use self::scan::{Found, scan};
 use crate::build::{BuildMode, Builder};
 use crate::migration::{Key, Migration};
-use crate::report::Reporter;
+use crate::report::{Event, Reporter};
 use crate::stream::Stream;
 use crate::version::Version;
 use std::collections::BTreeMap;
@@ -137,6 +137,22 @@ impl MigrationSource for DirSource {
         if !problems.is_empty() {
             return Err(SourceError::Invalid { problems });
         }
-        Ok(versioned.into_values().chain(repeatable.into_values()).collect())
+        let mut versioned: Vec<Migration> = versioned.into_values().collect();
+        if self.format.orders_as_text() {
+            // The tool's order: its version text, compared as text.
+            for migration in &mut versioned {
+                migration.text_order = scan::version_text(&migration.path);
+            }
+            versioned.sort_by(|a, b| a.text_order.cmp(&b.text_order));
+            for (later, earlier) in scan::text_order_differs(&versioned) {
+                let format = self.format;
+                reporter.report(Event::TextOrder {
+                    format,
+                    path: &later.path,
+                    before: &earlier.path,
+                });
+            }
+        }
+        Ok(versioned.into_iter().chain(repeatable.into_values()).collect())
     }
 }

@@ -62,12 +62,6 @@ pub enum ProblemKind {
     Build(BuildError),
     /// A file of another tool's format that cannot run as that tool would run it.
     Format(FormatError),
-    /// The tool orders versions as text, which puts this file before `other`; godwit orders
-    /// them as numbers, which puts it after.
-    TextOrder {
-        format: &'static str,
-        other: PathBuf,
-    },
 }
 
 impl SourceProblem {
@@ -95,11 +89,6 @@ impl fmt::Display for SourceProblem {
             ProblemKind::Component(error) => write!(f, "{path}: {error}"),
             ProblemKind::Build(error) => write!(f, "{path}: {error}"),
             ProblemKind::Format(error) => write!(f, "{path}: {error}"),
-            ProblemKind::TextOrder { format, other } => write!(
-                f,
-                "{path}: {format} orders versions as text, which runs this before {} although its version is larger; give the versions the same number of digits",
-                other.display()
-            ),
         }
     }
 }

@@ -70,6 +70,7 @@ pub(super) fn load_source(
         kind: Kind::Wasm,
         checksum: built.checksum,
         script: Script::Wasm(WasmScript::new(bytes)),
+        text_order: None,
     })
 }
 
@@ -124,6 +125,7 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
             kind: Kind::Wasm,
             checksum: Checksum::of_bytes(&bytes),
             script: Script::Wasm(WasmScript::new(bytes)),
+            text_order: None,
         });
     }
     let text = text(path, bytes)?;
@@ -141,6 +143,7 @@ fn load(path: &Path, key: Key, name: String) -> Result<Migration, SourceProblem>
         kind: Kind::Sql,
         checksum: Checksum::of_text(&text),
         script: Script::Sql(script),
+        text_order: None,
     })
 }
 
@@ -214,5 +217,6 @@ fn read_format(found: &Found) -> Result<Migration, SourceProblem> {
         kind: Kind::Sql,
         checksum,
         script: Script::Sql(script),
+        text_order: None,
     })
 }

@@ -6,7 +6,7 @@
 use super::format::{self, Format, Named, Role};
 use super::name::{FileName, NameProblem, classify};
 use super::problem::{ProblemKind, SourceError, SourceProblem};
-use crate::migration::Key;
+use crate::migration::{Key, Migration};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -138,39 +138,29 @@ pub(crate) fn scan(
         }
         found.push(Found { path, key, name, what: What::Format { format, down, config, dir } });
     }
-    if format.orders_as_text() {
-        problems.extend(text_order(format, &found));
-    }
     found.sort_by(|a, b| {
         a.path.as_os_str().as_encoded_bytes().cmp(b.path.as_os_str().as_encoded_bytes())
     });
     Ok((found, problems))
 }
 
-/// diesel and dbmate order versions as text: where that differs from the numeric order godwit
-/// uses (versions of different lengths), the file is a problem rather than a silent reorder.
-fn text_order(format: Format, found: &[Found]) -> Vec<SourceProblem> {
-    let mut versions: Vec<(String, i64, &Path)> = found
-        .iter()
-        .filter_map(|f| {
-            let name = f.path.file_name()?.to_str()?;
-            let text: String = name
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '-')
-                .filter(char::is_ascii_digit)
-                .collect();
-            Some((text, f.key.version()?.number()?, f.path.as_path()))
-        })
-        .collect();
-    versions.sort_by_key(|v| v.1);
-    let mut problems = Vec::new();
-    for pair in versions.windows(2) {
-        if pair[0].0 > pair[1].0 {
-            problems.push(SourceProblem::new(
-                pair[1].2,
-                ProblemKind::TextOrder { format: format.name(), other: pair[0].2.to_owned() },
-            ));
-        }
-    }
-    problems
+/// The version as a tool that orders versions as text compares it: the digits of the name up
+/// to its first `_` (`20240313` for diesel's `2024-03-13_170000_x`).
+pub(crate) fn version_text(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let text =
+        name.chars().take_while(|c| c.is_ascii_digit() || *c == '-').filter(char::is_ascii_digit);
+    Some(text.collect())
+}
+
+/// Where a tool's text order differs from the numeric order (versions of different lengths):
+/// each migration of `migrations` (in the tool's order) that runs right after one with a
+/// larger version, with that one.
+pub(crate) fn text_order_differs(migrations: &[Migration]) -> Vec<(&Migration, &Migration)> {
+    let versioned: Vec<&Migration> = migrations.iter().filter(|m| m.version().is_some()).collect();
+    versioned
+        .windows(2)
+        .filter(|pair| pair[1].version() < pair[0].version())
+        .map(|p| (p[1], p[0]))
+        .collect()
 }

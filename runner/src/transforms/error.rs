@@ -75,4 +75,7 @@ pub enum TransformError {
     /// The transform is queued, and a later migration needs it finished.
     #[error("{label} needs the transform of {required} finished first, and it is {state}")]
     Unfinished { label: String, required: String, state: TransformState },
+    /// A revert met a transform a worker owns and has not stopped.
+    #[error("{label} cannot be reverted while its transform is {state}")]
+    NotStopped { label: String, state: TransformState },
 }

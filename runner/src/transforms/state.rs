@@ -272,6 +272,20 @@ pub(crate) fn change(
     Ok(db.own_execute(&sql, &params)? > 0)
 }
 
+/// Deletes the row of the transform of (`stream`, `key`): written with the history row of the
+/// revert that undoes its migration.
+pub(crate) fn forget(db: &dyn Driver, stream: &Stream, key: &Key) -> crate::HistoryWrite {
+    let d = db.dialect();
+    let sql = format!(
+        "DELETE FROM {} WHERE stream = {} AND key = {}",
+        table(db),
+        param(d, 1),
+        param(d, 2)
+    );
+    let params = vec![Value::Text(stream.as_stored().to_owned()), Value::Text(key_text(key))];
+    crate::HistoryWrite::foreign(sql, params)
+}
+
 /// The state of one transform, if it has a row; the table must exist. A worker asks before
 /// every batch, so it is one query for one row.
 pub(crate) fn state_of(

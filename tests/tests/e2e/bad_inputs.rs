@@ -393,6 +393,20 @@ catalogue!(
     B82 => |p| {
         legacy(p, &[("V1__init.sql", "create table legacy (x int);\n"), ("afterMigrate.sql", "grant select on legacy to public;\n")])
     },
+    B83 => |p| {
+        p.write("legacy/1_init.up.sql", "create table legacy (x int);\n");
+        p.write("legacy/1_init.down.sql", "drop table legacy;\n");
+        Runner::Doc
+    },
+    B84 => |p| {
+        p.db().execute(
+            "CREATE TABLE people (id BIGINT PRIMARY KEY, full_name TEXT NOT NULL, passes INTEGER NOT NULL DEFAULT 0); \
+             INSERT INTO people (id, full_name) VALUES (1, 'Ada Lovelace');",
+        );
+        p.component("rust-backfill", "0002_split_names.wasm");
+        p.godwit(&["up", "--defer-transforms"]).ok();
+        Runner::Doc
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

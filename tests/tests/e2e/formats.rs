@@ -324,6 +324,48 @@ fn diesel_migration_without_down_is_irreversible() {
     p.godwit(&["status", "--format", "json"]).ok().stdout_has("\"reversible\": false");
 }
 
+/// diesel compares versions as text: a directory named `2024-03-13_170000_x` (version
+/// 20240313, eight digits) runs after `2024-03-06-170000_y`, as diesel runs it (a real folder
+/// has such a directory). godwit runs it in diesel's order, with a warning, for `up`, `--to`
+/// and `down --to`, and sees nothing out of order.
+#[test]
+fn diesel_folder_runs_in_diesels_text_order() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    std::fs::remove_dir(p.path("migrations")).unwrap();
+    p.write("godwit.toml", "format = \"diesel\"\n");
+    for (dir, up, down) in [
+        ("2018-01-14-171611_create_users", "CREATE TABLE users (id INTEGER);", "DROP TABLE users;"),
+        ("2024-03-06-170000_add_sso", "CREATE TABLE sso (id INTEGER);", "DROP TABLE sso;"),
+        (
+            "2024-03-13_170000_sso_cascade",
+            "ALTER TABLE sso ADD COLUMN user_id INTEGER;",
+            "ALTER TABLE sso DROP COLUMN user_id;",
+        ),
+        (
+            "2024-06-05-131359_sso_index",
+            "CREATE INDEX sso_user ON sso (user_id);",
+            "DROP INDEX sso_user;",
+        ),
+    ] {
+        p.write(&format!("migrations/{dir}/up.sql"), up);
+        p.write(&format!("migrations/{dir}/down.sql"), down);
+    }
+    p.godwit(&["up", "--to", "20240306170000"]).ok().stderr_has(
+        "Warning diesel orders versions as text: migrations/2024-03-13_170000_sso_cascade runs after migrations/2024-03-06-170000_add_sso although its version is smaller",
+    );
+    assert!(!p.db().columns("sso").contains(&"user_id".to_owned()), "--to ran past its target");
+    let run = p.godwit(&["up"]);
+    run.ok()
+        .stderr_has("Applying 2024-03-13_170000_sso_cascade")
+        .stderr_has("applied 2 migrations");
+    let at = |label: &str| run.stderr.find(&format!("Applying {label}")).unwrap();
+    assert!(at("2024-03-13_170000_sso_cascade") < at("2024-06-05-131359_sso_index"));
+    p.godwit(&["validate"]).ok();
+    p.godwit(&["down", "--to", "20240306170000"]).ok().stderr_has("reverted 2 migrations");
+    assert!(!p.db().columns("sso").contains(&"user_id".to_owned()));
+    p.godwit(&["down", "--steps", "1"]).ok().stderr_has("Reverting 2024-03-06-170000_add_sso");
+}
+
 /// One test per backend for each case, in a module named after the case.
 macro_rules! on_each_backend {
     ($($module:ident => $case:ident),* $(,)?) => {

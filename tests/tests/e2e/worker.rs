@@ -160,11 +160,57 @@ fn a_transform_a_pending_migration_requires_is_not_deferred(p: &Project) {
     assert_eq!(count(p, "passes = 1"), 500);
 }
 
+/// A transform a worker owns is reverted by `down` once it has stopped (paused, failed or
+/// cancelled): the migration's down undoes what its batches did, the transform's row goes
+/// with the history row, and `up` can apply it again. One still queued is refused, with the
+/// commands that stop it.
+fn a_stopped_transform_is_reverted_by_down_and_dropped(p: &Project) {
+    people(p, 3000);
+    let first_name = |p: &Project| p.db().columns("people").contains(&"first_name".to_owned());
+    p.godwit(&["up", "--defer-transforms"]).ok();
+    let before = p.db().fingerprint();
+    p.godwit(&["down"])
+        .code(1)
+        .stderr_has("0001_split_names cannot be reverted while its transform is queued")
+        .stderr_has("`godwit transforms cancel 0001_split_names`");
+    assert_eq!(p.db().fingerprint(), before, "a refused down changed the database");
+    // Paused before a worker took it.
+    p.godwit(&["transforms", "pause", "1"]).ok();
+    p.godwit(&["down"])
+        .ok()
+        .stderr_has("Reverting 0001_split_names")
+        .stderr_has("Dropped 0001_split_names's paused transform");
+    assert!(!first_name(p), "the down did not run");
+    assert_eq!(history_progress(p).0, "none");
+    p.godwit(&["transforms", "status"]).ok().stderr_has("no transform is queued");
+    // Failed in a worker.
+    fail_row_650(p, true);
+    p.godwit(&["up", "--defer-transforms"]).ok();
+    p.godwit(&["transforms", "run", "--batch-size", "300"]).code(1);
+    p.godwit(&["down"]).ok().stderr_has("Dropped 0001_split_names's failed transform");
+    assert!(!first_name(p));
+    fail_row_650(p, false);
+    // Cancelled while a worker ran it.
+    p.godwit(&["up", "--defer-transforms"]).ok();
+    let running = worker(p, &["--batch-size", "50", "--batch-pause", "30ms"]);
+    rows_reach(p, 200);
+    p.godwit(&["transforms", "cancel", "1"]).ok();
+    Run::from(running.wait_with_output().unwrap()).ok();
+    p.godwit(&["down"]).ok().stderr_has("Dropped 0001_split_names's cancelled transform");
+    assert!(!first_name(p));
+    assert_eq!(history_progress(p).0, "none");
+    // Nothing of it is left: `up` applies it again and runs it to the end.
+    p.godwit(&["up"]).ok().stderr_has("Applying 0001_split_names (");
+    assert_eq!(history_progress(p), ("applied".into(), 3000));
+    assert_eq!(count(p, "first_name IS NULL"), 0);
+}
+
 on_both!(
     a_migration_that_requires_a_queued_transform_finishes_it_first,
     a_transform_a_pending_migration_requires_is_not_deferred,
     deferred_transforms_run_in_the_worker_not_the_deploy,
     pause_resume_and_cancel_act_at_batch_boundaries_from_another_process,
     a_failing_transform_is_marked_failed_and_the_deploy_succeeds,
-    two_workers_never_run_one_transform_and_a_killed_one_is_taken_over
+    two_workers_never_run_one_transform_and_a_killed_one_is_taken_over,
+    a_stopped_transform_is_reverted_by_down_and_dropped
 );
