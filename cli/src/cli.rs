@@ -2,7 +2,7 @@
 //! here, once.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use godwit::build::Language;
+use godwit::guest_build::Language;
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -100,7 +100,7 @@ pub struct Settings {
     pub lock_timeout: Duration,
     pub schema: Option<String>,
     pub wasm: godwit::wasm::Limits,
-    pub build: godwit::build::BuildMode,
+    pub build: godwit::guest_build::BuildMode,
     /// `godwit.lock`, next to the configuration file; the paths in it are relative to the
     /// file's directory.
     pub lock_file: PathBuf,
@@ -169,8 +169,8 @@ impl Settings {
             schema: global.schema.clone().or(file.schema),
             wasm,
             build: match global.no_build {
-                true => godwit::build::BuildMode::NoBuild,
-                false => godwit::build::BuildMode::Build,
+                true => godwit::guest_build::BuildMode::NoBuild,
+                false => godwit::guest_build::BuildMode::Build,
             },
             lock_file: relative_to(&base, Path::new(godwit::lock_file::LOCK_FILE)),
             packs: file

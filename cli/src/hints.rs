@@ -2,8 +2,9 @@
 //! must be fixed before anything can run, 1 when a migration or a check failed) and a hint
 //! saying what to do, with the flags and commands that do it.
 
-use godwit::build::{BuildError, Language};
 use godwit::driver::ConnectError;
+use godwit::guest_build::toolchain::{Install, ToolchainError};
+use godwit::guest_build::{BuildError, Language};
 use godwit::history::HistoryError;
 use godwit::history::adopt::AdoptError;
 use godwit::lock_file::PinError;
@@ -11,7 +12,6 @@ use godwit::pack::PackError;
 use godwit::source::{
     DetectError, NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError,
 };
-use godwit::toolchain::{Install, ToolchainError};
 use godwit::wasm::GuestError;
 use godwit::{DbError, Error, PlanError, TransformError};
 
@@ -256,7 +256,7 @@ fn problem(problem: &SourceProblem) -> String {
         }
         ProblemKind::Io(_) => "check the file's permissions".to_owned(),
         ProblemKind::Build(error) => build_hint(error),
-        ProblemKind::Format(godwit::source::FormatError::Placeholder { .. }) => {
+        ProblemKind::Format(godwit::source::FormatError::Refused(_)) => {
             "write the value into the file; or, when the text is meant as it is, put `placeholderReplacement=false` in the script's .conf file (Flyway then runs it as it is too)".to_owned()
         }
         ProblemKind::Format(_) => {

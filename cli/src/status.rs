@@ -26,7 +26,7 @@ struct JsonPack<'a> {
     dir: String,
     sha256: String,
     after: Option<godwit::Version>,
-    grant: &'a godwit::pack::Grant,
+    grant: &'a godwit::driver::Grant,
 }
 
 #[derive(Serialize)]

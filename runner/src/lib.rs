@@ -19,11 +19,11 @@
 //! table through a [`driver`], runs components in the [`wasm`] sandbox, and checks
 //! [`lock_file`] pins and [`pack`] grants. Nothing here prints or knows about a terminal.
 
-pub mod build;
 mod checksum;
 pub mod contract;
 pub mod driver;
 mod error;
+pub mod guest_build;
 pub mod history;
 pub mod lock_file;
 mod migration;
@@ -32,11 +32,9 @@ pub mod pack;
 mod plan;
 mod report;
 pub mod source;
-mod split;
-mod sql_file;
 mod status;
 mod stream;
-pub mod toolchain;
+mod text;
 pub mod transforms;
 mod version;
 pub mod wasm;
@@ -46,20 +44,20 @@ pub use driver::{
     ConnectOptions, Connection, DbError, Dialect, Driver, ParamRows, Rows, Value, connect,
     connect_changes_nothing,
 };
-pub use error::Error;
-pub use history::{AppliedMigration, HistoryWrite, NewRecord, RecordState};
+pub use error::{BeyondGrant, Error, GuestFailure, MigrationFailure};
+pub use history::{AppliedMigration, NewRecord, RecordState};
 pub use migration::{
-    DownFile, DownFileError, DownRead, Key, Kind, Migration, Script, SqlScript, Statement,
+    DownFile, DownFileError, DownRead, Key, Kind, Migration, Refusal, Script, SqlScript, Statement,
     WasmScript,
 };
 pub use migrator::{
-    AdoptRequest, Adoption, BeyondGrant, GuestFailure, Loader, MigrationFailure, Migrator, Relock,
-    RepairAction, Report, Request, StepReport, Worked,
+    AdoptRequest, Adoption, Loader, Migrator, Relock, RepairAction, Report, Request, StepReport,
+    Worked,
 };
 pub use pack::Pack;
 pub use plan::{Action, DownTarget, PackOrder, Plan, PlanError, Step, Target, plan};
 pub use report::{Event, NoReport, Reporter};
-pub use source::{DirSource, Format, MigrationSource};
+pub use source::{DirSource, Format, MigrationSource, SourceEvent};
 pub use status::{Entry, EntryState, Problem, problems, status};
 pub use stream::Stream;
 pub use transforms::{

@@ -78,7 +78,7 @@ pub struct SqlScript {
     /// Why the script cannot run as its tool would run it (a Flyway placeholder): the folder
     /// is still read, listed and adopted (an applied migration never runs again), and a run
     /// that would apply it stops before anything runs.
-    pub refused: Option<crate::source::FormatError>,
+    pub refused: Option<Refusal>,
 }
 
 impl SqlScript {
@@ -112,6 +112,16 @@ impl SqlScript {
             _ => self.transaction,
         }
     }
+}
+
+/// Why a script of another tool's folder cannot run as its tool would run it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    #[error(
+        "line {line}: Flyway placeholder `${{{name}}}`: godwit runs the text it checksums, never one with values filled in"
+    )]
+    Placeholder { line: usize, name: String },
 }
 
 /// A down script in a file of its own, read when first needed.

@@ -2,11 +2,11 @@
 //! resolved migrations, the history and the target. `up`, `down` and their dry runs all go
 //! through [`plan`]; a dry run is a plan that is reported instead of executed.
 
-use crate::error::plural;
 use crate::history::AppliedMigration;
 use crate::migration::Migration;
 use crate::status::{Entry, EntryState, Problem, problems, status};
 use crate::stream::Stream;
+use crate::text::plural;
 use crate::version::Version;
 
 /// Why there is no plan: what must be settled before anything can run.
@@ -14,7 +14,7 @@ use crate::version::Version;
 #[non_exhaustive]
 pub enum PlanError {
     /// Applied migrations that were edited, deleted, or failed part-way.
-    #[error("{}", crate::error::list("applied migration with a problem", problems))]
+    #[error("{}", crate::text::list("applied migration with a problem", problems))]
     Inconsistent { problems: Vec<Problem> },
     #[error(
         "{} older than the newest applied migration {newest}: {}",

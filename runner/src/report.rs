@@ -2,6 +2,7 @@
 //! events into status lines and progress, and an embedding application may log them.
 
 use crate::plan::Step;
+use crate::source::SourceEvent;
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ pub enum Event<'a> {
     /// The Python, JavaScript or C migration in `dir` is being built (it takes seconds).
     Building {
         dir: &'a Path,
-        language: crate::build::Language,
+        language: crate::guest_build::Language,
     },
     /// A line a build tool wrote while the migration in `dir` builds (for cargo, its progress
     /// lines: `Compiling ...`, `Finished ...`).
@@ -107,6 +108,18 @@ pub enum Event<'a> {
         label: &'a str,
         line: &'a str,
     },
+}
+
+impl<'a> From<SourceEvent<'a>> for Event<'a> {
+    fn from(event: SourceEvent<'a>) -> Event<'a> {
+        match event {
+            SourceEvent::Building { dir, language } => Event::Building { dir, language },
+            SourceEvent::BuildOutput { dir, line } => Event::BuildOutput { dir, line },
+            SourceEvent::TextOrder { format, path, before } => {
+                Event::TextOrder { format, path, before }
+            }
+        }
+    }
 }
 
 pub trait Reporter {

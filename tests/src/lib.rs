@@ -19,8 +19,8 @@ pub use db::Backend;
 
 /// `cargo build` with `args`, from inside a test.
 fn cargo_build(args: &[&str]) {
-    // Without the variables cargo set for this test binary (see `godwit::build::cargo`).
-    let mut build = godwit::build::cargo();
+    // Without the variables cargo set for this test binary (see `godwit::guest_build::cargo`).
+    let mut build = godwit::guest_build::cargo();
     build.arg("build").arg("--quiet").args(args);
     let status = build.status().expect("run cargo build");
     assert!(status.success(), "cargo build {args:?} failed");
@@ -103,13 +103,13 @@ pub fn source_guest(name: &str) -> PathBuf {
 pub fn build_source(dir: &Path) -> PathBuf {
     static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let toolchains = godwit::toolchain::Toolchains::at(toolchains_dir());
-    let language = godwit::build::detect(dir).expect("a migration directory");
+    let toolchains = godwit::guest_build::toolchain::Toolchains::at(toolchains_dir());
+    let language = godwit::guest_build::detect(dir).expect("a migration directory");
     let mut progress = |line: &str| eprintln!("{line}");
     toolchains
         .install(language, &mut progress)
         .unwrap_or_else(|e| panic!("the {language} toolchain: {e}"));
-    let builder = godwit::build::Builder::new(godwit::build::BuildMode::Build)
+    let builder = godwit::guest_build::Builder::new(godwit::guest_build::BuildMode::Build)
         .cache_dir(profile_dir().parent().expect("target dir").join("test-builds"))
         .toolchains(toolchains);
     let built = builder.build(dir, &mut |_| {});

@@ -8,7 +8,7 @@ use crate::printer::{CYAN, GREEN, Printer};
 use crate::report::CliReporter;
 use anyhow::Context;
 use godwit::source::convert::{Contents, Converted, to_godwit};
-use godwit::{DirSource, Format, MigrationSource, NoReport, Script};
+use godwit::{DirSource, Format, MigrationSource, Script};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -114,8 +114,8 @@ fn check(
     converted: &[Converted],
 ) -> anyhow::Result<()> {
     let read = DirSource::new(out)
-        .building(godwit::build::BuildMode::NoBuild)
-        .resolve(&mut NoReport)
+        .building(godwit::guest_build::BuildMode::NoBuild)
+        .resolve(&mut |_| {})
         .map_err(godwit::Error::from)?;
     for migration in original {
         let again = read.iter().find(|m| m.key == migration.key);

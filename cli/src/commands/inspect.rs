@@ -21,12 +21,12 @@ pub fn inspect(
     }
     let artifact = match file.is_dir() {
         true => {
-            let mut progress = |progress: godwit::build::BuildProgress<'_>| {
-                if let godwit::build::BuildProgress::Line(line) = progress {
+            let mut progress = |progress: godwit::guest_build::BuildProgress<'_>| {
+                if let godwit::guest_build::BuildProgress::Line(line) = progress {
                     printer.progress(line);
                 }
             };
-            godwit::build::Builder::new(settings.build)
+            godwit::guest_build::Builder::new(settings.build)
                 .build(file, &mut progress)
                 .map_err(|e| {
                     Failure::check(format!("{}: {e}", file.display())).hint(build_hint(&e))

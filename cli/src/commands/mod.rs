@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command, ToolchainCommand};
 use crate::config::Settings;
 use crate::printer::Printer;
 use crate::report::CliReporter;
-use godwit::build::BuildMode;
+use godwit::guest_build::BuildMode;
 use godwit::{ConnectOptions, Connection, DownTarget, Migrator, Request, Stream, Target};
 use std::process::ExitCode;
 
@@ -128,7 +128,7 @@ fn load_building(
     reporter.finish();
     let mut migrator = loaded?;
     if let Some(tool) = settings.keep {
-        migrator = migrator.keeping(godwit::history::adopt::Keep::new(tool, None));
+        migrator = migrator.keeping(godwit::history::Keep::new(tool, None));
     }
     Ok(migrator.with_lock_timeout(settings.lock_timeout).with_wasm_limits(settings.wasm))
 }

@@ -173,10 +173,10 @@ fn new_in_tool_format(
 }
 
 pub fn build(settings: &Settings, printer: &mut Printer) -> anyhow::Result<ExitCode> {
-    let migrator = load_building(settings, printer, godwit::build::BuildMode::Build)?;
+    let migrator = load_building(settings, printer, godwit::guest_build::BuildMode::Build)?;
     let sources: Vec<_> = migrator.migrations().iter().filter(|m| m.path.is_dir()).collect();
     for migration in &sources {
-        let language = godwit::build::detect(&migration.path)
+        let language = godwit::guest_build::detect(&migration.path)
             .map_or_else(|_| String::new(), |language| format!("{language}, "));
         let path = migration.path.display();
         printer.status("Built", GREEN, format!("{} ({language}{path})", migration.label));

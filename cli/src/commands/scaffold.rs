@@ -2,7 +2,7 @@
 //! skeleton builds at once and whose `up` fails until it is written, so a forgotten one never
 //! passes for applied. Each names the SDK this godwit carries and how it is built.
 
-use godwit::build::Language;
+use godwit::guest_build::Language;
 use std::path::Path;
 
 /// What goes into a skeleton.

@@ -5,8 +5,8 @@ use crate::cli::{Format, Lang};
 use crate::failure::Failure;
 use crate::hints::toolchain_hint;
 use crate::printer::{CYAN, GREEN, Printer, YELLOW};
-use godwit::build::Language;
-use godwit::toolchain::Toolchains;
+use godwit::guest_build::Language;
+use godwit::guest_build::toolchain::Toolchains;
 use std::process::ExitCode;
 
 pub fn install(printer: &mut Printer, languages: &[Lang]) -> anyhow::Result<ExitCode> {

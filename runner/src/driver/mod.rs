@@ -2,28 +2,28 @@
 //! migration's, confined to a pack's grant while a pack runs, and godwit's own), step
 //! transactions, the migration lock and what its database needs to keep migrations away from
 //! `godwit_history`. The engine owns everything else: the algorithm is in `migrator`, the
-//! history table's rows and SQL in `history`. So a new backend is its connection and sixteen
-//! short methods (four more have defaults that fit a database without a network between it
-//! and godwit); the SQLite driver is 275 lines, and its authorizer (which keeps packs to their
-//! grants and migrations away from the history) 259 more. It behaves like the others because
-//! it must pass the conformance suite in `tests/tests/e2e/conformance.rs`.
+//! history table's rows and SQL in `history`, the writes a step commits in `write.rs` and a
+//! pack's grant in `grant.rs`. So a new backend is its connection and a few short methods, some
+//! with defaults that fit a database without a network between it and godwit. It behaves like
+//! the others because it must pass the conformance suite in `tests/tests/e2e/conformance.rs`.
 
 mod connection;
 mod error;
+mod grant;
 mod postgres;
 mod sqlite;
 mod steps;
 mod value;
+mod write;
 
 pub use self::connection::{
     ConnectError, ConnectOptions, Connection, connect, connect_changes_nothing, redact,
 };
 pub use self::error::{DbError, Undefined};
+pub use self::grant::{Access, Confine, Grant, TableName};
 pub use self::steps::{StepFailure, StepWork, StepsRun, one_by_one};
 pub use self::value::{ParamRows, Rows, Value};
-
-use crate::history::HistoryWrite;
-use crate::pack::Pack;
+pub use self::write::{Write, WriteKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,7 +57,7 @@ pub trait Driver: Send {
     /// Confines the statements that follow, of SQL files and guests alike, to what a pack's
     /// grant allows, until called with `None` (before godwit records the step). The database
     /// enforces it; a denied statement fails with the pack, the denied action and object.
-    fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError>;
+    fn confine(&mut self, to: Option<Confine<'_>>) -> Result<(), DbError>;
     /// Runs one statement of a migration.
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
     /// Runs one statement of a migration with positional parameters (`?1` or `$1`); returns
@@ -91,7 +91,7 @@ pub trait Driver: Send {
     /// Ends a step: godwit's writes to the history, then the commit. A database whose
     /// permissions cannot keep a migration away from the history table checks here, before
     /// the writes, that the step left the table alone; a driver may send it all at once.
-    fn finish(&mut self, writes: &[HistoryWrite]) -> Result<(), DbError> {
+    fn finish(&mut self, writes: &[Write]) -> Result<(), DbError> {
         for write in writes {
             self.own_execute(write.sql(), write.params())?;
         }

@@ -4,7 +4,7 @@
 //! failed; one that cannot runs them one by one, with [`one_by_one`].
 
 use super::{DbError, Driver};
-use crate::history::HistoryWrite;
+use crate::driver::Write;
 use std::time::{Duration, Instant};
 
 /// One step of [`Driver::run_steps`].
@@ -13,8 +13,8 @@ pub struct StepWork<'a> {
     /// The migration's statements, in order.
     pub statements: Vec<&'a str>,
     /// godwit's writes to the history once the statements succeeded; an insert may leave its
-    /// execution time to be measured ([`HistoryWrite::with_elapsed`]).
-    pub writes: Vec<HistoryWrite>,
+    /// execution time to be measured ([`Write::with_elapsed`]).
+    pub writes: Vec<Write>,
 }
 
 /// Where a batch of steps stopped.
@@ -55,7 +55,7 @@ pub fn one_by_one<D: Driver + ?Sized>(db: &mut D, steps: &[StepWork<'_>]) -> Ste
         }
         let elapsed = started.elapsed();
         let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-        let writes: Vec<HistoryWrite> = work.writes.iter().map(|w| w.with_elapsed(ms)).collect();
+        let writes: Vec<Write> = work.writes.iter().map(|w| w.with_elapsed(ms)).collect();
         if let Err(error) = db.finish(&writes) {
             let _ = db.rollback();
             run.failure = failed(None, error);

@@ -9,12 +9,14 @@
 //! migrations that commit many transactions before they count as applied.
 
 pub mod adopt;
+mod keep;
 mod row;
 mod sql;
 mod write;
 
+pub use self::keep::Keep;
 pub use self::row::{AppliedMigration, RecordState};
-pub use self::write::{HistoryWrite, NewRecord, WriteKind};
+pub use self::write::{NewRecord, forget, record, set_checksum, set_progress};
 
 use self::sql::{COLUMNS, Sql};
 use crate::driver::{DbError, Driver, Undefined};

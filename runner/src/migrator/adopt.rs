@@ -4,12 +4,12 @@
 //! table is left as it is, so the team can go back to the tool at any point.
 
 use super::Migrator;
-use super::guard::in_transaction;
+use super::undo_guards::in_transaction;
 use crate::checksum::Checksum;
 use crate::driver::Connection;
 use crate::error::Error;
 use crate::history::adopt::{self, AdoptError, Mismatch, ToolHistory};
-use crate::history::{self, HistoryWrite, NewRecord, RecordState};
+use crate::history::{self, NewRecord, RecordState};
 use crate::migration::{Key, Kind, Migration};
 use crate::report::Reporter;
 use crate::source::Format;
@@ -126,7 +126,7 @@ impl Migrator {
                     execution_ms: Some(0),
                     state: RecordState::Applied,
                 };
-                writes.push(HistoryWrite::insert(conn.driver()?, &record));
+                writes.push(crate::history::record(conn.driver()?, &record));
             }
         }
         if !writes.is_empty() {

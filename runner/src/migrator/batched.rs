@@ -6,12 +6,12 @@
 //! race with the application (a lock timeout, a deadlock) is rolled back and tried again,
 //! smaller, after a growing wait.
 
-use super::guard::Tx;
 use super::guests::{Guests, Lent, Mode, compiled, guest_failure, lend, run_guest};
 use super::steps::elapsed_ms;
+use super::undo_guards::Tx;
 use crate::driver::{Connection, DbError, Dialect};
 use crate::error::Error;
-use crate::history::{HistoryWrite, NewRecord, RecordState};
+use crate::history::{NewRecord, RecordState};
 use crate::migration::{Migration, WasmScript};
 use crate::plan::{Action, Step};
 use crate::report::{Event, Reporter};
@@ -70,8 +70,8 @@ pub(super) fn run_transform(
             let ms = elapsed_ms(started);
             let driver = tx.driver()?;
             let writes = [
-                HistoryWrite::delete(driver, &migration.stream, &migration.key),
-                HistoryWrite::insert(
+                crate::history::forget(driver, &migration.stream, &migration.key),
+                crate::history::record(
                     driver,
                     &NewRecord::of(migration, RecordState::InProgress, Some(ms)),
                 ),
@@ -201,7 +201,7 @@ pub(super) fn run_transform(
                 .map_err(|source| Error::Database { context: context.clone(), source })?;
         }
         let driver = tx.driver()?;
-        let progress = HistoryWrite::set_progress(
+        let progress = crate::history::set_progress(
             driver,
             &migration.stream,
             &migration.key,

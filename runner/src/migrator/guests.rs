@@ -2,11 +2,10 @@
 //! batched transforms is in `batched`), and the confinement of a pack's steps to its grant. The connection is
 //! lent to a guest for each call: its driver moves into the sandbox and comes back after.
 
-use super::{BeyondGrant, GuestFailure};
 use crate::driver::{Connection, DbError, Driver};
-use crate::error::Error;
+use crate::error::{BeyondGrant, Error, GuestFailure};
 use crate::history::AppliedMigration;
-use crate::history::adopt::Keep;
+use crate::history::Keep;
 use crate::migration::{Migration, WasmScript};
 use crate::pack::Pack;
 use crate::plan::{Action, Step};
@@ -107,7 +106,7 @@ impl Guests<'_> {
         let Some(pack) = self.pack_of(migration) else {
             return body(conn);
         };
-        conn.driver()?.confine(Some(pack)).map_err(|source| Error::Database {
+        conn.driver()?.confine(Some(pack.confine())).map_err(|source| Error::Database {
             context: format!(
                 "cannot run {} under the grant of pack `{}`",
                 migration.label, pack.name

@@ -3,8 +3,8 @@
 //! the files' problems are reported together, before anything connects or runs.
 
 use super::Migrator;
-use crate::build::{BuildMode, Builder};
 use crate::error::Error;
+use crate::guest_build::{BuildMode, Builder};
 use crate::lock_file::Pins;
 use crate::migration::{Migration, Script};
 use crate::pack::{MANIFEST, Pack, PackError};
@@ -116,7 +116,7 @@ impl Loader {
             (Some(pack), source)
         });
         for (pack, source) in std::iter::once((None, project)).chain(packs) {
-            match source.resolve(reporter) {
+            match source.resolve(&mut |event| reporter.report(event.into())) {
                 Ok(found) if found.is_empty() => empty = empty.or(pack),
                 Ok(found) => migrations.extend(found),
                 Err(SourceError::Invalid { problems: found }) => problems.extend(found),

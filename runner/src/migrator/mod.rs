@@ -4,26 +4,24 @@
 
 mod adopt;
 mod batched;
-mod failure;
-mod guard;
 mod guests;
 mod load;
 mod repair;
 mod runnable;
 mod steps;
+mod undo_guards;
 mod worker;
 
 pub use self::adopt::{AdoptRequest, Adoption};
-pub use self::failure::{BeyondGrant, GuestFailure, MigrationFailure};
 pub use self::load::Loader;
 pub use self::repair::RepairAction;
 pub use self::worker::Worked;
 
-use self::guard::LockGuard;
 use self::guests::{Guests, Mode};
+use self::undo_guards::LockGuard;
 use crate::driver::{Connection, DbError};
 use crate::error::Error;
-use crate::history::adopt::Keep;
+use crate::history::Keep;
 use crate::history::{self, AppliedMigration};
 use crate::lock_file::{LockFile, PinChange, Pins};
 use crate::migration::Migration;
@@ -138,7 +136,7 @@ impl Migrator {
 
     /// The source's migrations, without pins (see [`Migrator::with_pins`]).
     pub fn from_source(source: &dyn MigrationSource) -> Result<Migrator, Error> {
-        Migrator::new(source.resolve(&mut NoReport)?)
+        Migrator::new(source.resolve(&mut |_| {})?)
     }
 
     /// Migrations as they are, without pins; component migrations are compiled and checked

@@ -3,11 +3,12 @@
 //! migrated. Both run under the migration lock, in one transaction.
 
 use super::Migrator;
-use super::guard::in_transaction;
+use super::undo_guards::in_transaction;
 use crate::checksum::Checksum;
 use crate::driver::Connection;
+use crate::driver::Write;
 use crate::error::Error;
-use crate::history::{self, AppliedMigration, HistoryWrite, NewRecord, RecordState};
+use crate::history::{self, AppliedMigration, NewRecord, RecordState};
 use crate::migration::{Key, Migration};
 use crate::plan::PlanError;
 use crate::report::Reporter;
@@ -71,15 +72,15 @@ impl Migrator {
             return Ok(Vec::new());
         }
         let driver = conn.driver()?;
-        let writes: Vec<HistoryWrite> = actions
+        let writes: Vec<Write> = actions
             .iter()
             .map(|action| match action {
                 RepairAction::AcceptChecksum { stream, key, to, .. } => {
-                    HistoryWrite::set_checksum(driver, stream, key, to)
+                    crate::history::set_checksum(driver, stream, key, to)
                 }
                 RepairAction::ClearFailed { stream, key, .. }
                 | RepairAction::ForgetMissing { stream, key, .. } => {
-                    HistoryWrite::delete(driver, stream, key)
+                    crate::history::forget(driver, stream, key)
                 }
             })
             .collect();
@@ -110,9 +111,11 @@ impl Migrator {
         let marked: Vec<&Migration> =
             project().filter(|m| m.version().is_some_and(|v| v <= version)).collect();
         let driver = conn.driver()?;
-        let writes: Vec<HistoryWrite> = marked
+        let writes: Vec<Write> = marked
             .iter()
-            .map(|m| HistoryWrite::insert(driver, &NewRecord::of(m, RecordState::Applied, Some(0))))
+            .map(|m| {
+                crate::history::record(driver, &NewRecord::of(m, RecordState::Applied, Some(0)))
+            })
             .collect();
         in_transaction(&mut conn, "cannot record the baseline".to_owned(), &writes)?;
         Ok(marked.iter().map(|m| m.label.clone()).collect())
@@ -138,7 +141,7 @@ impl Migrator {
         for (key, old, new) in changes {
             let row = applied.iter().find(|row| row.stream.is_project() && &row.key() == key);
             if let Some(row) = row.filter(|row| &row.checksum == old && old != new) {
-                writes.push(HistoryWrite::set_checksum(driver, &Stream::Project, key, new));
+                writes.push(crate::history::set_checksum(driver, &Stream::Project, key, new));
                 followed.push(row.label());
             }
         }

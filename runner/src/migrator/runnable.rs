@@ -13,7 +13,7 @@ use crate::source::{ProblemKind, SourceError, SourceProblem};
 fn refused(migration: &Migration) -> Option<SourceProblem> {
     let Script::Sql(script) = &migration.script else { return None };
     let why = script.refused.clone()?;
-    Some(SourceProblem::new(&migration.path, ProblemKind::Format(why)))
+    Some(SourceProblem::new(&migration.path, ProblemKind::Format(why.into())))
 }
 
 /// Every step of the plan can run as planned.

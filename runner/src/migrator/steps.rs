@@ -1,13 +1,14 @@
 //! Running a plan's steps: each migration and its history row in one transaction (or, for a
 //! `no-transaction` file, its statements one by one and then its row), reported as it goes.
 
-use super::guard::{Tx, in_transaction};
 use super::guests::{self, Guests};
-use super::{MigrationFailure, Report, StepReport};
+use super::undo_guards::{Tx, in_transaction};
+use super::{Report, StepReport};
+use crate::driver::Write;
 use crate::driver::{Connection, DbError, Driver, StepFailure, StepWork};
-use crate::error::Error;
-use crate::history::adopt::Keep;
-use crate::history::{HistoryWrite, NewRecord, RecordState};
+use crate::error::{Error, MigrationFailure};
+use crate::history::Keep;
+use crate::history::{NewRecord, RecordState};
 use crate::migration::{Migration, Script, Statement};
 use crate::plan::{Action, PlanError, Step};
 use crate::report::{Event, Reporter};
@@ -119,15 +120,11 @@ fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> {
 
 /// What a step records when it succeeds (in godwit's history, and in the table of the tool
 /// kept up to date); `ms: None` leaves its time to the driver.
-fn records(
-    db: &dyn Driver,
-    step: &Step<'_>,
-    ms: Option<i64>,
-    keep: Option<&Keep>,
-) -> Vec<HistoryWrite> {
+fn records(db: &dyn Driver, step: &Step<'_>, ms: Option<i64>, keep: Option<&Keep>) -> Vec<Write> {
     let migration = step.migration;
-    let forget = || HistoryWrite::delete(db, &migration.stream, &migration.key);
-    let applied = || HistoryWrite::insert(db, &NewRecord::of(migration, RecordState::Applied, ms));
+    let forget = || crate::history::forget(db, &migration.stream, &migration.key);
+    let applied =
+        || crate::history::record(db, &NewRecord::of(migration, RecordState::Applied, ms));
     let mut writes = match step.action {
         Action::Apply => vec![applied()],
         Action::Reapply => vec![forget(), applied()],
@@ -181,7 +178,7 @@ fn execute(
 }
 
 /// The write that drops the stopped transform a revert undoes, with the history row.
-fn drop_transform(db: &dyn Driver, step: &Step<'_>, guests: &Guests<'_>) -> Option<HistoryWrite> {
+fn drop_transform(db: &dyn Driver, step: &Step<'_>, guests: &Guests<'_>) -> Option<Write> {
     let migration = step.migration;
     guests.dropped(step).map(|_| state::forget(db, &migration.stream, &migration.key))
 }
@@ -216,8 +213,11 @@ fn execute_alone(
             writes
         }
         Err(_) => vec![
-            HistoryWrite::delete(driver, &migration.stream, &migration.key),
-            HistoryWrite::insert(driver, &NewRecord::of(migration, RecordState::Failed, Some(ms))),
+            crate::history::forget(driver, &migration.stream, &migration.key),
+            crate::history::record(
+                driver,
+                &NewRecord::of(migration, RecordState::Failed, Some(ms)),
+            ),
         ],
     };
     in_transaction(conn, record_context(migration), &writes)?;

@@ -8,16 +8,17 @@ pub(crate) mod name;
 mod problem;
 mod read;
 mod scan;
+mod split;
+mod sql_file;
 
 pub use self::format::{DetectError, Format, FormatError, UnknownFormat};
 pub use self::name::NameProblem;
 pub use self::problem::{ProblemKind, SourceError, SourceProblem};
-pub use crate::sql_file::SqlFileError;
+pub use self::sql_file::SqlFileError;
 
 use self::scan::{Found, scan};
-use crate::build::{BuildMode, Builder};
+use crate::guest_build::{BuildMode, Builder, Language};
 use crate::migration::{Key, Migration};
-use crate::report::{Event, Reporter};
 use crate::stream::Stream;
 use crate::version::Version;
 use std::collections::BTreeMap;
@@ -25,9 +26,26 @@ use std::path::{Path, PathBuf};
 
 /// Anything that can produce the ordered list of migrations to consider.
 pub trait MigrationSource {
-    /// Every migration, versioned ones in version order followed by repeatables by name.
-    /// Slow work (building crate migrations) reports its progress to `reporter`.
-    fn resolve(&self, reporter: &mut dyn Reporter) -> Result<Vec<Migration>, SourceError>;
+    /// Every migration, versioned ones in version order (or as the folder's tool orders them)
+    /// followed by repeatables by name. Slow work (building source migrations) and what the
+    /// folder's reading noticed are told to `events`.
+    fn resolve(
+        &self,
+        events: &mut dyn FnMut(SourceEvent<'_>),
+    ) -> Result<Vec<Migration>, SourceError>;
+}
+
+/// What a source tells while it resolves.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SourceEvent<'a> {
+    /// The migration in `dir` is being built (it takes seconds).
+    Building { dir: &'a Path, language: Language },
+    /// A line a build tool wrote while the migration in `dir` builds.
+    BuildOutput { dir: &'a Path, line: &'a str },
+    /// A folder whose tool orders versions as text (diesel, dbmate) runs `path` after
+    /// `before` although its version is smaller: godwit runs them in the tool's order.
+    TextOrder { format: Format, path: &'a Path, before: &'a Path },
 }
 
 /// Migrations read from the files of one directory, and from the Rust guest crates in its
@@ -101,7 +119,10 @@ impl DirSource {
 }
 
 impl MigrationSource for DirSource {
-    fn resolve(&self, reporter: &mut dyn Reporter) -> Result<Vec<Migration>, SourceError> {
+    fn resolve(
+        &self,
+        events: &mut dyn FnMut(SourceEvent<'_>),
+    ) -> Result<Vec<Migration>, SourceError> {
         let (found, mut problems) = scan(&self.dir, self.format)?;
         let files = read::load_files(&found);
         let mut versioned: BTreeMap<Version, Migration> = BTreeMap::new();
@@ -109,7 +130,7 @@ impl MigrationSource for DirSource {
         for (Found { path, key, name, .. }, file) in found.into_iter().zip(files) {
             let loaded = match file {
                 Some(loaded) => loaded,
-                None => read::load_source(&path, key, name, &self.builder, reporter),
+                None => read::load_source(&path, key, name, &self.builder, events),
             };
             let mut migration = match loaded {
                 Ok(migration) => migration,
@@ -146,11 +167,7 @@ impl MigrationSource for DirSource {
             versioned.sort_by(|a, b| a.text_order.cmp(&b.text_order));
             for (later, earlier) in scan::text_order_differs(&versioned) {
                 let format = self.format;
-                reporter.report(Event::TextOrder {
-                    format,
-                    path: &later.path,
-                    before: &earlier.path,
-                });
+                events(SourceEvent::TextOrder { format, path: &later.path, before: &earlier.path });
             }
         }
         Ok(versioned.into_iter().chain(repeatable.into_values()).collect())

@@ -4,8 +4,8 @@
 
 use super::format::{DetectError, FormatError};
 use super::name::NameProblem;
-use crate::build::BuildError;
-use crate::sql_file::SqlFileError;
+use super::sql_file::SqlFileError;
+use crate::guest_build::BuildError;
 use crate::wasm::GuestError;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}", crate::error::list("invalid migration file", problems))]
+    #[error("{}", crate::text::list("invalid migration file", problems))]
     Invalid { problems: Vec<SourceProblem> },
     /// `--format auto` could not tell the folder's format.
     #[error(transparent)]

@@ -1,15 +1,15 @@
 //! Reading what a scan found: godwit's SQL files and components, other tools' files, and
 //! migration directories (built). Every problem names its file.
 
+use super::SourceEvent;
 use super::format::{self, Texts};
 use super::name::NameProblem;
 use super::problem::{ProblemKind, SourceProblem};
 use super::scan::{Found, What};
-use crate::build::{BuildProgress, Builder};
+use super::sql_file;
 use crate::checksum::Checksum;
+use crate::guest_build::{BuildProgress, Builder};
 use crate::migration::{DownFile, Key, Kind, Migration, Script, WasmScript};
-use crate::report::{Event, Reporter};
-use crate::sql_file;
 use crate::stream::Stream;
 use std::path::Path;
 
@@ -50,11 +50,11 @@ pub(super) fn load_source(
     key: Key,
     name: String,
     builder: &Builder,
-    reporter: &mut dyn Reporter,
+    events: &mut dyn FnMut(SourceEvent<'_>),
 ) -> Result<Migration, SourceProblem> {
     let progress = &mut |progress: BuildProgress<'_>| match progress {
-        BuildProgress::Started(language) => reporter.report(Event::Building { dir, language }),
-        BuildProgress::Line(line) => reporter.report(Event::BuildOutput { dir, line }),
+        BuildProgress::Started(language) => events(SourceEvent::Building { dir, language }),
+        BuildProgress::Line(line) => events(SourceEvent::BuildOutput { dir, line }),
     };
     let built =
         builder.build(dir, progress).map_err(|e| SourceProblem::new(dir, ProblemKind::Build(e)))?;
@@ -160,7 +160,7 @@ fn load_format(found: &Found) -> Option<Result<Migration, SourceProblem>> {
 /// of godwit's migration directory markers instead.
 fn is_own_dir(found: &Found, problem: &SourceProblem) -> bool {
     matches!(problem.kind, ProblemKind::Name(NameProblem::NoUpFile))
-        && crate::build::detect(&found.path).is_ok()
+        && crate::guest_build::detect(&found.path).is_ok()
 }
 
 fn read_format(found: &Found) -> Result<Migration, SourceProblem> {

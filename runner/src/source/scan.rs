@@ -52,7 +52,7 @@ fn entries(dir: &Path, recurse: bool, into: &mut Vec<(PathBuf, bool)>) -> std::i
     here.sort_by(|a, b| a.0.as_os_str().as_encoded_bytes().cmp(b.0.as_os_str().as_encoded_bytes()));
     for (path, is_dir) in here {
         let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        let descend = recurse && is_dir && !hidden && crate::build::detect(&path).is_err();
+        let descend = recurse && is_dir && !hidden && crate::guest_build::detect(&path).is_err();
         into.push((path.clone(), is_dir));
         if descend {
             entries(&path, recurse, into)?;

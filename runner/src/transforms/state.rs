@@ -274,7 +274,7 @@ pub(crate) fn change(
 
 /// Deletes the row of the transform of (`stream`, `key`): written with the history row of the
 /// revert that undoes its migration.
-pub(crate) fn forget(db: &dyn Driver, stream: &Stream, key: &Key) -> crate::HistoryWrite {
+pub(crate) fn forget(db: &dyn Driver, stream: &Stream, key: &Key) -> crate::driver::Write {
     let d = db.dialect();
     let sql = format!(
         "DELETE FROM {} WHERE stream = {} AND key = {}",
@@ -283,7 +283,7 @@ pub(crate) fn forget(db: &dyn Driver, stream: &Stream, key: &Key) -> crate::Hist
         param(d, 2)
     );
     let params = vec![Value::Text(stream.as_stored().to_owned()), Value::Text(key_text(key))];
-    crate::HistoryWrite::foreign(sql, params)
+    crate::driver::Write::foreign(sql, params)
 }
 
 /// The state of one transform, if it has a row; the table must exist. A worker asks before

@@ -19,7 +19,7 @@ use wasmtime::component::Component;
 
 /// `$XDG_CACHE_HOME/godwit/components`, else `$HOME/.cache/godwit/components`.
 pub fn default_dir() -> Option<PathBuf> {
-    crate::build::cache_root().map(|root| root.join("components"))
+    crate::guest_build::cache_root().map(|root| root.join("components"))
 }
 
 /// An entry's seal: the CRC-32 and the length of its bytes, little-endian.

@@ -2,7 +2,8 @@
 //! SQLite and PostgreSQL. A new backend passes these before it is wired into the CLI.
 
 use godwit::driver::StepWork;
-use godwit::history::{self, HistoryWrite};
+use godwit::driver::Write;
+use godwit::history;
 use godwit::{
     AppliedMigration, Checksum, ConnectOptions, Connection, DbError, Dialect, Driver, Event, Key,
     Kind, Migrator, NewRecord, ParamRows, RecordState, Reporter, Request, Stream, Value, Version,
@@ -26,7 +27,7 @@ fn record<'a>(stream: &'a Stream, version: Option<i64>, name: &'a str) -> NewRec
 }
 
 /// godwit's history writes in a transaction of their own, made durable.
-fn write(db: &mut dyn Driver, writes: &[HistoryWrite]) -> Result<(), DbError> {
+fn write(db: &mut dyn Driver, writes: &[Write]) -> Result<(), DbError> {
     db.begin()?;
     db.finish(writes).inspect_err(|_| {
         let _ = db.rollback();
@@ -35,7 +36,7 @@ fn write(db: &mut dyn Driver, writes: &[HistoryWrite]) -> Result<(), DbError> {
 }
 
 fn insert(db: &mut dyn Driver, record: &NewRecord<'_>) -> Result<(), DbError> {
-    let insert = HistoryWrite::insert(db, record);
+    let insert = history::record(db, record);
     write(db, &[insert])
 }
 
@@ -82,9 +83,9 @@ fn records_round_trip(p: &Project) {
     let two = Key::Versioned(Version::new(2).unwrap());
     let views = Key::Repeatable("views".into());
     let writes = [
-        HistoryWrite::set_checksum(db, &project, &views, &Checksum::from_stored("cd".repeat(32))),
-        HistoryWrite::delete(db, &project, &two),
-        HistoryWrite::set_progress(db, &billing, &two, Some("c"), 5, RecordState::InProgress),
+        history::set_checksum(db, &project, &views, &Checksum::from_stored("cd".repeat(32))),
+        history::forget(db, &project, &two),
+        history::set_progress(db, &billing, &two, Some("c"), 5, RecordState::InProgress),
     ];
     write(db, &writes).unwrap();
     let rows = read(db);
@@ -92,7 +93,7 @@ fn records_round_trip(p: &Project) {
     assert_eq!(rows[1].checksum.as_str(), "cd".repeat(32));
     assert_eq!(rows[2].state, RecordState::InProgress, "{:?}", rows[2]);
     assert_eq!(rows[3].checksum.as_str(), "ab".repeat(32), "only the project's row changed");
-    let forget = HistoryWrite::delete(db, &billing, &views);
+    let forget = history::forget(db, &billing, &views);
     write(db, &[forget]).unwrap();
     assert_eq!(read(db).len(), 3);
 }
@@ -109,7 +110,7 @@ fn rollback_discards_statements_and_records(p: &Project) {
     assert!(read(db).is_empty());
     db.begin().unwrap();
     db.execute("create table t (x int)").unwrap();
-    let insert = HistoryWrite::insert(db, &record(&project, Some(1), "t"));
+    let insert = history::record(db, &record(&project, Some(1), "t"));
     db.finish(&[insert]).unwrap();
     // A second step fails and is rolled back alone.
     db.begin().unwrap();
@@ -118,7 +119,7 @@ fn rollback_discards_statements_and_records(p: &Project) {
     // A step whose history write fails is rolled back with its statements.
     db.begin().unwrap();
     db.execute("create table v (x int)").unwrap();
-    let again = HistoryWrite::insert(db, &record(&project, Some(1), "t"));
+    let again = history::record(db, &record(&project, Some(1), "t"));
     assert!(db.finish(&[again]).is_err());
     db.rollback().unwrap();
     db.sync().unwrap();
@@ -130,7 +131,7 @@ fn rollback_discards_statements_and_records(p: &Project) {
 /// time the driver measures.
 fn step<'a>(db: &dyn Driver, version: i64, statements: Vec<&'a str>) -> StepWork<'a> {
     let record = NewRecord { execution_ms: None, ..record(&Stream::Project, Some(version), "s") };
-    StepWork { statements, writes: vec![HistoryWrite::insert(db, &record)] }
+    StepWork { statements, writes: vec![history::record(db, &record)] }
 }
 
 fn steps_run_in_order_and_stop_at_the_first_failure(p: &Project) {

@@ -16,7 +16,7 @@
 use super::types::{db_error, hex, literal};
 use super::{PostgresDriver, quote_ident};
 use crate::driver::DbError;
-use crate::pack::{Access, Pack};
+use crate::driver::{Access, Confine, Grant};
 use sha2::{Digest, Sha256};
 
 /// The pack whose step is running, and how its statements are run.
@@ -30,7 +30,7 @@ pub(super) struct Confinement {
 }
 
 /// How PostgreSQL applies a grant, for messages: `ddl on schema billing; reads public.users`.
-fn postgres_grant(grant: &crate::pack::Grant, project_schema: &str) -> String {
+fn postgres_grant(grant: &Grant, project_schema: &str) -> String {
     let reads: Vec<String> = grant
         .read
         .iter()
@@ -63,10 +63,10 @@ impl PostgresDriver {
 
     /// Creates or corrects the pack's role, schema and privileges, and sets the step's
     /// search path; in the step's transaction.
-    pub(super) fn confine_to(&mut self, pack: &Pack) -> Result<(), DbError> {
+    pub(super) fn confine_to(&mut self, to: Confine<'_>) -> Result<(), DbError> {
         self.open_pending()?;
-        let role = self.pack_role(&pack.name)?;
-        let grant = &pack.grant;
+        let role = self.pack_role(to.pack)?;
+        let grant = to.grant;
         let schema = &grant.schema;
         let (r, s) = (quote_ident(&role), quote_ident(schema));
         let query_error = |e: tokio_postgres::Error| db_error(&e);
@@ -90,14 +90,14 @@ impl PostgresDriver {
                     "role {role} exists with attributes a pack's role must not have (login, \
                      superuser, createrole, createdb, replication or bypassrls); godwit runs \
                      pack `{}` only under a role without them",
-                    pack.name
+                    to.pack
                 )));
             }
             Some(false) => {}
             None => {
                 sql.push_str(&format!(
                     "CREATE ROLE {r} NOLOGIN NOINHERIT; COMMENT ON ROLE {r} IS {};",
-                    literal(&format!("godwit pack {}: the privileges of its grant", pack.name))
+                    literal(&format!("godwit pack {}: the privileges of its grant", to.pack))
                 ));
                 if !superuser {
                     // Giving the role the pack's schema and functions needs membership with
@@ -116,7 +116,7 @@ impl PostgresDriver {
                     "schema {schema} exists and belongs to {owner}; pack `{}` must own its schema \
                      (its role is {role}): give the pack a schema of its own with grants.schema, \
                      or hand this one over with ALTER SCHEMA {s} OWNER TO {r}",
-                    pack.name
+                    to.pack
                 )));
             }
             (Access::Ddl, Some(_)) => {}
@@ -169,10 +169,10 @@ impl PostgresDriver {
         sql.push_str(&format!("SET LOCAL search_path TO {search_path};"));
         self.client.batch_execute(&sql).map_err(query_error)?;
         self.confinement = Some(Confinement {
-            pack: pack.name.clone(),
+            pack: to.pack.to_owned(),
             role,
             search_path,
-            grant: postgres_grant(&pack.grant, &self.schema),
+            grant: postgres_grant(to.grant, &self.schema),
         });
         Ok(())
     }

@@ -13,17 +13,16 @@ mod client;
 mod confine;
 mod connect;
 mod definer;
-mod guard;
+mod history_check;
 mod pipeline;
 mod tls;
 mod types;
 
 use self::client::Client;
-use self::guard::Check;
+use self::history_check::Check;
 use self::types::{Param, as_sql, column_value, db_error, own_column_value};
-use super::{DbError, Dialect, Driver, ParamRows, Rows, StepWork, StepsRun, Value};
-use crate::history::HistoryWrite;
-use crate::pack::Pack;
+use super::Write;
+use super::{Confine, DbError, Dialect, Driver, ParamRows, Rows, StepWork, StepsRun, Value};
 use std::collections::HashMap;
 use tokio_postgres::Statement;
 use tokio_postgres::types::Type;
@@ -58,7 +57,7 @@ pub struct PostgresDriver {
     /// The pack whose step is running; its statements run under the pack's role.
     confinement: Option<confine::Confinement>,
     /// The history table as godwit left it, to tell that no migration changed it.
-    history_known: Option<guard::HistoryShape>,
+    history_known: Option<history_check::HistoryShape>,
     /// What opens a step's transaction (see `begin_sql`).
     begin: String,
     /// The checks of the history table at the end of each step (see `check_sql`): the quick
@@ -284,9 +283,9 @@ impl Driver for PostgresDriver {
             .map_err(|e| db_error(&e))
     }
 
-    fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError> {
-        match pack {
-            Some(pack) => self.confine_to(pack),
+    fn confine(&mut self, to: Option<Confine<'_>>) -> Result<(), DbError> {
+        match to {
+            Some(to) => self.confine_to(to),
             None => self.lift(),
         }
     }
@@ -347,7 +346,7 @@ impl Driver for PostgresDriver {
         self.plain_execute(sql, params)
     }
 
-    fn finish(&mut self, writes: &[HistoryWrite]) -> Result<(), DbError> {
+    fn finish(&mut self, writes: &[Write]) -> Result<(), DbError> {
         self.finish_open_step(StepWork { statements: Vec::new(), writes: writes.to_vec() })
     }
 

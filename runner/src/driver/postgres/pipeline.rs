@@ -18,10 +18,10 @@
 
 use super::PostgresDriver;
 use super::client::Request;
-use super::guard::{Check, LAST_STEP, SUSPECT, finding};
+use super::history_check::{Check, LAST_STEP, SUSPECT, finding};
 use super::types::{Param, as_sql, db_error};
+use crate::driver::WriteKind;
 use crate::driver::{DbError, StepFailure, StepWork, StepsRun, one_by_one};
-use crate::history::WriteKind;
 use std::cell::RefCell;
 use std::time::Instant;
 use tokio_postgres::Statement;

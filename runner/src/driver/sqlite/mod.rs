@@ -10,11 +10,12 @@
 //! itself: SQLite's own locks are POSIX record locks, which `flock` does not interact with,
 //! and the kernel releases it when the process dies, so a killed run never leaves a stale lock.
 
-mod guard;
+mod authorizer;
 
-use self::guard::Guard;
-use super::{ConnectError, ConnectOptions, DbError, Dialect, Driver, ParamRows, Rows, Value};
-use crate::pack::Pack;
+use self::authorizer::Guard;
+use super::{
+    Confine, ConnectError, ConnectOptions, DbError, Dialect, Driver, ParamRows, Rows, Value,
+};
 use rusqlite::hooks::AuthContext;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Statement};
@@ -142,18 +143,18 @@ impl Driver for SqliteDriver {
         Ok(())
     }
 
-    fn confine(&mut self, pack: Option<&Pack>) -> Result<(), DbError> {
+    fn confine(&mut self, to: Option<Confine<'_>>) -> Result<(), DbError> {
         let mut confined = self.guard.pack.lock().unwrap_or_else(PoisonError::into_inner);
         let was_confined = confined.is_some();
         drop(confined);
         // Before a pack's confinement is lifted: triggers it created run later, for whoever
         // writes their table, so they must stay within the grant too.
-        let audit = match (was_confined, pack) {
+        let audit = match (was_confined, to) {
             (true, None) => self.audit_triggers(),
             _ => Ok(()),
         };
         confined = self.guard.pack.lock().unwrap_or_else(PoisonError::into_inner);
-        *confined = pack.map(|pack| (pack.name.clone(), pack.grant.clone()));
+        *confined = to.map(|to| (to.pack.to_owned(), to.grant.clone()));
         drop(confined);
         self.conn.flush_prepared_statement_cache();
         audit

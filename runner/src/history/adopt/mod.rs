@@ -4,12 +4,10 @@
 //! reads it (goose replays its log, golang-migrate keeps one current version, Flyway replays
 //! its ranks with baselines and undos).
 
-mod checksum;
-mod keep;
+pub(crate) mod checksum;
 mod tables;
 
 pub use self::checksum::ToolChecksum;
-pub use self::keep::Keep;
 pub(crate) use self::tables::read;
 
 use crate::driver::DbError;

@@ -6,7 +6,7 @@
 //! errors saying which files decided, never a guess.
 
 use super::{DetectError, Format, names};
-use crate::build;
+use crate::guest_build;
 use crate::source::name::is_backup;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -84,7 +84,7 @@ fn fits(
 ) -> Option<Vec<Format>> {
     use Format::*;
     if is_dir {
-        if build::detect(path).is_ok() {
+        if guest_build::detect(path).is_ok() {
             return None;
         }
         return path.join("up.sql").is_file().then(|| vec![Diesel]);

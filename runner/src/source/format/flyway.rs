@@ -16,7 +16,7 @@
 //! text with its placeholders, so such a script that Flyway applied is adopted as it is.
 
 use super::{FormatError, Named, Role, Texts, statements};
-use crate::migration::{DownRead, Key, SqlScript, Statement};
+use crate::migration::{DownRead, Key, Refusal, SqlScript, Statement};
 use crate::source::name::NameProblem;
 use crate::version::Version;
 use std::path::Path;
@@ -178,10 +178,10 @@ fn placeholder(text: &str) -> Option<(usize, String)> {
 
 /// How a script runs, from its statements and its config, and why it cannot run as Flyway
 /// would run it (a placeholder).
-fn read(text: &str, config: &ScriptConfig) -> (Vec<Statement>, bool, Option<FormatError>) {
+fn read(text: &str, config: &ScriptConfig) -> (Vec<Statement>, bool, Option<Refusal>) {
     let refused = placeholder(text)
         .filter(|_| config.placeholders)
-        .map(|(line, name)| FormatError::Placeholder { line, name });
+        .map(|(line, name)| Refusal::Placeholder { line, name });
     let statements = statements::of(text);
     let transaction =
         config.transaction.unwrap_or_else(|| statements::fit_one_transaction(&statements));
@@ -255,7 +255,7 @@ mod tests {
         let filled = texts("create table ${name} (x int);", None);
         assert_eq!(
             parse(&filled).unwrap().refused,
-            Some(FormatError::Placeholder { line: 1, name: "name".into() })
+            Some(Refusal::Placeholder { line: 1, name: "name".into() })
         );
         let literal = texts("create table ${name} (x int);", Some("placeholderReplacement=false"));
         assert_eq!(parse(&literal).unwrap().refused, None);

@@ -14,7 +14,7 @@ mod sqlx;
 mod statements;
 
 use super::name::NameProblem;
-use crate::migration::{DownParse, Key, SqlScript};
+use crate::migration::{DownParse, Key, Refusal, SqlScript};
 use crate::version::Version;
 use std::fmt;
 use std::path::Path;
@@ -140,7 +140,8 @@ pub(crate) fn classify(format: Format, file_name: &str, dir: Option<&Path>) -> N
     // In a diesel folder every directory is taken for diesel's until reading it shows it is
     // godwit's own migration directory (no up.sql, a language's marker): a thousand
     // directories would otherwise cost a thousand lookups of every marker.
-    if format != Format::Diesel && dir.is_some_and(|path| crate::build::detect(path).is_ok()) {
+    if format != Format::Diesel && dir.is_some_and(|path| crate::guest_build::detect(path).is_ok())
+    {
         return Named::Own;
     }
     match format {
@@ -230,10 +231,9 @@ pub enum FormatError {
     EmptyFile { format: Format, file: &'static str },
     #[error("{file}: {reason}")]
     BadSideFile { file: &'static str, reason: String },
-    #[error(
-        "line {line}: Flyway placeholder `${{{name}}}`: godwit runs the text it checksums, never one with values filled in"
-    )]
-    Placeholder { line: usize, name: String },
+    /// A script godwit reads but does not run as its tool would (a Flyway placeholder).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 /// What `--format auto` found.

@@ -11,7 +11,7 @@ pub(super) fn of(text: &str) -> Vec<Statement> {
 
 /// The statements of a part of a file that starts on line `first_line`.
 pub(super) fn of_section(text: &str, first_line: usize) -> Vec<Statement> {
-    crate::split::split(text, first_line)
+    crate::source::split::split(text, first_line)
 }
 
 /// Where a section's marker line starts, where its text starts and the line it starts on.

@@ -22,11 +22,12 @@ mod cargo;
 mod other;
 pub(crate) mod run;
 pub mod sdk;
+pub mod toolchain;
 
 pub use cargo::cargo;
 
+use self::toolchain::{ToolchainError, Toolchains};
 use crate::checksum::Checksum;
-use crate::toolchain::{ToolchainError, Toolchains};
 use std::path::{Path, PathBuf};
 
 /// Whether resolving source migrations may build them.

@@ -3,7 +3,7 @@
 
 use super::{SqliteDriver, db_error};
 use crate::driver::DbError;
-use crate::pack::{Access, Grant};
+use crate::driver::{Access, Grant};
 use rusqlite::Connection;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -6,7 +6,7 @@
 //! (python3, npm, clang with wasi-libc, a Rust toolchain) is named with the command that
 //! installs it. No toolchain is needed to run a prebuilt `.wasm` migration.
 
-use crate::build::Language;
+use crate::guest_build::Language;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -66,7 +66,7 @@ impl Toolchains {
         let dir = std::env::var_os("GODWIT_TOOLCHAINS")
             .filter(|d| !d.is_empty())
             .map(PathBuf::from)
-            .or_else(|| crate::build::cache_root().map(|root| root.join("toolchains")));
+            .or_else(|| crate::guest_build::cache_root().map(|root| root.join("toolchains")));
         Toolchains { dir }
     }
 
@@ -240,7 +240,7 @@ impl Toolchains {
                 if self.wit_bindgen().is_err() {
                     find_on_path("cargo")
                         .ok_or_else(|| missing(Language::C, "cargo", rustup_install()))?;
-                    let mut command = crate::build::cargo();
+                    let mut command = crate::guest_build::cargo();
                     command
                         .args(["install", "--locked", "--no-default-features", "--features", "c"])
                         .arg("--root")
@@ -313,7 +313,7 @@ fn run(
     tool: &str,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(), ToolchainError> {
-    crate::build::run::run(command, progress)
+    crate::guest_build::run::run(command, progress)
         .map_err(|output| ToolchainError::InstallFailed { tool: tool.to_owned(), output })
 }
 

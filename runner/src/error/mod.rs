@@ -4,17 +4,20 @@
 //! carries what a caller needs to act: the file, the migration, the statement, the database's
 //! error. What to tell a person (hints, exit codes) is the caller's business.
 
+mod failure;
+
+pub use self::failure::{BeyondGrant, GuestFailure, MigrationFailure};
+
 use crate::driver::{ConnectError, DbError};
 use crate::history::HistoryError;
 use crate::history::adopt::AdoptError;
 use crate::lock_file::PinError;
-use crate::migrator::{BeyondGrant, GuestFailure, MigrationFailure};
 use crate::pack::PackError;
 use crate::plan::PlanError;
 use crate::source::SourceError;
+use crate::text::plural;
 use crate::transforms::TransformError;
 use crate::wasm::RuntimeError;
-use std::fmt;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,24 +94,6 @@ impl Error {
                 HistoryError::Read { source, .. } | HistoryError::Create { source, .. },
             ) => Some(source),
             _ => None,
-        }
-    }
-}
-
-pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
-}
-
-/// A one-line summary, or a count followed by one indented line per item.
-pub(crate) fn list<T: fmt::Display>(what: &str, items: &[T]) -> String {
-    match items {
-        [one] => one.to_string(),
-        _ => {
-            let mut text = plural(items.len(), what, &format!("{what}s"));
-            for item in items {
-                text.push_str(&format!("\n  {item}"));
-            }
-            text
         }
     }
 }

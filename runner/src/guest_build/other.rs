@@ -16,7 +16,7 @@
 use super::run::run_with;
 use super::{BuildError, BuildMode, Builder, Language, sdk::SdkDir};
 use crate::checksum::Checksum;
-use crate::toolchain::{CLANG, COMPONENTIZE_PY, COMPONENTIZE_QJS, WIT_BINDGEN_CLI};
+use crate::guest_build::toolchain::{CLANG, COMPONENTIZE_PY, COMPONENTIZE_QJS, WIT_BINDGEN_CLI};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;

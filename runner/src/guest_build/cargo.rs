@@ -53,10 +53,10 @@ pub(super) fn component(
         .exec()
         .map_err(|e| match e {
             cargo_metadata::Error::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                crate::toolchain::ToolchainError::Missing {
+                crate::guest_build::toolchain::ToolchainError::Missing {
                     language: Language::Rust,
                     tool: "cargo".to_owned(),
-                    install: crate::toolchain::rustup_install(),
+                    install: crate::guest_build::toolchain::rustup_install(),
                 }
                 .into()
             }

@@ -2,8 +2,8 @@
 //! `-- godwit:no-transaction` and `-- godwit:requires` directives. Anything that looks like a directive but is not one
 //! is an error, so a typo never silently changes what runs.
 
+use super::split::split;
 use crate::migration::{SqlScript, Statement};
-use crate::split::split;
 
 /// Why a SQL file's contents are not a migration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,9 +1,9 @@
 //! Guards that undo on every path, early returns and panics included: the migration lock,
 //! released when the run ends, and a step's transaction, rolled back unless it finished.
 
+use crate::driver::Write;
 use crate::driver::{Connection, DbError, Driver};
 use crate::error::Error;
-use crate::history::HistoryWrite;
 use std::ops::{Deref, DerefMut};
 
 /// Holds the migration lock; releasing it on drop covers every early return and panic.
@@ -67,7 +67,7 @@ impl<'c> Tx<'c> {
     }
 
     /// godwit's writes to the history, then the commit; a failure rolls the step back.
-    pub(super) fn finish(mut self, writes: &[HistoryWrite]) -> Result<(), Error> {
+    pub(super) fn finish(mut self, writes: &[Write]) -> Result<(), Error> {
         let driver = self.conn.driver()?;
         let finished = driver.finish(writes);
         if finished.is_ok() {
@@ -96,7 +96,7 @@ impl Drop for Tx<'_> {
 pub(super) fn in_transaction(
     conn: &mut Connection,
     context: String,
-    writes: &[HistoryWrite],
+    writes: &[Write],
 ) -> Result<(), Error> {
     Tx::begin(conn, context.clone())?.finish(writes)?;
     conn.driver()?.sync().map_err(|source| Error::Database { context, source })

@@ -6,9 +6,10 @@
 //! migration directories are godwit's own: the tool could not run them, so they are not
 //! written to its table.
 
-use super::checksum::{flyway_crc32, refinery_checksum};
+use super::adopt::checksum::{flyway_crc32, refinery_checksum};
+use crate::driver::Write;
 use crate::driver::{Dialect, Driver, Value};
-use crate::history::{HistoryWrite, RecordState};
+use crate::history::RecordState;
 use crate::migration::{Key, Migration, Script};
 use crate::source::Format;
 use sha2::{Digest, Sha384};
@@ -23,7 +24,7 @@ pub struct Keep {
 
 impl Keep {
     pub fn new(tool: Format, table: Option<String>) -> Keep {
-        let table = table.unwrap_or_else(|| super::default_table(tool).to_owned());
+        let table = table.unwrap_or_else(|| super::adopt::default_table(tool).to_owned());
         Keep { tool, table }
     }
 
@@ -35,7 +36,7 @@ impl Keep {
         migration: &Migration,
         applied: bool,
         ms: i64,
-    ) -> Vec<HistoryWrite> {
+    ) -> Vec<Write> {
         if !matches!(migration.script, Script::Sql(_)) {
             return Vec::new();
         }
@@ -49,9 +50,9 @@ impl Keep {
             Dialect::Postgres => ("false", "true"),
         };
         let table = &self.table;
-        let text = || super::tool_text(migration).unwrap_or_default();
+        let text = || super::adopt::tool_text(migration).unwrap_or_default();
         let version = migration.version().and_then(crate::Version::number);
-        let write = |sql: String, params: Vec<Value>| HistoryWrite::foreign(sql, params);
+        let write = |sql: String, params: Vec<Value>| crate::driver::Write::foreign(sql, params);
         let by_version = |sql: &str| {
             write(
                 format!("DELETE FROM {table} WHERE {sql} = {}", p(1, "text")),
