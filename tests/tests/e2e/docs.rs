@@ -80,3 +80,81 @@ fn blocks_are_found_with_their_lines() {
     let text = "intro\n```sh runnable\ngodwit up\n```\n```sh\nnot this\n```\n";
     assert_eq!(runnable_blocks(text), [(3, "godwit up\n".to_owned())]);
 }
+
+/// The commands and options `godwit --help` lists, and each command's (and subcommand's).
+fn help(args: &[&str]) -> String {
+    let output = Command::new(godwit_tests::godwit_bin())
+        .args(args)
+        .arg("--help")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "godwit {args:?} --help failed");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The names in the `Commands:` section of a help text, without `help`.
+fn commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("    "))
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .filter(|name| name != "help")
+        .collect()
+}
+
+/// Every `--option` a help text names.
+fn options(help: &str) -> Vec<String> {
+    let mut options: Vec<String> = help
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == '`')
+        .filter(|word| word.starts_with("--") && word.len() > 2)
+        .map(|word| word.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_owned())
+        .filter(|word| word != "--help" && word != "--version")
+        .collect();
+    options.sort();
+    options.dedup();
+    options
+}
+
+/// Whether `text` names `option` as itself, not as the start of a longer one.
+fn names_option(text: &str, option: &str) -> bool {
+    text.match_indices(option).any(|(at, _)| {
+        let next = text[at + option.len()..].chars().next();
+        !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
+}
+
+/// docs/cli.md is the reference of the command: every command and subcommand `godwit --help`
+/// lists has its `godwit <command>` there, and every option its `--option`.
+#[test]
+fn the_command_reference_covers_every_command_and_option() {
+    let text = std::fs::read_to_string(godwit_tests::root().join("docs/cli.md")).unwrap();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    let mut queue: Vec<Vec<String>> = vec![Vec::new()];
+    while let Some(path) = queue.pop() {
+        let args: Vec<&str> = path.iter().map(String::as_str).collect();
+        let help = help(&args);
+        if !path.is_empty() && !text.contains(&format!("`godwit {}", path.join(" "))) {
+            let alone = path.len() > 1 && text.contains(&format!("\\| {} ", path[path.len() - 1]));
+            if !alone {
+                missing.push(format!("godwit {}", path.join(" ")));
+            }
+        }
+        for option in options(&help) {
+            checked += 1;
+            if !names_option(&text, &option) {
+                missing.push(format!("{option} (of godwit {})", path.join(" ")));
+            }
+        }
+        for command in commands(&help) {
+            queue.push(path.iter().cloned().chain([command]).collect());
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(missing.is_empty(), "docs/cli.md lacks {missing:#?}");
+    assert!(checked > 100, "only {checked} options were checked");
+}

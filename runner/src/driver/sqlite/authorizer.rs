@@ -1,5 +1,5 @@
 //! What SQLite's authorizer lets a migration's statements do: never change `godwit_history`,
-//! and, during a pack's step, nothing beyond the pack's grant (see the README's "Packs").
+//! and, during a pack's step, nothing beyond the pack's grant (see docs/packs.md).
 
 use super::{SqliteDriver, db_error};
 use crate::driver::DbError;
