@@ -28,7 +28,7 @@ FLOOR = {room: n for n, rooms in enumerate(FLOORS) for room in rooms}
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runner", "src")
 lib = open(os.path.join(root, "lib.rs")).read()
 exported = {}
-for m in re.finditer(r"pub use (\w+)::(\{[^}]*\}|\w+);", lib, re.S):
+for m in re.finditer(r"pub use (\w+)(?:::\w+)*::(\{[^}]*\}|\w+);", lib, re.S):
     for name in re.findall(r"\w+", m.group(2)):
         exported[name] = m.group(1)
 

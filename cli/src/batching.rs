@@ -4,7 +4,7 @@
 use crate::cli::parse_duration;
 use crate::failure::Failure;
 use clap::Args;
-use godwit::{BatchPolicy, Throttle};
+use godwit::transforms::{BatchPolicy, Throttle};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Args)]

@@ -329,6 +329,34 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     number.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// godwit's cache directory (the carried SDK, built and compiled components, toolchains):
+/// `$XDG_CACHE_HOME/godwit`, else `$HOME/.cache/godwit`.
+pub fn cache_root() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("godwit"))
+}
+
+/// Where the toolchains are: `$GODWIT_TOOLCHAINS`, else `toolchains/` in the cache directory.
+pub fn toolchains() -> godwit::guest_build::toolchain::Toolchains {
+    let dir = std::env::var_os("GODWIT_TOOLCHAINS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| cache_root().map(|root| root.join("toolchains")));
+    dir.map(godwit::guest_build::toolchain::Toolchains::at).unwrap_or_default()
+}
+
+/// How migration directories are built: in `mode`, with the cache and toolchains above.
+pub fn builder(mode: godwit::guest_build::BuildMode) -> godwit::guest_build::Builder {
+    let builder = godwit::guest_build::Builder::new(mode).toolchains(toolchains());
+    match cache_root() {
+        Some(cache) => builder.cache_dir(cache),
+        None => builder,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

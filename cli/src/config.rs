@@ -92,9 +92,9 @@ pub enum Versioning {
 pub struct Settings {
     pub dir: PathBuf,
     /// The migrations directory's format; `None` to tell it from the files.
-    pub format: Option<godwit::Format>,
+    pub format: Option<godwit::source::Format>,
     /// The tool whose history table is kept up to date beside godwit's.
-    pub keep: Option<godwit::Format>,
+    pub keep: Option<godwit::source::Format>,
     pub database: String,
     pub versioning: Versioning,
     pub lock_timeout: Duration,
@@ -144,7 +144,7 @@ impl Settings {
             (None, Some(text)) => parse_format(text).map_err(|e| {
                 Failure::config(format!("invalid format in {}: {e}", base.display()))
             })?,
-            (None, None) => Some(godwit::Format::Godwit),
+            (None, None) => Some(godwit::source::Format::Godwit),
         };
         let keep = match (&global.keep, &file.keep) {
             (Some(text), _) => {
@@ -183,7 +183,7 @@ impl Settings {
 }
 
 /// `auto` (`None`) or a format's name.
-fn parse_format(text: &str) -> Result<Option<godwit::Format>, String> {
+fn parse_format(text: &str) -> Result<Option<godwit::source::Format>, String> {
     match text.eq_ignore_ascii_case("auto") {
         true => Ok(None),
         false => text
@@ -194,9 +194,9 @@ fn parse_format(text: &str) -> Result<Option<godwit::Format>, String> {
 }
 
 /// A tool whose history table godwit can keep up to date.
-fn parse_tool(text: &str) -> Result<godwit::Format, String> {
+fn parse_tool(text: &str) -> Result<godwit::source::Format, String> {
     match text.parse() {
-        Ok(godwit::Format::Godwit) => Err("name another tool than godwit".to_owned()),
+        Ok(godwit::source::Format::Godwit) => Err("name another tool than godwit".to_owned()),
         Ok(tool) => Ok(tool),
         Err(e) => Err(e.to_string()),
     }
@@ -204,10 +204,10 @@ fn parse_tool(text: &str) -> Result<godwit::Format, String> {
 
 impl Settings {
     /// The migrations directory's format, told from its files when the setting is `auto`.
-    pub fn format(&self) -> anyhow::Result<godwit::Format> {
+    pub fn format(&self) -> anyhow::Result<godwit::source::Format> {
         match self.format {
             Some(format) => Ok(format),
-            None => Ok(godwit::Format::detect(&self.dir)
+            None => Ok(godwit::source::Format::detect(&self.dir)
                 .map_err(|e| godwit::Error::from(godwit::source::SourceError::from(e)))?),
         }
     }

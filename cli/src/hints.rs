@@ -2,18 +2,21 @@
 //! must be fixed before anything can run, 1 when a migration or a check failed) and a hint
 //! saying what to do, with the flags and commands that do it.
 
+use godwit::Error;
 use godwit::driver::ConnectError;
+use godwit::driver::DbError;
 use godwit::guest_build::toolchain::{Install, ToolchainError};
 use godwit::guest_build::{BuildError, Language};
 use godwit::history::HistoryError;
 use godwit::history::adopt::AdoptError;
 use godwit::lock_file::PinError;
 use godwit::pack::PackError;
+use godwit::plan::PlanError;
 use godwit::source::{
     DetectError, NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError,
 };
+use godwit::transforms::TransformError;
 use godwit::wasm::GuestError;
-use godwit::{DbError, Error, PlanError, TransformError};
 
 /// 2 for input to fix before anything can run, 1 for a migration or a check that failed.
 pub fn exit_code(error: &Error) -> u8 {
@@ -58,7 +61,7 @@ pub fn hint(error: &Error) -> Option<String> {
             "run `godwit init` to create it, or point `--dir` at your migrations".to_owned()
         }
         Error::Source(SourceError::Detect(DetectError::Ambiguous { candidates, .. })) => {
-            let each = |f: &dyn Fn(&godwit::Format) -> String| {
+            let each = |f: &dyn Fn(&godwit::source::Format) -> String| {
                 candidates.iter().map(f).collect::<Vec<_>>().join(" or ")
             };
             format!(
@@ -84,17 +87,17 @@ pub fn hint(error: &Error) -> Option<String> {
         Error::Transform(TransformError::Unfinished { required, state, .. }) => {
             let then = "then `godwit up` finishes it first (or a worker does)";
             match state {
-                godwit::TransformState::Paused => {
+                godwit::transforms::TransformState::Paused => {
                     format!("`godwit transforms resume {required}`; {then}")
                 }
-                godwit::TransformState::Queued | godwit::TransformState::Running => format!(
+                godwit::transforms::TransformState::Queued | godwit::transforms::TransformState::Running => format!(
                     "let `godwit transforms run` finish {required}, or run `godwit up` without --no-wait to finish it first"
                 ),
                 _ => format!("`godwit transforms retry {required}`; {then}"),
             }
         }
         Error::Transform(TransformError::NotStopped { label, state }) => match state {
-            godwit::TransformState::Queued => format!(
+            godwit::transforms::TransformState::Queued => format!(
                 "`godwit transforms cancel {label}` (or `pause {label}`), then `godwit down` reverts it; or let `godwit transforms run` finish it"
             ),
             _ => format!(
@@ -372,7 +375,7 @@ pub fn build_hint(error: &BuildError) -> String {
             "add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml".to_owned()
         }
         BuildError::NotBuilt(_) => "run `godwit build`, or drop --no-build".to_owned(),
-        BuildError::NoCache => "set XDG_CACHE_HOME to a writable directory".to_owned(),
+        BuildError::NoCache => "set XDG_CACHE_HOME (or HOME) to a writable directory".to_owned(),
         BuildError::Failed { language: Language::Rust, .. } => {
             "fix the crate so that `cargo build --release --target wasm32-wasip2` succeeds"
                 .to_owned()
@@ -391,7 +394,9 @@ pub fn toolchain_hint(error: &ToolchainError) -> String {
         ToolchainError::Missing { install: Install::System(command), .. } => {
             format!("install it with `{command}` (or your system's equivalent)")
         }
-        ToolchainError::NoDir => "set GODWIT_TOOLCHAINS to a writable directory".to_owned(),
+        ToolchainError::NoDir => {
+            "set GODWIT_TOOLCHAINS (or XDG_CACHE_HOME, or HOME) to a writable directory".to_owned()
+        }
         _ => "read the installer's output above; `godwit toolchain list` shows what is there"
             .to_owned(),
     }

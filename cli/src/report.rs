@@ -3,7 +3,8 @@
 
 use crate::printer::{CYAN, GREEN, Printer, RED, Verbosity, YELLOW};
 use crate::progress::{Backfill, BatchDone, above, thousands};
-use godwit::{Action, Event, Reporter, Step};
+use godwit::plan::{Action, Step};
+use godwit::{Event, Reporter};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 
 use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
 use anstyle::Style;
-use godwit::{Entry, EntryState};
+use godwit::status::{Entry, EntryState};
 use serde::Serialize;
 
 /// Bumped when a field changes meaning or disappears; new fields do not bump it.

@@ -8,6 +8,6 @@ use std::sync::OnceLock;
 
 fuzz_target!(|bytes: &[u8]| {
     static RUNTIME: OnceLock<godwit::wasm::Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| godwit::wasm::Runtime::new().unwrap());
+    let runtime = RUNTIME.get_or_init(|| godwit::wasm::Runtime::new(None).unwrap());
     let _ = runtime.inspect(bytes, godwit::wasm::Limits::default());
 });

@@ -3,7 +3,7 @@
 //! and the folder's format detected: it may be rejected with a problem, never panic.
 #![no_main]
 
-use godwit::MigrationSource;
+use godwit::source::MigrationSource;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (String, Vec<u8>)| {
@@ -20,8 +20,8 @@ fuzz_target!(|input: (String, Vec<u8>)| {
     if std::fs::write(dir.path().join(&name), &bytes).is_err() {
         return;
     }
-    for format in godwit::Format::ALL {
-        let _ = godwit::DirSource::new(dir.path()).format(format).resolve(&mut godwit::NoReport);
+    for format in godwit::source::Format::ALL {
+        let _ = godwit::source::DirSource::new(dir.path()).format(format).resolve(&mut |_| {});
     }
-    let _ = godwit::Format::detect(dir.path());
+    let _ = godwit::source::Format::detect(dir.path());
 });

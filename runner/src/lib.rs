@@ -14,10 +14,11 @@
 //! # }
 //! ```
 //!
-//! The rooms, and the way the arrows point: [`Migrator`] (`migrator`) is the algorithm; it
-//! reads a [`source`], plans with the pure [`plan()`] and [`status()`], keeps the [`history`]
-//! table through a [`driver`], runs components in the [`wasm`] sandbox, and checks
-//! [`lock_file`] pins and [`pack`] grants. Nothing here prints or knows about a terminal.
+//! The root holds what an application that migrates needs; each item has one path. The rooms,
+//! and the way the arrows point: [`Migrator`] is the algorithm; it reads a [`source`], plans
+//! with the pure [`plan`] and [`status`] functions, keeps the [`history`] table through a
+//! [`driver`], runs components in the [`wasm`] sandbox, and checks [`lock_file`] pins and
+//! [`pack`] grants. Nothing here prints or knows about a terminal (docs/internals.md).
 
 mod checksum;
 pub mod contract;
@@ -26,13 +27,13 @@ mod error;
 pub mod guest_build;
 pub mod history;
 pub mod lock_file;
-mod migration;
+pub mod migration;
 mod migrator;
 pub mod pack;
-mod plan;
+pub mod plan;
 mod report;
 pub mod source;
-mod status;
+pub mod status;
 mod stream;
 mod text;
 pub mod transforms;
@@ -40,29 +41,14 @@ mod version;
 pub mod wasm;
 
 pub use checksum::Checksum;
-pub use driver::{
-    ConnectOptions, Connection, DbError, Dialect, Driver, ParamRows, Rows, Value, connect,
-    connect_changes_nothing,
-};
+pub use driver::connection::{ConnectOptions, Connection, connect, connect_changes_nothing};
 pub use error::{BeyondGrant, Error, GuestFailure, MigrationFailure};
-pub use history::{AppliedMigration, NewRecord, RecordState};
-pub use migration::{
-    DownFile, DownFileError, DownRead, Key, Kind, Migration, Refusal, Script, SqlScript, Statement,
-    WasmScript,
-};
 pub use migrator::{
     AdoptRequest, Adoption, Loader, Migrator, Relock, RepairAction, Report, Request, StepReport,
-    Worked,
+    TransformMode, Worked,
 };
-pub use pack::Pack;
-pub use plan::{Action, DownTarget, PackOrder, Plan, PlanError, Step, Target, plan};
 pub use report::{Event, NoReport, Reporter};
-pub use source::{DirSource, Format, MigrationSource, SourceEvent};
-pub use status::{Entry, EntryState, Problem, problems, status};
 pub use stream::Stream;
-pub use transforms::{
-    BatchPolicy, Control, Throttle, ThrottleReason, TransformError, TransformRow, TransformState,
-};
 pub use version::{Version, VersionError};
 
 /// The version of godwit recorded in every history row it writes.

@@ -33,7 +33,7 @@ pub struct Pack {
     pub description: Option<String>,
     pub dir: PathBuf,
     pub grant: Grant,
-    /// The project migration the pack's migrations wait for (see [`crate::PackOrder`]).
+    /// The project migration the pack's migrations wait for (see [`crate::plan::PackOrder`]).
     pub after: Option<Version>,
     /// The SHA-256 of the manifest, as `godwit.lock` pins it with the pack's migrations.
     pub manifest_checksum: Checksum,

@@ -5,7 +5,8 @@ use crate::config::Settings;
 use crate::failure::Failure;
 use crate::printer::{CYAN, GREEN, Printer, YELLOW};
 use crate::report::CliReporter;
-use godwit::{AdoptRequest, Format};
+use godwit::AdoptRequest;
+use godwit::source::Format;
 use std::process::ExitCode;
 
 pub fn adopt(

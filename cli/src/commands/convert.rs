@@ -7,8 +7,9 @@ use crate::failure::Failure;
 use crate::printer::{CYAN, GREEN, Printer};
 use crate::report::CliReporter;
 use anyhow::Context;
+use godwit::migration::Script;
 use godwit::source::convert::{Contents, Converted, to_godwit};
-use godwit::{DirSource, Format, MigrationSource, Script};
+use godwit::source::{DirSource, Format, MigrationSource};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -38,7 +39,7 @@ pub fn convert(
         GREEN,
         format!("{} into {}/", count(converted.len(), "migration", "migrations"), out.display()),
     );
-    if !no_history && godwit::driver::connect_changes_nothing(&settings.database) {
+    if !no_history && godwit::connect_changes_nothing(&settings.database) {
         let mut db = connect(settings)?;
         let changes: Vec<_> =
             converted.iter().map(|c| (c.key.clone(), c.old.clone(), c.new.clone())).collect();
@@ -110,7 +111,7 @@ fn copy(from: &Path, to: &Path) -> std::io::Result<()> {
 /// the same transactions as the one it comes from.
 fn check(
     out: &Path,
-    original: &[godwit::Migration],
+    original: &[godwit::migration::Migration],
     converted: &[Converted],
 ) -> anyhow::Result<()> {
     let read = DirSource::new(out)
@@ -121,9 +122,11 @@ fn check(
         let again = read.iter().find(|m| m.key == migration.key);
         let same = match (again.map(|m| &m.script), &migration.script) {
             (Some(Script::Sql(a)), Script::Sql(b)) => {
-                let sql =
-                    |s: &[godwit::Statement]| s.iter().map(|s| s.sql.clone()).collect::<Vec<_>>();
-                let down = |s: &godwit::SqlScript| s.down_statements().ok().flatten().map(sql);
+                let sql = |s: &[godwit::migration::Statement]| {
+                    s.iter().map(|s| s.sql.clone()).collect::<Vec<_>>()
+                };
+                let down =
+                    |s: &godwit::migration::SqlScript| s.down_statements().ok().flatten().map(sql);
                 sql(&a.up) == sql(&b.up)
                     && down(a) == down(b)
                     && a.transaction == (b.in_transaction(false) && b.in_transaction(true))

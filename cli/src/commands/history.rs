@@ -18,7 +18,7 @@ pub fn status(
 ) -> anyhow::Result<ExitCode> {
     let (migrator, mut db) = load_and_connect(settings, || load(settings, printer))?;
     let applied = migrator.history(&mut db)?;
-    let entries = godwit::status(migrator.migrations(), &applied);
+    let entries = godwit::status::status(migrator.migrations(), &applied);
     match format {
         Format::Json => {
             let rows = migrator.transforms(&mut db)?;

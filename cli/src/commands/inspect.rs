@@ -26,7 +26,7 @@ pub fn inspect(
                     printer.progress(line);
                 }
             };
-            godwit::guest_build::Builder::new(settings.build)
+            crate::cli::builder(settings.build)
                 .build(file, &mut progress)
                 .map_err(|e| {
                     Failure::check(format!("{}: {e}", file.display())).hint(build_hint(&e))
@@ -37,7 +37,8 @@ pub fn inspect(
     };
     let bytes = std::fs::read(&artifact)
         .map_err(|e| Failure::config(format!("cannot read {}: {e}", file.display())))?;
-    let runtime = godwit::wasm::Runtime::new()?;
+    let runtime =
+        godwit::wasm::Runtime::new(crate::cli::cache_root().map(|c| c.join("components")))?;
     let inspection = runtime.inspect(&bytes, settings.wasm).map_err(|e| {
         Failure::check(format!("{}: {e}", file.display()))
             .hint("a godwit migration is a WebAssembly component built against wit/migration.wit")
@@ -116,8 +117,10 @@ fn inspect_pack(
     dir: &Path,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let pack = godwit::Pack::load(dir, None).map_err(godwit::Error::from)?;
-    let source = godwit::DirSource::new(dir).building(settings.build).in_stream(pack.stream());
+    let pack = godwit::pack::Pack::load(dir, None).map_err(godwit::Error::from)?;
+    let source = godwit::source::DirSource::new(dir)
+        .builder(crate::cli::builder(settings.build))
+        .in_stream(pack.stream());
     let migrator = Migrator::from_source(&source)?;
     let migrations = migrator.migrations();
     let sha256 = pack.checksum(migrations);

@@ -5,7 +5,9 @@ use super::{count, load, load_and_connect};
 use crate::config::Settings;
 use crate::printer::{CYAN, GREEN, Printer};
 use crate::report::{CliReporter, duration};
-use godwit::{BatchPolicy, Request, Target, Throttle};
+use godwit::Request;
+use godwit::plan::Target;
+use godwit::transforms::{BatchPolicy, Throttle};
 use std::process::ExitCode;
 
 pub fn migrate(

@@ -22,7 +22,8 @@ use crate::config::Settings;
 use crate::printer::Printer;
 use crate::report::CliReporter;
 use godwit::guest_build::BuildMode;
-use godwit::{ConnectOptions, Connection, DownTarget, Migrator, Request, Stream, Target};
+use godwit::plan::{DownTarget, Target};
+use godwit::{ConnectOptions, Connection, Migrator, Request, Stream};
 use std::process::ExitCode;
 
 pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
@@ -57,14 +58,13 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
             let batching = batch.settings()?;
-            let defer_transforms = match (*defer_transforms, *run_transforms) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
+            let request = match (*defer_transforms, *run_transforms) {
+                (true, _) => Request::up().deferring_transforms(),
+                (_, true) => Request::up().running_transforms(),
+                _ => Request::up(),
             };
-            let wait_for_transforms = !*no_wait;
             let request =
-                Request { target, dry_run: *dry_run, defer_transforms, wait_for_transforms };
+                Request { target, dry_run: *dry_run, wait_for_transforms: !*no_wait, ..request };
             migrate::migrate(&settings, printer, request, batching)
         }
         Command::Down { to, steps, pack, dry_run } => {
@@ -74,12 +74,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             };
             let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
             let target = Target::Down { stream, down };
-            let request = Request {
-                target,
-                dry_run: *dry_run,
-                defer_transforms: None,
-                wait_for_transforms: true,
-            };
+            let request = Request { target, dry_run: *dry_run, ..Request::down(down) };
             migrate::migrate(&settings, printer, request, Default::default())
         }
         Command::Validate => history::validate(&settings, printer),
@@ -111,7 +106,7 @@ fn load_building(
     let packs = settings
         .packs
         .iter()
-        .map(|entry| godwit::Pack::load(&entry.path, entry.after))
+        .map(|entry| godwit::pack::Pack::load(&entry.path, entry.after))
         .collect::<Result<Vec<_>, _>>()
         .map_err(godwit::Error::from)?;
     let mut reporter = CliReporter::new(printer);
@@ -122,7 +117,7 @@ fn load_building(
     let loaded = loader
         .packs(packs)
         .lock_file(&settings.lock_file)
-        .building(build)
+        .builder(crate::cli::builder(build))
         .wasm_limits(settings.wasm)
         .load(&mut reporter);
     reporter.finish();

@@ -2,7 +2,7 @@
 //! that tool writes one (its names, its section markers, its up and down files), so the
 //! folder stays the tool's and the team's habits carry on.
 
-use godwit::Format;
+use godwit::source::Format;
 use std::path::PathBuf;
 
 /// The UTC time as `YYYYMMDDHHMMSS`.

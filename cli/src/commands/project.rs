@@ -71,7 +71,7 @@ pub fn new(
         .into());
     }
     let format = settings.format()?;
-    let newest = godwit::DirSource::new(&settings.dir)
+    let newest = godwit::source::DirSource::new(&settings.dir)
         .format(format)
         .newest_version()
         .map_err(godwit::Error::from)?;
@@ -121,7 +121,7 @@ pub fn new(
             .hint("batched transforms are WebAssembly components: add --kind rust, python, js or c")
             .into());
     }
-    if format != godwit::Format::Godwit {
+    if format != godwit::source::Format::Godwit {
         return new_in_tool_format(settings, printer, format, &file_name, &slug);
     }
     let path = settings.dir.join(format!("{file_name}.sql"));
@@ -143,7 +143,7 @@ pub fn new(
 fn new_in_tool_format(
     settings: &Settings,
     printer: &mut Printer,
-    format: godwit::Format,
+    format: godwit::source::Format,
     file_name: &str,
     slug: &str,
 ) -> anyhow::Result<ExitCode> {

@@ -6,11 +6,10 @@ use crate::failure::Failure;
 use crate::hints::toolchain_hint;
 use crate::printer::{CYAN, GREEN, Printer, YELLOW};
 use godwit::guest_build::Language;
-use godwit::guest_build::toolchain::Toolchains;
 use std::process::ExitCode;
 
 pub fn install(printer: &mut Printer, languages: &[Lang]) -> anyhow::Result<ExitCode> {
-    let toolchains = Toolchains::from_env();
+    let toolchains = crate::cli::toolchains();
     let dir = toolchains.dir().map(|d| d.display().to_string()).unwrap_or_default();
     for language in languages.iter().copied().map(Language::from) {
         printer.status("Installing", CYAN, format!("the {language} toolchain ({dir})"));
@@ -25,7 +24,7 @@ pub fn install(printer: &mut Printer, languages: &[Lang]) -> anyhow::Result<Exit
 }
 
 pub fn list(printer: &mut Printer, format: Format) -> anyhow::Result<ExitCode> {
-    let toolchains = Toolchains::from_env();
+    let toolchains = crate::cli::toolchains();
     let tools = toolchains.list();
     if format == Format::Json {
         let tools: Vec<_> = tools

@@ -7,7 +7,7 @@
 //! with defaults that fit a database without a network between it and godwit. It behaves like
 //! the others because it must pass the conformance suite in `tests/tests/e2e/conformance.rs`.
 
-mod connection;
+pub(crate) mod connection;
 mod error;
 mod grant;
 mod postgres;
@@ -16,9 +16,8 @@ mod steps;
 mod value;
 mod write;
 
-pub use self::connection::{
-    ConnectError, ConnectOptions, Connection, connect, connect_changes_nothing, redact,
-};
+pub use self::connection::{ConnectError, redact};
+pub(crate) use self::connection::{ConnectOptions, Connection};
 pub use self::error::{DbError, Undefined};
 pub use self::grant::{Access, Confine, Grant, TableName};
 pub use self::steps::{StepFailure, StepWork, StepsRun, one_by_one};

@@ -116,7 +116,7 @@ pub enum BuildError {
     Failed { language: Language, output: String },
     #[error("not built yet (expected {})", .0.display())]
     NotBuilt(PathBuf),
-    #[error("no cache directory for the build (set XDG_CACHE_HOME or HOME)")]
+    #[error("no cache directory to build in")]
     NoCache,
     #[error("cannot prepare the build: {0}")]
     Io(String),
@@ -180,10 +180,17 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// A builder with godwit's cache directory and toolchains ([`cache_root`],
-    /// [`Toolchains::from_env`]).
+    /// A builder with no cache directory and no installed toolchains: Rust crates build with
+    /// the cargo on `PATH`; the other languages, and the carried SDK, need
+    /// [`Builder::cache_dir`] and [`Builder::toolchains`] (the `godwit` command sets both from
+    /// its environment).
     pub fn new(mode: BuildMode) -> Builder {
-        Builder { mode, cache: cache_root(), toolchains: Toolchains::from_env() }
+        Builder { mode, cache: None, toolchains: Toolchains::default() }
+    }
+
+    /// Where the carried SDK and the built components go.
+    pub fn cache(&self) -> Option<&Path> {
+        self.cache.as_deref()
     }
 
     pub fn mode(&self) -> BuildMode {
@@ -195,7 +202,7 @@ impl Builder {
         self
     }
 
-    /// Where the carried SDK and the built components go, instead of godwit's cache directory.
+    /// Where the carried SDK and the built components go (none by default).
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
         self.cache = Some(dir.into());
         self
@@ -241,15 +248,6 @@ impl Builder {
             }
         }
     }
-}
-
-/// godwit's cache directory: `$XDG_CACHE_HOME/godwit`, else `$HOME/.cache/godwit`.
-pub fn cache_root() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("godwit"))
 }
 
 /// The checksum of a source migration's directory, as this module describes.

@@ -40,7 +40,7 @@ pub enum ToolchainError {
     Missing { language: Language, tool: String, install: Install },
     #[error("installing {tool} failed:\n{output}")]
     InstallFailed { tool: String, output: String },
-    #[error("no directory for toolchains: set GODWIT_TOOLCHAINS, XDG_CACHE_HOME or HOME")]
+    #[error("no directory to install toolchains in")]
     NoDir,
 }
 
@@ -54,22 +54,13 @@ pub struct ToolStatus {
     pub found: Result<PathBuf, ToolchainError>,
 }
 
-/// Where the toolchains are installed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the toolchains are installed (nowhere, by default: only what is on `PATH`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Toolchains {
     dir: Option<PathBuf>,
 }
 
 impl Toolchains {
-    /// `$GODWIT_TOOLCHAINS`, else `toolchains/` in godwit's cache directory.
-    pub fn from_env() -> Toolchains {
-        let dir = std::env::var_os("GODWIT_TOOLCHAINS")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| crate::guest_build::cache_root().map(|root| root.join("toolchains")));
-        Toolchains { dir }
-    }
-
     pub fn at(dir: impl Into<PathBuf>) -> Toolchains {
         Toolchains { dir: Some(dir.into()) }
     }

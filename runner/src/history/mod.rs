@@ -66,12 +66,12 @@ fn shape(db: &mut dyn Driver) -> Result<Shape, HistoryError> {
     let query = sql(&*db).columns();
     let table = db.history_table().to_owned();
     let found = db
-        .own_query(query, &[crate::Value::Text(table.clone())])
+        .own_query(query, &[crate::driver::Value::Text(table.clone())])
         .map_err(|source| HistoryError::Read { target: target.clone(), source })?;
     let columns: Vec<String> = found
         .iter()
         .filter_map(|row| match row.first() {
-            Some(crate::Value::Text(name)) => Some(name.clone()),
+            Some(crate::driver::Value::Text(name)) => Some(name.clone()),
             _ => None,
         })
         .collect();
@@ -155,7 +155,7 @@ pub fn ensure(db: &mut dyn Driver) -> Result<(), HistoryError> {
 fn create(db: &mut dyn Driver) -> Result<(), DbError> {
     if let Some(schema) = db.history_schema().map(str::to_owned) {
         let exists =
-            db.own_query(sql(&*db).schema_exists(), &[crate::Value::Text(schema.clone())])?;
+            db.own_query(sql(&*db).schema_exists(), &[crate::driver::Value::Text(schema.clone())])?;
         if exists.is_empty() {
             db.own_batch(&format!("CREATE SCHEMA \"{}\"", schema.replace('"', "\"\"")))?;
         }
@@ -167,12 +167,12 @@ fn create(db: &mut dyn Driver) -> Result<(), DbError> {
 fn upgrade_streams(db: &mut dyn Driver) -> Result<(), DbError> {
     let constraints = match sql(&*db).unique_constraints() {
         Some(query) => {
-            let table = crate::Value::Text(db.history_table().to_owned());
+            let table = crate::driver::Value::Text(db.history_table().to_owned());
             let found = db.own_query(query, &[table])?;
             found
                 .iter()
                 .filter_map(|row| match row.first() {
-                    Some(crate::Value::Text(name)) => Some(name.clone()),
+                    Some(crate::driver::Value::Text(name)) => Some(name.clone()),
                     _ => None,
                 })
                 .collect()

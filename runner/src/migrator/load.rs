@@ -129,7 +129,8 @@ impl Loader {
         if let Some(pack) = empty {
             return Err(pack.empty().into());
         }
-        let mut migrator = compile(migrations, self.limits)?;
+        let cache = self.builder.cache().map(|dir| dir.join("components"));
+        let mut migrator = compile(migrations, self.limits, cache)?;
         migrator.packs = self.packs;
         migrator.pins = match self.lock_file {
             Some(path) => Pins::read(path)?,
@@ -141,9 +142,14 @@ impl Loader {
 
 /// A migrator of `migrations` whose components are compiled and have described themselves;
 /// every component that is not a godwit migration is a problem naming its file.
-pub(super) fn compile(mut migrations: Vec<Migration>, limits: Limits) -> Result<Migrator, Error> {
+/// Compiled components are kept in `cache` (none: compiled on every load).
+pub(super) fn compile(
+    mut migrations: Vec<Migration>,
+    limits: Limits,
+    cache: Option<PathBuf>,
+) -> Result<Migrator, Error> {
     if migrations.iter().any(|m| matches!(m.script, Script::Wasm(_))) {
-        let runtime = Arc::new(Runtime::new()?);
+        let runtime = Arc::new(Runtime::new(cache)?);
         let mut problems = Vec::new();
         for migration in &mut migrations {
             let Script::Wasm(wasm) = &mut migration.script else {

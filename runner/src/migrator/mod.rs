@@ -41,11 +41,8 @@ use std::time::{Duration, Instant};
 pub struct Request {
     pub target: Target,
     pub dry_run: bool,
-    /// Apply batched migrations' `up` and queue their transforms for a worker
-    /// ([`Migrator::work`]) instead of running them to the end (`Some(true)`), run every
-    /// transform to the end (`Some(false)`), or do as each migration declares (`None`: run to
-    /// the end unless it asked to be deferred).
-    pub defer_transforms: Option<bool>,
+    /// Who runs the batches of the batched migrations this run applies.
+    pub transforms: TransformMode,
     /// When a migration needs (`-- godwit:requires`) a transform a worker owns finished:
     /// finish it first (`true`), or refuse before anything runs.
     pub wait_for_transforms: bool,
@@ -55,27 +52,42 @@ impl Request {
     /// Apply every pending migration.
     pub fn up() -> Request {
         let target = Target::Up { to: None, allow_out_of_order: false };
-        Request { target, dry_run: false, defer_transforms: None, wait_for_transforms: true }
+        Request::new(target)
+    }
+
+    fn new(target: Target) -> Request {
+        let transforms = TransformMode::AsDeclared;
+        Request { target, dry_run: false, transforms, wait_for_transforms: true }
     }
 
     /// This request with batched migrations' transforms queued for a worker.
-    pub fn deferring_transforms(mut self) -> Request {
-        self.defer_transforms = Some(true);
-        self
+    pub fn deferring_transforms(self) -> Request {
+        Request { transforms: TransformMode::Defer, ..self }
     }
 
     /// This request with every batched migration's transform run to the end, also those that
     /// asked to be deferred.
-    pub fn running_transforms(mut self) -> Request {
-        self.defer_transforms = Some(false);
-        self
+    pub fn running_transforms(self) -> Request {
+        Request { transforms: TransformMode::Run, ..self }
     }
 
     /// Revert the project's migrations as `down` describes.
     pub fn down(down: DownTarget) -> Request {
-        let target = Target::Down { stream: Stream::Project, down };
-        Request { target, dry_run: false, defer_transforms: None, wait_for_transforms: true }
+        Request::new(Target::Down { stream: Stream::Project, down })
     }
+}
+
+/// Who runs the batches of a batched migration that a run applies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransformMode {
+    /// The run, to the end, unless the migration asked to be deferred to a worker.
+    #[default]
+    AsDeclared,
+    /// The run, to the end, whatever the migration asked.
+    Run,
+    /// A worker ([`Migrator::work`]): the run applies `up` and queues the transform.
+    Defer,
 }
 
 /// One step of a run: what it did to which migration, and how long it took (zero in a dry
@@ -142,13 +154,7 @@ impl Migrator {
     /// Migrations as they are, without pins; component migrations are compiled and checked
     /// against godwit's world here, so a migrator never meets an uncompiled one.
     pub fn new(migrations: Vec<Migration>) -> Result<Migrator, Error> {
-        load::compile(migrations, Limits::default())
-    }
-
-    /// Batches of batched migrations of a fixed number of rows per `transform` call, and a
-    /// pause between batches to spare a busy production database.
-    pub fn with_batching(self, batch_size: u32, pause: Duration) -> Migrator {
-        self.with_batch_policy(BatchPolicy::fixed(batch_size).pause(pause))
+        load::compile(migrations, Limits::default(), None)
     }
 
     /// How batches of batched migrations are sized, timed out and retried (the default
@@ -292,10 +298,10 @@ impl Migrator {
         if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
             history::ensure(conn.driver()?)?;
         }
-        let mode = match request.defer_transforms {
-            Some(true) => Mode::Queue,
-            Some(false) => Mode::Run,
-            None => Mode::AsDeclared,
+        let mode = match request.transforms {
+            TransformMode::Defer => Mode::Queue,
+            TransformMode::Run => Mode::Run,
+            TransformMode::AsDeclared => Mode::AsDeclared,
         };
         let queues = plan.steps.iter().any(|s| {
             s.action == Action::Apply && s.migration.is_batched() && mode.defers(s.migration)

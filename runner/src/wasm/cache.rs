@@ -17,11 +17,6 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// `$XDG_CACHE_HOME/godwit/components`, else `$HOME/.cache/godwit/components`.
-pub fn default_dir() -> Option<PathBuf> {
-    crate::guest_build::cache_root().map(|root| root.join("components"))
-}
-
 /// An entry's seal: the CRC-32 and the length of its bytes, little-endian.
 fn seal(crc: u32, len: u64) -> [u8; 12] {
     let mut header = [0; 12];

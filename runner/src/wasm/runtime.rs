@@ -7,6 +7,7 @@ use super::bindings::{MigrationComponent, MigrationComponentPre};
 use super::host::GuestState;
 use super::{Batch, GuestError, GuestInfo, Inspection, Limits, RuntimeError, TICK, cache};
 use crate::driver::Driver;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::component::{Component, Linker};
@@ -27,7 +28,8 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    pub fn new() -> Result<Runtime, RuntimeError> {
+    /// A runtime that keeps compiled components in `cache` (none: compile on every load).
+    pub fn new(cache: Option<PathBuf>) -> Result<Runtime, RuntimeError> {
         let failed = |e: wasmtime::Error| RuntimeError { reason: e.to_string() };
         let mut config = Config::new();
         config.epoch_interruption(true);
@@ -54,7 +56,7 @@ impl Runtime {
                 }
             })
             .map_err(|e| RuntimeError { reason: e.to_string() })?;
-        Ok(Runtime { engine, linker, ticker: stop, cache: cache::default_dir() })
+        Ok(Runtime { engine, linker, ticker: stop, cache })
     }
 
     /// What a component is, imports and exports, and whether it is a godwit migration.

@@ -1,12 +1,14 @@
-//! The driver conformance suite: one set of cases, generic over [`godwit::Driver`], run on
+//! The driver conformance suite: one set of cases, generic over [`godwit::driver::Driver`], run on
 //! SQLite and PostgreSQL. A new backend passes these before it is wired into the CLI.
 
 use godwit::driver::StepWork;
 use godwit::driver::Write;
+use godwit::driver::{DbError, Dialect, Driver, ParamRows, Value};
 use godwit::history;
+use godwit::history::{AppliedMigration, NewRecord, RecordState};
+use godwit::migration::{Key, Kind};
 use godwit::{
-    AppliedMigration, Checksum, ConnectOptions, Connection, DbError, Dialect, Driver, Event, Key,
-    Kind, Migrator, NewRecord, ParamRows, RecordState, Reporter, Request, Stream, Value, Version,
+    Checksum, ConnectOptions, Connection, Event, Migrator, Reporter, Request, Stream, Version,
 };
 use godwit_tests::{Project, on_both};
 
@@ -294,7 +296,8 @@ fn many_rows_stop_at_the_first_failure(p: &Project) {
         (1..=3000).map(|i| Value::Integer(if i == failing { 1 } else { i })).collect()
     };
     let insert = "insert into u values ($1)";
-    let count = |db: &mut dyn godwit::Driver| db.query("select count(*) from u", &[]).unwrap();
+    let count =
+        |db: &mut dyn godwit::driver::Driver| db.query("select count(*) from u", &[]).unwrap();
     db.begin().unwrap();
     let all = ids(0);
     assert_eq!(db.execute_many(insert, ParamRows::new(1, &all).unwrap()).unwrap(), 3000);

@@ -2,7 +2,8 @@
 //! command gives hold there too, because the engine enforces them.
 
 use godwit::lock_file::{PinChange, PinError};
-use godwit::{ConnectOptions, Error, Migrator, NoReport, Pack, Request};
+use godwit::pack::Pack;
+use godwit::{ConnectOptions, Error, Migrator, NoReport, Request};
 use godwit_tests::{Project, on_both};
 
 /// A project with a component and a pack, both pinned by `godwit lock`.
@@ -28,7 +29,7 @@ fn load(p: &Project) -> Migrator {
 fn refused(p: &Project, migrator: &Migrator) -> PinError {
     let mut db = godwit::connect(&p.url, &ConnectOptions::default()).unwrap();
     let before = p.db().fingerprint();
-    for request in [Request::up(), Request::down(godwit::DownTarget::Steps(1))] {
+    for request in [Request::up(), Request::down(godwit::plan::DownTarget::Steps(1))] {
         match migrator.run(&mut db, &request, &mut NoReport) {
             Err(Error::Pins(_)) => {}
             other => panic!("{request:?} was not refused: {other:?}"),

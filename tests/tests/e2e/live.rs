@@ -170,7 +170,7 @@ impl godwit::Reporter for Sizes {
 
 fn an_adaptive_run_grows_its_batches(p: &Project) {
     people(p, 5000);
-    let policy = godwit::BatchPolicy::adaptive(Duration::from_secs(2)).starting_at(100);
+    let policy = godwit::transforms::BatchPolicy::adaptive(Duration::from_secs(2)).starting_at(100);
     let migrator = godwit::Migrator::load(p.path("migrations")).unwrap().with_batch_policy(policy);
     let mut db = godwit::connect(&p.url, &godwit::ConnectOptions::default()).unwrap();
     let mut sizes = Sizes(Vec::new());

@@ -18,7 +18,7 @@
 
 use super::PostgresDriver;
 use super::client::Request;
-use super::history_check::{Check, LAST_STEP, SUSPECT, finding};
+use super::history_check::{Check, HistoryShape, LAST_STEP, SUSPECT, finding};
 use super::types::{Param, as_sql, db_error};
 use crate::driver::WriteKind;
 use crate::driver::{DbError, StepFailure, StepWork, StepsRun, one_by_one};
@@ -98,69 +98,15 @@ impl PostgresDriver {
     /// transaction is already open and its statements ran.
     fn send_steps(&mut self, steps: &[StepWork<'_>], check: Check) -> StepsRun {
         let open = check == Check::Full;
-        let failed = |error| StepsRun {
-            took: Vec::new(),
-            failure: Some(StepFailure { step: 0, statement: None, error }),
+        let (known, check, statements) = match self.prepare_steps(steps, check) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                let failure = Some(StepFailure { step: 0, statement: None, error });
+                return StepsRun { took: Vec::new(), failure };
+            }
         };
-        if self.history_known.is_none()
-            && let Err(error) = self.remember_history()
-        {
-            return failed(error);
-        }
-        let Some(known) = self.history_known.clone() else {
-            return failed(DbError::new("godwit's history table does not exist"));
-        };
-        // Preparing the check fails when the table is gone.
-        let sql = match check {
-            Check::Quick => self.quick_check.clone(),
-            Check::Full => self.full_check.clone(),
-        };
-        let check = match self.prepare_cached(&sql) {
-            Ok(check) => check,
-            Err(error) => return failed(finding(error, known.rows)),
-        };
-        let statements = match steps
-            .iter()
-            .map(|step| step.writes.iter().map(|w| self.prepare_cached(w.sql())).collect())
-            .collect::<Result<Vec<Vec<Statement>>, _>>()
-        {
-            Ok(statements) => statements,
-            Err(error) => return failed(error),
-        };
-
-        // Each step's id, what it begins with, and the rows godwit will have left before it
-        // if the steps before it commit.
-        let ids: Vec<String> =
-            (1..=steps.len() as u64).map(|n| (self.step_serial + n).to_string()).collect();
-        let opening = match open && !self.begin_pending {
-            true => None,
-            false => Some(self.opening()),
-        };
-        let begins: Vec<Option<String>> = (0..steps.len())
-            .map(|at| match at {
-                0 => opening.clone(),
-                // The failing branch is not a constant, which the planner would evaluate
-                // whatever the condition.
-                at => Some(format!(
-                    "{}, CASE WHEN current_setting('{LAST_STEP}', true) = '{}' THEN 0 \
-                     ELSE ('godwit-previous-step-failed:' || \
-                     coalesce(current_setting('{LAST_STEP}', true), ''))::int END",
-                    self.begin,
-                    ids[at - 1]
-                )),
-            })
-            .collect();
-        self.begin_pending = false;
-        // Each step's first statement, after its beginning.
-        let firsts: Vec<Option<String>> = steps
-            .iter()
-            .zip(&begins)
-            .map(|(work, begin)| match (begin, work.statements.first()) {
-                (Some(begin), Some(first)) => Some(format!("{begin}; {first}")),
-                (None, Some(first)) => Some((*first).to_owned()),
-                (_, None) => None,
-            })
-            .collect();
+        let Beginnings { ids, begins, firsts } = self.beginnings(steps, open);
+        // The rows godwit will have left before each step if the steps before it commit.
         let mut expected = Vec::with_capacity(steps.len());
         let mut rows = known.rows;
         for work in steps {
@@ -192,33 +138,26 @@ impl PostgresDriver {
             .collect();
 
         let client = self.client.requests();
-        let finished: RefCell<Vec<Option<Instant>>> = RefCell::new(vec![None; steps.len()]);
-        // How many catalog rows depend on the table, as each step's check counted.
-        let catalog: RefCell<Vec<Option<i64>>> = RefCell::new(vec![None; steps.len()]);
+        let answered = Answered {
+            finished: RefCell::new(vec![None; steps.len()]),
+            catalog: RefCell::new(vec![None; steps.len()]),
+        };
         let mut layout: Vec<(usize, Part)> = Vec::new();
         let mut requests: Vec<Request<'_>> = Vec::new();
         for (at, work) in steps.iter().enumerate() {
             // A step's beginning travels with its first statement: one message less.
-            match (&begins[at], &firsts[at]) {
-                (Some(begin), None) => {
-                    layout.push((at, Part::Begin));
-                    requests.push(Box::pin(async move {
-                        client.batch_execute(begin).await.map(|()| 0)
-                    }));
-                }
-                (_, Some(first)) => {
-                    layout.push((at, Part::Statement(0)));
-                    requests.push(Box::pin(async move {
-                        client.batch_execute(first).await.map(|()| 0)
-                    }));
-                }
-                (None, None) => {}
-            }
-            for (n, sql) in work.statements.iter().enumerate().skip(1) {
-                layout.push((at, Part::Statement(n)));
+            let first = match (&begins[at], &firsts[at]) {
+                (Some(begin), None) => Some((Part::Begin, begin.as_str())),
+                (_, Some(first)) => Some((Part::Statement(0), first.as_str())),
+                (None, None) => None,
+            };
+            let rest = work.statements.iter().enumerate().skip(1);
+            for (part, sql) in first.into_iter().chain(rest.map(|(n, s)| (Part::Statement(n), *s)))
+            {
+                layout.push((at, part));
                 requests.push(Box::pin(async move { client.batch_execute(sql).await.map(|()| 0) }));
             }
-            let (check, params, catalog) = (&check, &check_params[at], &catalog);
+            let (check, params, catalog) = (&check, &check_params[at], &answered.catalog);
             layout.push((at, Part::Check));
             requests.push(Box::pin(async move {
                 let row = client.query_one(check, params).await?;
@@ -229,7 +168,7 @@ impl PostgresDriver {
                 layout.push((at, Part::Write));
                 requests.push(Box::pin(async move { client.execute(statement, params).await }));
             }
-            let finished = &finished;
+            let finished = &answered.finished;
             layout.push((at, Part::Commit));
             requests.push(Box::pin(async move {
                 let answer = client.batch_execute("COMMIT").await.map(|()| 0);
@@ -241,20 +180,93 @@ impl PostgresDriver {
         let answers = self.client.pipeline(requests);
         self.in_step = false;
         self.step_serial += steps.len() as u64;
+        let sent = Sent { steps, layout: &layout, begins: &begins, expected: &expected, at: sent };
+        self.settle(&answers, sent, answered)
+    }
 
-        let failed = answers.iter().zip(&layout).find_map(|(answer, (at, part))| {
+    /// What every step sent together needs first: the history table's shape, the check, and
+    /// each step's writes, prepared (preparing the check fails when the table is gone).
+    fn prepare_steps(
+        &mut self,
+        steps: &[StepWork<'_>],
+        check: Check,
+    ) -> Result<(HistoryShape, Statement, Vec<Vec<Statement>>), DbError> {
+        if self.history_known.is_none() {
+            self.remember_history()?;
+        }
+        let Some(known) = self.history_known.clone() else {
+            return Err(DbError::new("godwit's history table does not exist"));
+        };
+        let sql = match check {
+            Check::Quick => self.quick_check.clone(),
+            Check::Full => self.full_check.clone(),
+        };
+        let check = self.prepare_cached(&sql).map_err(|error| finding(error, known.rows))?;
+        let statements = steps
+            .iter()
+            .map(|step| step.writes.iter().map(|w| self.prepare_cached(w.sql())).collect())
+            .collect::<Result<Vec<Vec<Statement>>, _>>()?;
+        Ok((known, check, statements))
+    }
+
+    /// Each step's id, what it begins with (none for an open step's), and its first message.
+    fn beginnings(&mut self, steps: &[StepWork<'_>], open: bool) -> Beginnings {
+        let n = steps.len();
+        let ids: Vec<String> = (1..=n as u64).map(|k| (self.step_serial + k).to_string()).collect();
+        let opening = match open && !self.begin_pending {
+            true => None,
+            false => Some(self.opening()),
+        };
+        let begins: Vec<Option<String>> = (0..n)
+            .map(|at| match at {
+                0 => opening.clone(),
+                // The failing branch is not a constant, which the planner would evaluate
+                // whatever the condition.
+                at => Some(format!(
+                    "{}, CASE WHEN current_setting('{LAST_STEP}', true) = '{}' THEN 0 \
+                     ELSE ('godwit-previous-step-failed:' || \
+                     coalesce(current_setting('{LAST_STEP}', true), ''))::int END",
+                    self.begin,
+                    ids[at - 1]
+                )),
+            })
+            .collect();
+        self.begin_pending = false;
+        // Each step's first statement, after its beginning.
+        let firsts = steps
+            .iter()
+            .zip(&begins)
+            .map(|(work, begin)| match (begin, work.statements.first()) {
+                (Some(begin), Some(first)) => Some(format!("{begin}; {first}")),
+                (None, Some(first)) => Some((*first).to_owned()),
+                (_, None) => None,
+            })
+            .collect();
+        Beginnings { ids, begins, firsts }
+    }
+
+    /// What the answers say: how long each committed step took, the history's rows and
+    /// dependent catalog rows now, and the first failure (its transaction rolled back).
+    fn settle(
+        &mut self,
+        answers: &[Result<u64, tokio_postgres::Error>],
+        sent: Sent<'_, '_>,
+        answered: Answered,
+    ) -> StepsRun {
+        let Sent { steps, layout, begins, expected, at: since } = sent;
+        let failed = answers.iter().zip(layout).find_map(|(answer, (at, part))| {
             answer.as_ref().err().map(|error| (*at, *part, db_error(error)))
         });
         let committed = failed.as_ref().map_or(steps.len(), |(at, _, _)| *at);
         let mut took = Vec::with_capacity(committed);
-        let mut since = sent;
-        for done in finished.into_inner().into_iter().take(committed).flatten() {
+        let mut since = since;
+        for done in answered.finished.into_inner().into_iter().take(committed).flatten() {
             took.push(done.saturating_duration_since(since));
             since = done;
         }
         let written: i64 = answers
             .iter()
-            .zip(&layout)
+            .zip(layout)
             .filter(|(_, (at, part))| *at < committed && matches!(part, Part::Write))
             .zip(steps.iter().flat_map(|s| &s.writes))
             .map(|((answer, _), write)| {
@@ -268,7 +280,7 @@ impl PostgresDriver {
             .sum();
         if let Some(shape) = &mut self.history_known {
             shape.rows += written;
-            let counted = catalog.into_inner();
+            let counted = answered.catalog.into_inner();
             if let Some(depends) = committed.checked_sub(1).and_then(|last| counted[last]) {
                 shape.depends = depends;
             }
@@ -292,6 +304,31 @@ impl PostgresDriver {
         });
         StepsRun { took, failure }
     }
+}
+
+/// Each step's id, what it begins with, and its first message (its beginning with its first
+/// statement).
+struct Beginnings {
+    ids: Vec<String>,
+    begins: Vec<Option<String>>,
+    firsts: Vec<Option<String>>,
+}
+
+/// What the requests record as their answers arrive: when each step's `COMMIT` was answered,
+/// and how many catalog rows depend on the history table, as each step's check counted.
+struct Answered {
+    finished: RefCell<Vec<Option<Instant>>>,
+    catalog: RefCell<Vec<Option<i64>>>,
+}
+
+/// What was sent: the steps, which step and part each request is, the steps' beginnings, the
+/// history rows expected before each, and when it went.
+struct Sent<'s, 'w> {
+    steps: &'s [StepWork<'w>],
+    layout: &'s [(usize, Part)],
+    begins: &'s [Option<String>],
+    expected: &'s [i64],
+    at: Instant,
 }
 
 /// An error of a statement sent after a step's beginning: positions count from the start of

@@ -1,6 +1,6 @@
 //! Other tools' migration folders, read the way those tools read them: which files are
 //! migrations, how versions order, what each directive means and whether a migration runs in
-//! a transaction. Each format turns its files into the same [`Migration`](crate::Migration)s
+//! a transaction. Each format turns its files into the same [`Migration`](crate::migration::Migration)s
 //! godwit's own layout gives, so everything after reading (plan, history, locks) is shared. A
 //! folder in another format may also hold godwit's own components and migration directories.
 
