@@ -20,9 +20,16 @@ FLOORS = [
     ["source", "pack", "lock_file", "history", "status", "plan", "transforms"],
     # what gathers the rooms: the engine's error and its events
     ["error", "report"],
+    # one run: its context, a step's transaction, statements and guest calls
+    ["run"],
+    # the batch loop and the worker of batched migrations, which run steps as the migrator does
+    ["transforms::batch_loop", "transforms::worker"],
     # the algorithm
     ["migrator"],
 ]
+# Rooms that hold a room of a higher floor: `transforms/` keeps its state and policy beside
+# the history, and its batch loop and worker above the run.
+SPLIT = {"transforms": {"batch_loop", "worker"}}
 FLOOR = {room: n for n, rooms in enumerate(FLOORS) for room in rooms}
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runner", "src")
@@ -74,9 +81,11 @@ for folder, _, files in os.walk(root):
         if "tests" in parts:
             continue
         me = parts[0] if parts else "lib"
+        if len(parts) > 1 and parts[1] in SPLIT.get(me, ()):
+            me = f"{me}::{parts[1]}"
         rooms.add(me)
         text = code(open(path).read())
-        for m in re.finditer(r"crate::(\{|\w+)", text):
+        for m in re.finditer(r"crate::(\{|\w+)(::\{|::\w+)?", text):
             if m.group(1) == "{":
                 start, depth, end = m.end() - 1, 0, m.end() - 1
                 while True:
@@ -88,6 +97,22 @@ for folder, _, files in os.walk(root):
                 targets = names(text[start : end + 1])
             else:
                 targets = [m.group(1)]
+                inner = m.group(2) or ""
+                if m.group(1) in SPLIT and inner.startswith("::{"):
+                    start, depth, end = m.end() - 1, 0, m.end() - 1
+                    while True:
+                        depth += text[end] == "{"
+                        depth -= text[end] == "}"
+                        if depth == 0:
+                            break
+                        end += 1
+                    subs = names(text[start : end + 1])
+                    targets = [
+                        f"{m.group(1)}::{sub}" if sub in SPLIT[m.group(1)] else m.group(1)
+                        for sub in subs
+                    ]
+                elif inner[2:] in SPLIT.get(m.group(1), ()):
+                    targets = [f"{m.group(1)}::{inner[2:]}"]
             for target in map(room_of, targets):
                 if target != me and me != "lib":
                     imports.setdefault((me, target), rel)

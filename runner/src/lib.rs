@@ -32,6 +32,7 @@ mod migrator;
 pub mod pack;
 pub mod plan;
 mod report;
+mod run;
 pub mod source;
 pub mod status;
 mod stream;

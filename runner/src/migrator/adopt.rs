@@ -4,7 +4,6 @@
 //! table is left as it is, so the team can go back to the tool at any point.
 
 use super::Migrator;
-use super::undo_guards::in_transaction;
 use crate::checksum::Checksum;
 use crate::driver::Connection;
 use crate::error::Error;
@@ -12,6 +11,7 @@ use crate::history::adopt::{self, AdoptError, Mismatch, ToolHistory};
 use crate::history::{self, NewRecord, RecordState};
 use crate::migration::{Key, Kind, Migration};
 use crate::report::Reporter;
+use crate::run::in_transaction;
 use crate::source::Format;
 use crate::stream::Stream;
 use std::collections::BTreeSet;

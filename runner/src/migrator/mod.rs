@@ -3,22 +3,18 @@
 //! loops.
 
 mod adopt;
-mod batched;
-mod guests;
 mod load;
+mod prepare;
 mod repair;
 mod runnable;
 mod steps;
-mod undo_guards;
-mod worker;
+mod transforms;
 
 pub use self::adopt::{AdoptRequest, Adoption};
 pub use self::load::Loader;
 pub use self::repair::RepairAction;
-pub use self::worker::Worked;
+pub use crate::transforms::worker::Worked;
 
-use self::guests::{Guests, Mode};
-use self::undo_guards::LockGuard;
 use crate::driver::{Connection, DbError};
 use crate::error::Error;
 use crate::history::Keep;
@@ -26,12 +22,13 @@ use crate::history::{self, AppliedMigration};
 use crate::lock_file::{LockFile, PinChange, Pins};
 use crate::migration::Migration;
 use crate::pack::Pack;
-use crate::plan::{Action, DownTarget, PackOrder, Target, plan};
+use crate::plan::{Action, DownTarget, PackOrder, Target};
 use crate::report::{Event, NoReport, Reporter};
+use crate::run::{LockGuard, Run};
 use crate::source::MigrationSource;
 use crate::status::{Problem, problems, status};
 use crate::stream::Stream;
-use crate::transforms::{BatchPolicy, Health, Throttle, state};
+use crate::transforms::{BatchPolicy, Throttle, worker};
 use crate::wasm::Limits;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -256,78 +253,19 @@ impl Migrator {
         reporter: &mut dyn Reporter,
     ) -> Result<Report, Error> {
         self.check_pins()?;
-        let mut conn = self.lock(conn, reporter)?;
-        let applied = self.history(&mut conn)?;
-        // Transforms queued for a worker are the worker's: this run leaves them alone, unless
-        // a migration it applies needs one finished first, or it reverts one that stopped.
-        let queued = worker::queued(conn.driver()?)?;
-        let applied = match request.target {
-            Target::Down { .. } => worker::revertible(applied, &queued)?,
-            Target::Up { .. } => applied,
-        };
-        let mut plan = plan(&self.migrations, &applied, &request.target, &self.order())?;
-        runnable::check_steps(&plan.steps)?;
-        let needed = worker::needed(&self.migrations, &plan.steps, &applied)?;
-        worker::check_needed(&needed, &queued, request.wait_for_transforms)?;
-        worker::leave_to_workers(&mut plan.steps, &queued, &needed);
-        let transforms =
-            plan.steps.iter().any(|s| s.migration.is_batched() && s.action != Action::Revert);
-        if !request.dry_run && transforms {
-            // The health signals are read once before anything runs: a probe that fails
-            // fails here, with the database as it was.
-            let checked = Health::default().check(&self.throttle, conn.driver()?);
-            checked.map_err(|failed| {
-                database(
-                    format!("cannot read {} before running batched migrations", failed.what),
-                    failed.source,
-                )
-            })?;
-        }
-        // The history table is created (or upgraded) once the plan stands: a refused plan
-        // leaves the database exactly as it was, and a run with nothing to do on a database
-        // that has a history does not touch it.
-        // The tool's table is looked for once the plan stands too, and written where it was
-        // found (Flyway's from before Flyway 5 has another name).
-        let keep = match self.keep.as_ref().filter(|_| !request.dry_run && !plan.is_empty()) {
-            Some(keep) => {
-                let found = history::adopt::read(conn.driver()?, keep.tool, &keep.table)?;
-                Some(Keep::new(keep.tool, Some(found.table)))
-            }
-            None => self.keep.clone(),
-        };
-        if !request.dry_run && (!plan.is_empty() || applied.is_empty()) {
-            history::ensure(conn.driver()?)?;
-        }
-        let mode = match request.transforms {
-            TransformMode::Defer => Mode::Queue,
-            TransformMode::Run => Mode::Run,
-            TransformMode::AsDeclared => Mode::AsDeclared,
-        };
-        let queues = plan.steps.iter().any(|s| {
-            s.action == Action::Apply && s.migration.is_batched() && mode.defers(s.migration)
-        });
-        if !request.dry_run && queues {
-            let target = conn.target().to_owned();
-            state::ensure(conn.driver()?).map_err(|source| {
-                database(format!("cannot create godwit_transforms in {target}"), source)
-            })?;
-        }
+        let mut locked = self.lock(conn, reporter)?;
+        let queued = worker::queued(locked.driver()?)?;
+        let applied = self.history_for(&mut locked, &request.target, &queued)?;
+        let (plan, needed) = self.plan_run(request, &applied, &queued)?;
+        let mode = request.transforms.mode();
+        let keep = self.prepare(&mut locked, request, &plan.steps, &applied, mode)?;
+        let knows = self.knows(mode, &needed, &queued, &applied, keep.as_ref());
         let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
-        let guests = Guests {
-            limits: self.limits,
-            batch: &self.batch,
-            throttle: &self.throttle,
-            mode,
-            needed: &needed,
-            queued: &queued,
-            applied: &applied,
-            packs: &self.packs,
-            keep: keep.as_ref(),
-        };
-        let outcome =
-            steps::run(&mut conn, &guests, &plan.steps, request.dry_run, reporter, &mut report);
+        let mut run = Run { conn: &mut locked, reporter, knows };
+        let outcome = steps::run(&mut run, &plan.steps, request.dry_run, &mut report);
         // Whatever the outcome, the steps that did commit are made durable.
-        let synced = sync(&mut conn);
+        let synced = sync(&mut locked);
+        locked.release();
         outcome.and(synced)?;
         Ok(report)
     }

@@ -3,7 +3,6 @@
 //! migrated. Both run under the migration lock, in one transaction.
 
 use super::Migrator;
-use super::undo_guards::in_transaction;
 use crate::checksum::Checksum;
 use crate::driver::Connection;
 use crate::driver::Write;
@@ -12,6 +11,7 @@ use crate::history::{self, AppliedMigration, NewRecord, RecordState};
 use crate::migration::{Key, Migration};
 use crate::plan::PlanError;
 use crate::report::Reporter;
+use crate::run::in_transaction;
 use crate::status::{EntryState, status};
 use crate::stream::Stream;
 use crate::version::Version;

@@ -3,11 +3,13 @@
 //! ([`Throttle`], read from the database's own health signals) and which failures of a batch
 //! are worth a retry (a lock or statement timeout, a deadlock, a serialization failure).
 
+pub(crate) mod batch_loop;
 mod controller;
 mod error;
 mod policy;
 pub(crate) mod state;
 mod throttle;
+pub(crate) mod worker;
 
 pub(crate) use self::controller::Controller;
 pub use self::error::{Control, TransformError};

@@ -12,7 +12,7 @@ mod json;
 mod runtime;
 
 pub use self::runtime::Runtime;
-pub(crate) use self::runtime::{Compiled, Outcome};
+pub(crate) use self::runtime::{Compiled, Outcome, Transformer};
 
 use std::time::Duration;
 

@@ -5,17 +5,18 @@
 //! marks it done or failed; another process pauses, resumes, cancels or retries it through
 //! the same table ([`Migrator::control`]).
 
-use super::batched::{Ended, run_transform};
-use super::guests::{Guests, Mode, Need};
-use super::{Migrator, database};
-use crate::driver::{Connection, Driver};
+use super::batch_loop::{Ended, run_transform};
+use crate::driver::{Connection, DbError, Driver};
 use crate::error::Error;
-use crate::history::RecordState;
+use crate::history::{AppliedMigration, RecordState};
 use crate::migration::{Migration, Script, WasmScript};
+use crate::pack::Pack;
 use crate::plan::{Action, Step};
 use crate::report::{Event, Reporter};
+use crate::run::{Knows, Mode, Need, Run, stopped};
 use crate::transforms::state::{self, TransformRow, TransformState};
-use crate::transforms::{Control, TransformError};
+use crate::transforms::{BatchPolicy, Throttle, TransformError};
+use crate::wasm::Limits;
 use std::time::{Duration, Instant};
 
 /// What a worker did: the transforms it finished, stopped (paused or cancelled from
@@ -27,8 +28,12 @@ pub struct Worked {
     pub failed: Vec<(String, String)>,
 }
 
+fn database(context: String, source: DbError) -> Error {
+    Error::Database { context, source }
+}
+
 /// The transforms table's rows.
-pub(super) fn queued(db: &mut dyn Driver) -> Result<Vec<TransformRow>, Error> {
+pub(crate) fn queued(db: &mut dyn Driver) -> Result<Vec<TransformRow>, Error> {
     let target = db.target().to_owned();
     state::list(db)
         .map_err(|source| database(format!("cannot read godwit_transforms in {target}"), source))
@@ -36,7 +41,7 @@ pub(super) fn queued(db: &mut dyn Driver) -> Result<Vec<TransformRow>, Error> {
 
 /// Drops the steps that would resume a transform a worker owns (any not done), except those
 /// a migration of the run needs finished.
-pub(super) fn leave_to_workers(
+pub(crate) fn leave_to_workers(
     steps: &mut Vec<Step<'_>>,
     queued: &[TransformRow],
     needed: &[Need<'_>],
@@ -53,7 +58,7 @@ pub(super) fn leave_to_workers(
 /// The batched migrations whose transforms the steps that apply migrations require finished
 /// (`-- godwit:requires`) and that are not finished yet; refuses a requirement that names no
 /// batched migration, or one that would only run after the migration that needs it.
-pub(super) fn needed<'m>(
+pub(crate) fn needed<'m>(
     migrations: &'m [Migration],
     steps: &[Step<'m>],
     applied: &[crate::history::AppliedMigration],
@@ -93,7 +98,7 @@ pub(super) fn needed<'m>(
 }
 
 /// Whether `name` (a version or a file name) names `migration`.
-fn names(name: &str, migration: &Migration) -> bool {
+pub(crate) fn names(name: &str, migration: &Migration) -> bool {
     let version = name.parse::<crate::Version>().ok();
     migration.label == name || (version.is_some() && migration.version() == version)
 }
@@ -101,18 +106,14 @@ fn names(name: &str, migration: &Migration) -> bool {
 /// Refuses a run whose migrations need a transform a worker owns finished, when the run
 /// must not wait for it, or when it was paused, cancelled or failed (finishing it would
 /// override whoever stopped it).
-pub(super) fn check_needed(
+pub(crate) fn check_needed(
     needed: &[Need<'_>],
     queued: &[TransformRow],
     wait: bool,
 ) -> Result<(), Error> {
     for need in needed {
         let Some(row) = queued.iter().find(|row| row.is_of(need.required)) else { continue };
-        let stopped = matches!(
-            row.state,
-            TransformState::Paused | TransformState::Cancelled | TransformState::Failed
-        );
-        if row.state == TransformState::Done || (wait && !stopped) {
+        if row.state == TransformState::Done || (wait && !stopped(row.state)) {
             continue;
         }
         let (label, required) = (need.by.clone(), need.required.label.clone());
@@ -123,44 +124,36 @@ pub(super) fn check_needed(
 
 /// Finishes, inside a run that needs it, a transform a worker owns: waits for a worker that
 /// holds it to let go, then runs the rest of its batches as a worker would.
-pub(super) fn finish_first(
-    conn: &mut Connection,
+pub(crate) fn finish_first(
+    run: &mut Run<'_>,
     step: &Step<'_>,
     wasm: &WasmScript,
-    guests: &Guests<'_>,
-    reporter: &mut dyn Reporter,
 ) -> Result<Duration, Error> {
     let migration = step.migration;
     let label = migration.label.clone();
     let started = Instant::now();
-    let Some(row) = guests.queued.iter().find(|row| row.is_of(migration)) else {
+    let Some(row) = run.knows.queued.iter().find(|row| row.is_of(migration)) else {
         return Err(TransformError::NotQueued { label }.into());
     };
     let mut announced = false;
     loop {
-        if try_lock(conn, row)? {
+        if try_lock(run.conn, row)? {
             break;
         }
         if !announced {
-            reporter.report(Event::WaitingForTransform { label: &label });
+            run.reporter.report(Event::WaitingForTransform { label: &label });
             announced = true;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let outcome = finish_locked(conn, step, wasm, guests, reporter);
-    outcome.and(unlock(conn, row)).map(|()| started.elapsed())
+    let outcome = finish_locked(run, step, wasm);
+    outcome.and(unlock(run.conn, row)).map(|()| started.elapsed())
 }
 
-fn finish_locked(
-    conn: &mut Connection,
-    step: &Step<'_>,
-    wasm: &WasmScript,
-    guests: &Guests<'_>,
-    reporter: &mut dyn Reporter,
-) -> Result<(), Error> {
+fn finish_locked(run: &mut Run<'_>, step: &Step<'_>, wasm: &WasmScript) -> Result<(), Error> {
     let migration = step.migration;
     let label = migration.label.clone();
-    let db = conn.driver()?;
+    let db = run.driver()?;
     let state = state::state_of(db, migration)
         .map_err(|source| database(format!("cannot read {label}'s transform"), source))?;
     let history = crate::history::read(db)?;
@@ -174,22 +167,23 @@ fn finish_locked(
     let (stream, key) = (&migration.stream, &migration.key);
     let started = state::change(db, stream, key, &from, TransformState::Running, None)
         .map_err(|source| database(format!("cannot start {label}'s transform"), source))?;
+    let needed_by = run.knows.needs(migration).map_or_else(String::new, |need| need.by.clone());
     let unfinished = |state| {
-        let required = migration.label.clone();
-        let label = guests.needs(migration).map_or_else(String::new, |need| need.by.clone());
+        let (label, required) = (needed_by.clone(), migration.label.clone());
         Error::from(TransformError::Unfinished { label, required, state })
     };
     if !started {
         return Err(unfinished(state.unwrap_or(TransformState::Queued)));
     }
     // Where the worker left it: the history as it is now, not as the run found it.
-    let worker = Guests { mode: Mode::Worker, applied: &history, ..*guests };
-    match run_transform(conn, step, wasm, &worker, reporter) {
+    let knows = Knows { mode: Mode::Worker, applied: &history, ..run.knows };
+    let mut worker = Run { conn: &mut *run.conn, reporter: &mut *run.reporter, knows };
+    match run_transform(&mut worker, step, wasm) {
         Ok(Ended::Stopped(state)) => Err(unfinished(state)),
         Ok(_) => Ok(()),
         Err(error) if error.connection_lost() => Err(error),
         Err(error) => {
-            mark_failed(conn, migration, chain(&error))?;
+            mark_failed(run.conn, migration, chain(&error))?;
             Err(error)
         }
     }
@@ -217,162 +211,136 @@ fn unlock(conn: &mut Connection, row: &TransformRow) -> Result<(), Error> {
     })
 }
 
-impl Migrator {
-    /// The transforms queued for workers, and how each stands.
-    pub fn transforms(&self, conn: &mut Connection) -> Result<Vec<TransformRow>, Error> {
-        queued(conn.driver()?)
-    }
+/// What a worker needs of the migrator: the migrations, the packs' grants, and how batches run.
+#[derive(Clone, Copy)]
+pub(crate) struct Shop<'m> {
+    pub(crate) migrations: &'m [Migration],
+    pub(crate) packs: &'m [Pack],
+    pub(crate) batch: &'m BatchPolicy,
+    pub(crate) throttle: &'m Throttle,
+    pub(crate) limits: Limits,
+}
 
-    /// The batched migration `which` names: its version (`7`, `0007`) or its label.
-    fn batched_migration(&self, which: &str) -> Result<&Migration, Error> {
-        let migration = self
-            .migrations
-            .iter()
-            .find(|m| names(which, m))
-            .ok_or_else(|| TransformError::Unknown(which.to_owned()))?;
-        match migration.is_batched() {
-            true => Ok(migration),
-            false => Err(TransformError::NotBatched { label: migration.label.clone() }.into()),
+/// Runs queued transforms, one after another, until none is left that another worker does
+/// not hold. A transform that fails is marked failed (with its error) and the worker goes on
+/// with the next; one paused or cancelled from elsewhere stops at its next batch boundary.
+pub(crate) fn work(
+    shop: Shop<'_>,
+    conn: &mut Connection,
+    reporter: &mut dyn Reporter,
+) -> Result<Worked, Error> {
+    let mut worked = Worked::default();
+    let mut held_elsewhere: Vec<(String, String)> = Vec::new();
+    loop {
+        let rows = queued(conn.driver()?)?;
+        let next = rows.into_iter().find(|row| {
+            matches!(row.state, TransformState::Queued | TransformState::Running)
+                && !held_elsewhere.contains(&(row.stream.clone(), row.key.clone()))
+        });
+        let Some(row) = next else { return Ok(worked) };
+        if !try_lock(conn, &row)? {
+            held_elsewhere.push((row.stream.clone(), row.key.clone()));
+            continue;
         }
+        let outcome = work_on(shop, conn, &row, reporter, &mut worked);
+        outcome.and(unlock(conn, &row))?;
     }
+}
 
-    /// Pauses, resumes, cancels or retries the transform of the batched migration `which`
-    /// (its version or file name). A worker sees it at its next batch boundary.
-    pub fn control(
-        &self,
-        conn: &mut Connection,
-        which: &str,
-        control: Control,
-    ) -> Result<TransformRow, Error> {
-        let migration = self.batched_migration(which)?;
-        let label = migration.label.clone();
-        let db = conn.driver()?;
-        let row = queued(db)?.into_iter().find(|row| row.is_of(migration));
-        let Some(row) = row else { return Err(TransformError::NotQueued { label }.into()) };
-        let (from, to) = control.transition();
-        let changed = state::change(db, &migration.stream, &migration.key, from, to, None)
-            .map_err(|source| database(format!("cannot {control} {label}"), source))?;
-        let now = queued(db)?.into_iter().find(|r| r.is_of(migration));
-        match (changed, now) {
-            (true, Some(now)) => Ok(now),
-            (_, now) => {
-                let state = now.map_or(row.state, |r| r.state);
-                Err(TransformError::Refused { label, control, state }.into())
-            }
+/// Runs one transform whose lock this worker holds.
+fn work_on(
+    shop: Shop<'_>,
+    conn: &mut Connection,
+    row: &TransformRow,
+    reporter: &mut dyn Reporter,
+    worked: &mut Worked,
+) -> Result<(), Error> {
+    let label = row.label.clone();
+    let Some(migration) = shop.migrations.iter().find(|m| row.is_of(m)) else {
+        // Its file is gone: nothing here can run it; the row stays for a runner that can.
+        worked.failed.push((label.clone(), format!("no migration file for {label}")));
+        return Ok(());
+    };
+    let Some(applied) = claim(conn, migration, worked)? else { return Ok(()) };
+    let Script::Wasm(wasm) = &migration.script else {
+        return Err(TransformError::NotBatched { label }.into());
+    };
+    let knows = Knows {
+        limits: shop.limits,
+        batch: shop.batch,
+        throttle: shop.throttle,
+        mode: Mode::Worker,
+        needed: &[],
+        queued: &[],
+        applied: &applied,
+        packs: shop.packs,
+        keep: None,
+    };
+    let mut run = Run { conn: &mut *conn, reporter: &mut *reporter, knows };
+    let step = Step { action: Action::Resume, migration };
+    run.reporter.report(Event::StepStarted { step: &step, dry_run: false });
+    let started = std::time::Instant::now();
+    match run_transform(&mut run, &step, wasm) {
+        Ok(Ended::Finished | Ended::Queued) => {
+            reporter.report(Event::StepFinished { step: &step, elapsed: started.elapsed() });
+            worked.finished.push(label);
+        }
+        Ok(Ended::Stopped(state)) => {
+            reporter.report(Event::TransformStopped { label: &label, state });
+            worked.stopped.push((label, state));
+        }
+        Err(error) if error.connection_lost() => return Err(error),
+        Err(error) => {
+            let reason = mark_failed(conn, migration, chain(&error))?;
+            let failed = Event::TransformFailed { label: &label, error: &error, reason: &reason };
+            reporter.report(failed);
+            worked.failed.push((label, reason));
         }
     }
+    Ok(())
+}
 
-    /// Runs queued transforms, one after another, until none is left that another worker
-    /// does not hold. A transform that fails is marked failed (with its error) and the worker
-    /// goes on with the next; one paused or cancelled from elsewhere stops at its next batch
-    /// boundary.
-    pub fn work(
-        &self,
-        conn: &mut Connection,
-        reporter: &mut dyn Reporter,
-    ) -> Result<Worked, Error> {
-        self.check_pins()?;
-        let mut worked = Worked::default();
-        let mut held_elsewhere: Vec<(String, String)> = Vec::new();
-        loop {
-            let rows = queued(conn.driver()?)?;
-            let next = rows.into_iter().find(|row| {
-                matches!(row.state, TransformState::Queued | TransformState::Running)
-                    && !held_elsewhere.contains(&(row.stream.clone(), row.key.clone()))
-            });
-            let Some(row) = next else { return Ok(worked) };
-            if !try_lock(conn, &row)? {
-                held_elsewhere.push((row.stream.clone(), row.key.clone()));
-                continue;
-            }
-            let outcome = self.work_on(conn, &row, reporter, &mut worked);
-            outcome.and(unlock(conn, &row))?;
-        }
+/// Under the transform's lock, whether it is still this worker's to run: the history as it
+/// is now, or `None` when another worker finished it meanwhile, its migration is applied
+/// (then it is marked done), or it cannot run (then it is marked failed, in `worked`).
+fn claim(
+    conn: &mut Connection,
+    migration: &Migration,
+    worked: &mut Worked,
+) -> Result<Option<Vec<AppliedMigration>>, Error> {
+    let label = migration.label.clone();
+    let db = conn.driver()?;
+    let now = state::state_of(db, migration)
+        .map_err(|source| database(format!("cannot read {label}'s transform"), source))?;
+    if !matches!(now, Some(TransformState::Queued | TransformState::Running)) {
+        return Ok(None);
     }
-
-    /// Runs one transform whose lock this worker holds.
-    fn work_on(
-        &self,
-        conn: &mut Connection,
-        row: &TransformRow,
-        reporter: &mut dyn Reporter,
-        worked: &mut Worked,
-    ) -> Result<(), Error> {
-        let label = row.label.clone();
-        let Some(migration) = self.migrations.iter().find(|m| row.is_of(m)) else {
-            // Its file is gone: nothing here can run it; the row stays for a runner that can.
-            worked.failed.push((label.clone(), format!("no migration file for {label}")));
-            return Ok(());
+    let applied = crate::history::read(db)?;
+    let Some(record) = applied.iter().find(|r| r.records(migration)) else {
+        let reason = TransformError::NotQueued { label: label.clone() }.to_string();
+        worked.failed.push((label, mark_failed(conn, migration, reason)?));
+        return Ok(None);
+    };
+    if record.checksum != migration.checksum {
+        let reason = TransformError::Modified {
+            label: label.clone(),
+            recorded: record.checksum.to_string(),
+            current: migration.checksum.to_string(),
         };
-        // Under the lock, the state again: another worker may have finished it meanwhile.
-        let db = conn.driver()?;
-        let now = state::state_of(db, migration)
-            .map_err(|source| database(format!("cannot read {label}'s transform"), source))?;
-        if !matches!(now, Some(TransformState::Queued | TransformState::Running)) {
-            return Ok(());
-        }
-        let applied = self.history(conn)?;
-        let Some(record) = applied.iter().find(|r| r.records(migration)) else {
-            let reason = TransformError::NotQueued { label: label.clone() }.to_string();
-            worked.failed.push((label, mark_failed(conn, migration, reason)?));
-            return Ok(());
-        };
-        if record.checksum != migration.checksum {
-            let reason = TransformError::Modified {
-                label: label.clone(),
-                recorded: record.checksum.to_string(),
-                current: migration.checksum.to_string(),
-            };
-            worked.failed.push((label, mark_failed(conn, migration, reason.to_string())?));
-            return Ok(());
-        }
-        let db = conn.driver()?;
-        let from = [TransformState::Queued, TransformState::Running];
-        let (stream, key) = (&migration.stream, &migration.key);
-        if record.state == RecordState::Applied {
-            state::change(db, stream, key, &from, TransformState::Done, None)
-                .map_err(|source| database(format!("cannot mark {label} done"), source))?;
-            return Ok(());
-        }
-        state::change(db, stream, key, &from, TransformState::Running, None)
-            .map_err(|source| database(format!("cannot start {label}'s transform"), source))?;
-        let Script::Wasm(wasm) = &migration.script else {
-            return Err(TransformError::NotBatched { label }.into());
-        };
-        let guests = Guests {
-            limits: self.limits,
-            batch: &self.batch,
-            throttle: &self.throttle,
-            mode: Mode::Worker,
-            needed: &[],
-            queued: &[],
-            applied: &applied,
-            packs: &self.packs,
-            keep: None,
-        };
-        let step = Step { action: Action::Resume, migration };
-        reporter.report(Event::StepStarted { step: &step, dry_run: false });
-        let started = std::time::Instant::now();
-        match run_transform(conn, &step, wasm, &guests, reporter) {
-            Ok(Ended::Finished | Ended::Queued) => {
-                reporter.report(Event::StepFinished { step: &step, elapsed: started.elapsed() });
-                worked.finished.push(label);
-            }
-            Ok(Ended::Stopped(state)) => {
-                reporter.report(Event::TransformStopped { label: &label, state });
-                worked.stopped.push((label, state));
-            }
-            Err(error) if error.connection_lost() => return Err(error),
-            Err(error) => {
-                let reason = mark_failed(conn, migration, chain(&error))?;
-                let failed =
-                    Event::TransformFailed { label: &label, error: &error, reason: &reason };
-                reporter.report(failed);
-                worked.failed.push((label, reason));
-            }
-        }
-        Ok(())
+        worked.failed.push((label, mark_failed(conn, migration, reason.to_string())?));
+        return Ok(None);
     }
+    let db = conn.driver()?;
+    let from = [TransformState::Queued, TransformState::Running];
+    let (stream, key) = (&migration.stream, &migration.key);
+    if record.state == RecordState::Applied {
+        state::change(db, stream, key, &from, TransformState::Done, None)
+            .map_err(|source| database(format!("cannot mark {label} done"), source))?;
+        return Ok(None);
+    }
+    state::change(db, stream, key, &from, TransformState::Running, None)
+        .map_err(|source| database(format!("cannot start {label}'s transform"), source))?;
+    Ok(Some(applied))
 }
 
 /// An error and its causes, on one line: what `last_error` keeps.
@@ -404,16 +372,10 @@ fn mark_failed(
     Ok(reason)
 }
 
-/// Whether a transform stopped where nobody runs it (paused, cancelled or failed): its
-/// migration may be reverted, and the revert drops its row.
-pub(super) fn stopped(state: TransformState) -> bool {
-    matches!(state, TransformState::Paused | TransformState::Cancelled | TransformState::Failed)
-}
-
 /// The history as a revert plans with it: a batched migration whose transform stopped is
 /// reverted like an applied one (its down undoes what the batches did so far). One whose
 /// transform is queued or running in a worker is refused, naming its state.
-pub(super) fn revertible(
+pub(crate) fn revertible(
     mut applied: Vec<crate::history::AppliedMigration>,
     queued: &[TransformRow],
 ) -> Result<Vec<crate::history::AppliedMigration>, Error> {
