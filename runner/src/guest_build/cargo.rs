@@ -6,8 +6,9 @@
 //! (`--message-format json`), so it runs exactly what cargo built.
 
 use super::{BuildError, BuildMode, Builder, Language};
-use cargo_metadata::{Message, MetadataCommand};
-use std::io::{BufRead, BufReader};
+use cargo_metadata::{Message, MetadataCommand, PackageId};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -45,6 +46,55 @@ pub(super) fn component(
     builder: &Builder,
     progress: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, BuildError> {
+    let (manifest, package, expected) = locate(dir)?;
+    if builder.mode() == BuildMode::NoBuild {
+        return match expected.is_file() {
+            true => Ok(expected),
+            false => Err(BuildError::NotBuilt(expected)),
+        };
+    }
+    // The crate's `godwit-sdk` dependency, whatever version it names, is the carried SDK.
+    let sdk = builder.sdk()?.rust();
+    let patch = toml::Value::String(sdk.display().to_string());
+    let mut child = cargo()
+        .arg("--config")
+        .arg(format!("patch.crates-io.godwit-sdk.path={patch}"))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(run_error)?;
+    let pipe =
+        |stream: &str| BuildError::Run { tool: "cargo".into(), reason: format!("no {stream}") };
+    let stdout = child.stdout.take().ok_or_else(|| pipe("stdout"))?;
+    let stderr = child.stderr.take().ok_or_else(|| pipe("stderr"))?;
+    // Cargo's messages are read on a thread of their own while its stderr is read here, where
+    // the progress goes: cargo blocks once a pipe nobody reads is full.
+    let messages = std::thread::spawn(move || artifact(stdout, &package));
+    let said = read_stderr(stderr, progress);
+    let artifact = messages.join().unwrap_or_default();
+    let status = child.wait().map_err(run_error)?;
+    if !status.success() {
+        if said.target_missing {
+            return Err(BuildError::TargetMissing);
+        }
+        return Err(failed(Vec::from(said.tail).join("\n")));
+    }
+    artifact.ok_or_else(|| failed("cargo reported no .wasm artifact".to_owned()))
+}
+
+/// The crate's manifest, its package id, and where cargo puts its component (what cargo's
+/// metadata says).
+fn locate(dir: &Path) -> Result<(PathBuf, PackageId, PathBuf), BuildError> {
     let manifest = dir.join("Cargo.toml");
     let metadata = MetadataCommand::new()
         .cargo_path(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
@@ -78,82 +128,51 @@ pub(super) fn component(
         .join("wasm32-wasip2/release")
         .join(format!("{}.wasm", target.name.replace('-', "_")))
         .into_std_path_buf();
-    if builder.mode() == BuildMode::NoBuild {
-        return match expected.is_file() {
-            true => Ok(expected),
-            false => Err(BuildError::NotBuilt(expected)),
-        };
-    }
-    // The crate's `godwit-sdk` dependency, whatever version it names, is the carried SDK.
-    let sdk = builder.sdk()?.rust();
-    let patch = toml::Value::String(sdk.display().to_string());
-    let mut child = cargo()
-        .arg("--config")
-        .arg(format!("patch.crates-io.godwit-sdk.path={patch}"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--message-format",
-            "json-render-diagnostics",
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(run_error)?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| BuildError::Run { tool: "cargo".into(), reason: "no stdout".into() })?;
-    let stderr = child
-        .stderr
-        .take()
-        .ok_or_else(|| BuildError::Run { tool: "cargo".into(), reason: "no stderr".into() })?;
-    // Cargo's messages are read on a thread of their own while its stderr is read here, where
-    // the progress goes: cargo blocks once a pipe nobody reads is full.
-    let id = package.id.clone();
-    let messages = std::thread::spawn(move || {
-        let mut artifact = None;
-        for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
-            if let Message::CompilerArtifact(built) = message
-                && built.package_id == id
-            {
-                artifact = built
-                    .filenames
-                    .iter()
-                    .find(|f| f.extension() == Some("wasm"))
-                    .map(|f| f.clone().into_std_path_buf())
-                    .or(artifact);
-            }
+    Ok((manifest, package.id.clone(), expected))
+}
+
+/// The `.wasm` file cargo's messages report for `package`.
+fn artifact(stdout: impl Read, package: &PackageId) -> Option<PathBuf> {
+    let mut artifact = None;
+    for message in Message::parse_stream(BufReader::new(stdout)).flatten() {
+        if let Message::CompilerArtifact(built) = message
+            && built.package_id == *package
+        {
+            artifact = built
+                .filenames
+                .iter()
+                .find(|f| f.extension() == Some("wasm"))
+                .map(|f| f.clone().into_std_path_buf())
+                .or(artifact);
         }
-        artifact
-    });
-    let (mut tail, mut target_missing) = (std::collections::VecDeque::new(), false);
+    }
+    artifact
+}
+
+/// What cargo said on stderr: its last lines, and whether the target is missing.
+struct Said {
+    tail: VecDeque<String>,
+    target_missing: bool,
+}
+
+/// Reads cargo's stderr to the end, passing its progress lines on.
+fn read_stderr(stderr: impl Read, progress: &mut dyn FnMut(&str)) -> Said {
+    let mut said = Said { tail: VecDeque::new(), target_missing: false };
     let mut compiled = false;
     for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        target_missing |= line.contains("wasm32-wasip2") && line.contains("may not be installed");
+        said.target_missing |=
+            line.contains("wasm32-wasip2") && line.contains("may not be installed");
         compiled |= line.trim_start().starts_with("Compiling");
         // `Finished` alone, for a crate that was up to date, is noise on every command.
         if is_progress(&line) && (compiled || !line.trim_start().starts_with("Finished")) {
             progress(&line);
         }
-        if tail.len() == 30 {
-            tail.pop_front();
+        if said.tail.len() == 30 {
+            said.tail.pop_front();
         }
-        tail.push_back(line);
+        said.tail.push_back(line);
     }
-    let artifact = messages.join().unwrap_or_default();
-    let status = child.wait().map_err(run_error)?;
-    if !status.success() {
-        if target_missing {
-            return Err(BuildError::TargetMissing);
-        }
-        return Err(failed(Vec::from(tail).join("\n")));
-    }
-    artifact.ok_or_else(|| failed("cargo reported no .wasm artifact".to_owned()))
+    said
 }
 
 fn run_error(error: std::io::Error) -> BuildError {

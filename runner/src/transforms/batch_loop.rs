@@ -6,7 +6,7 @@
 //! race with the application (a lock timeout, a deadlock) is rolled back and tried again,
 //! smaller, after a growing wait.
 
-use crate::driver::{DbError, Dialect};
+use crate::driver::DbError;
 use crate::error::Error;
 use crate::history::{NewRecord, RecordState};
 use crate::migration::{Migration, WasmScript};
@@ -17,9 +17,6 @@ use crate::transforms::state::{self, Progress, TransformState};
 use crate::transforms::{BatchPolicy, Controller, Health, ThrottleReason};
 use crate::wasm::{Batch, GuestError, Transformer};
 use std::time::{Duration, Instant};
-
-/// The longest wait before a retried batch.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// How a run of a transform's batches ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,7 +172,7 @@ impl<'m> Batches<'m> {
         }
         let throttle = run.knows.throttle;
         let mut tx = Tx::begin(run, context.clone())?;
-        if let Some(sql) = batch_timeouts(self.policy, tx.driver()?.dialect()) {
+        if let Some(sql) = self.policy.timeouts_sql(tx.driver()?.dialect()) {
             tx.driver()?.own_batch(&sql).map_err(|source| Error::Database {
                 context: format!("cannot set the timeouts of {}'s batch", migration.label),
                 source,
@@ -283,7 +280,7 @@ impl<'m> Batches<'m> {
         self.failures += 1;
         self.controller.shrink();
         self.instance = None;
-        let wait = backoff(self.failures);
+        let wait = BatchPolicy::backoff(self.failures);
         run.reporter.report(Event::BatchRetried {
             label: &self.migration.label,
             error: cause,
@@ -365,24 +362,6 @@ fn stopped(run: &mut Run<'_>, migration: &Migration) -> Result<Option<TransformS
     Ok(state.filter(|s| *s != TransformState::Running))
 }
 
-/// The statement that bounds a batch's waits, where the database has one per transaction.
-fn batch_timeouts(policy: &BatchPolicy, dialect: Dialect) -> Option<String> {
-    match dialect {
-        Dialect::Postgres => Some(format!(
-            "SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
-            policy.lock_timeout.as_millis(),
-            policy.statement_timeout.as_millis()
-        )),
-        _ => None,
-    }
-}
-
-/// The wait before retry `attempt` (1, 2, ...): 200 ms doubled each time, up to 10 s.
-fn backoff(attempt: u32) -> Duration {
-    let factor = 1u32 << attempt.saturating_sub(1).min(16);
-    (Duration::from_millis(200) * factor).min(MAX_BACKOFF)
-}
-
 fn probe_error(migration: &Migration, failed: crate::transforms::ProbeFailed) -> Error {
     Error::Database {
         context: format!("cannot read {} while running {}", failed.what, migration.label),
@@ -393,17 +372,4 @@ fn probe_error(migration: &Migration, failed: crate::transforms::ProbeFailed) ->
 fn sync(run: &mut Run<'_>, context: &str) -> Result<(), Error> {
     let synced = run.driver()?.sync();
     synced.map_err(|source| Error::Database { context: context.to_owned(), source })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_its_ceiling() {
-        let ms = |n| Duration::from_millis(n);
-        assert_eq!([1, 2, 3].map(backoff), [ms(200), ms(400), ms(800)]);
-        assert_eq!(backoff(9), MAX_BACKOFF);
-        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
-    }
 }

@@ -1,5 +1,6 @@
 //! How the batches of a batched migration are sized, bounded, timed out and retried.
 
+use crate::driver::Dialect;
 use std::time::Duration;
 
 /// How the batches of batched migrations are sized and how a failed batch is retried.
@@ -131,13 +132,44 @@ impl BatchPolicy {
         }
         policy
     }
+
+    /// The statement that bounds a batch's waits, where the database has one per
+    /// transaction.
+    pub(crate) fn timeouts_sql(&self, dialect: Dialect) -> Option<String> {
+        match dialect {
+            Dialect::Postgres => Some(format!(
+                "SET LOCAL lock_timeout = '{}ms'; SET LOCAL statement_timeout = '{}ms'",
+                self.lock_timeout.as_millis(),
+                self.statement_timeout.as_millis()
+            )),
+            _ => None,
+        }
+    }
+
+    /// The wait before retry `attempt` (1, 2, ...) of a batch that lost a race: 200 ms
+    /// doubled each time, up to [`MAX_BACKOFF`].
+    pub(crate) fn backoff(attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        (Duration::from_millis(200) * factor).min(MAX_BACKOFF)
+    }
 }
+
+/// The longest wait before a retried batch.
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::wasm::RunOptions;
-    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_up_to_its_ceiling() {
+        let ms = |n| Duration::from_millis(n);
+        let backoff = BatchPolicy::backoff;
+        assert_eq!([1, 2, 3].map(backoff), [ms(200), ms(400), ms(800)]);
+        assert_eq!(backoff(9), MAX_BACKOFF);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
 
     fn declared(target: Option<u64>, min: Option<u32>, max: Option<u32>) -> RunOptions {
         RunOptions {

@@ -67,8 +67,6 @@ impl PostgresDriver {
         self.open_pending()?;
         let role = self.pack_role(to.pack)?;
         let grant = to.grant;
-        let schema = &grant.schema;
-        let (r, s) = (quote_ident(&role), quote_ident(schema));
         let query_error = |e: tokio_postgres::Error| db_error(&e);
         let me = self
             .client
@@ -78,94 +76,19 @@ impl PostgresDriver {
                   rolreplication OR rolbypassrls FROM pg_roles WHERE rolname = $1), \
                  (SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = $2) \
                  FROM pg_roles WHERE rolname = current_user",
-                &[&role, schema],
+                &[&role, &grant.schema],
             )
             .map_err(query_error)?;
-        let (superuser, version): (bool, i32) = (me.get(0), me.get(1));
-        let (role_powers, schema_owner): (Option<bool>, Option<String>) = (me.get(2), me.get(3));
-        let mut sql = String::new();
-        match role_powers {
-            Some(true) => {
-                return Err(DbError::new(format!(
-                    "role {role} exists with attributes a pack's role must not have (login, \
-                     superuser, createrole, createdb, replication or bypassrls); godwit runs \
-                     pack `{}` only under a role without them",
-                    to.pack
-                )));
-            }
-            Some(false) => {}
-            None => {
-                sql.push_str(&format!(
-                    "CREATE ROLE {r} NOLOGIN NOINHERIT; COMMENT ON ROLE {r} IS {};",
-                    literal(&format!("godwit pack {}: the privileges of its grant", to.pack))
-                ));
-                if !superuser {
-                    // Giving the role the pack's schema and functions needs membership with
-                    // SET; inheriting lets the project's migrations use the pack's tables
-                    // (and grant them on), as the pack's owner can.
-                    let option =
-                        if version >= 160000 { " WITH INHERIT TRUE, SET TRUE" } else { "" };
-                    sql.push_str(&format!("GRANT {r} TO CURRENT_USER{option};"));
-                }
-            }
-        }
-        match (grant.access, schema_owner.as_deref()) {
-            (Access::Ddl, None) => sql.push_str(&format!("CREATE SCHEMA {s} AUTHORIZATION {r};")),
-            (Access::Ddl, Some(owner)) if owner != role && owner != r => {
-                return Err(DbError::new(format!(
-                    "schema {schema} exists and belongs to {owner}; pack `{}` must own its schema \
-                     (its role is {role}): give the pack a schema of its own with grants.schema, \
-                     or hand this one over with ALTER SCHEMA {s} OWNER TO {r}",
-                    to.pack
-                )));
-            }
-            (Access::Ddl, Some(_)) => {}
-            (access, owner) => {
-                if owner.is_none() {
-                    sql.push_str(&format!("CREATE SCHEMA {s};"));
-                } else if owner == Some(role.as_str()) || owner == Some(r.as_str()) {
-                    // The pack had DDL on it before; it no longer owns anything.
-                    sql.push_str(&format!("REASSIGN OWNED BY {r} TO CURRENT_USER;"));
-                }
-                let (tables, sequences) = match access {
-                    Access::Dml => ("SELECT, INSERT, UPDATE, DELETE", "USAGE, SELECT, UPDATE"),
-                    _ => ("SELECT", "SELECT"),
-                };
-                sql.push_str(&format!(
-                    "GRANT USAGE ON SCHEMA {s} TO {r};
-                     REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {r};
-                     GRANT {tables} ON ALL TABLES IN SCHEMA {s} TO {r};
-                     GRANT {sequences} ON ALL SEQUENCES IN SCHEMA {s} TO {r};"
-                ));
-            }
-        }
-        // Outside its schema the role has exactly the reads the grant names: earlier grants
-        // that the manifest no longer lists are revoked.
-        sql.push_str(&format!(
-            "DO $godwit$ DECLARE t regclass; BEGIN
-               FOR t IN SELECT c.oid::regclass FROM pg_class c, aclexplode(c.relacl) a
-                        WHERE a.grantee = {role}::regrole AND c.relnamespace <> {schema}::regnamespace
-               LOOP EXECUTE format('REVOKE ALL ON %s FROM %I', t, {role}); END LOOP;
-             END $godwit$;",
-            role = literal(&role),
-            schema = literal(schema),
-        ));
-        for table in &grant.read {
-            let table_schema = table.schema.clone().unwrap_or_else(|| self.schema.clone());
-            let name = format!(
-                "{}.{}",
-                quote_ident(&table_schema.to_lowercase()),
-                quote_ident(&table.name.to_lowercase())
-            );
-            sql.push_str(&format!(
-                "DO $godwit$ BEGIN IF to_regclass({}) IS NOT NULL THEN
-                   GRANT USAGE ON SCHEMA {} TO {r}; GRANT SELECT ON {name} TO {r};
-                 END IF; END $godwit$;",
-                literal(&name),
-                quote_ident(&table_schema.to_lowercase()),
-            ));
-        }
-        let search_path = format!("{s}, {}", quote_ident(&self.schema));
+        let found = Found {
+            superuser: me.get(0),
+            version: me.get(1),
+            role_powers: me.get(2),
+            schema_owner: me.get(3),
+        };
+        let mut sql = role_sql(to.pack, &role, &found)?;
+        sql.push_str(&schema_sql(to.pack, &role, grant, found.schema_owner.as_deref())?);
+        sql.push_str(&reads_sql(&role, grant, &self.schema));
+        let search_path = format!("{}, {}", quote_ident(&grant.schema), quote_ident(&self.schema));
         sql.push_str(&format!("SET LOCAL search_path TO {search_path};"));
         self.client.batch_execute(&sql).map_err(query_error)?;
         self.confinement = Some(Confinement {
@@ -256,4 +179,112 @@ impl PostgresDriver {
         }
         error
     }
+}
+
+/// What confining a step finds of the server, its own role, the pack's role and schema.
+struct Found {
+    superuser: bool,
+    version: i32,
+    /// Whether the pack's role has powers it must not have; `None` when it does not exist.
+    role_powers: Option<bool>,
+    schema_owner: Option<String>,
+}
+
+/// The pack's role, created without powers where it is missing; one with powers is refused.
+fn role_sql(pack: &str, role: &str, found: &Found) -> Result<String, DbError> {
+    let r = quote_ident(role);
+    match found.role_powers {
+        Some(true) => Err(DbError::new(format!(
+            "role {role} exists with attributes a pack's role must not have (login, \
+             superuser, createrole, createdb, replication or bypassrls); godwit runs \
+             pack `{pack}` only under a role without them"
+        ))),
+        Some(false) => Ok(String::new()),
+        None => {
+            let mut sql = format!(
+                "CREATE ROLE {r} NOLOGIN NOINHERIT; COMMENT ON ROLE {r} IS {};",
+                literal(&format!("godwit pack {pack}: the privileges of its grant"))
+            );
+            if !found.superuser {
+                // Giving the role the pack's schema and functions needs membership with SET;
+                // inheriting lets the project's migrations use the pack's tables (and grant
+                // them on), as the pack's owner can.
+                let option =
+                    if found.version >= 160000 { " WITH INHERIT TRUE, SET TRUE" } else { "" };
+                sql.push_str(&format!("GRANT {r} TO CURRENT_USER{option};"));
+            }
+            Ok(sql)
+        }
+    }
+}
+
+/// The pack's schema: owned by its role for DDL (a schema someone else owns is refused),
+/// else created if missing and its tables granted as the access says.
+fn schema_sql(
+    pack: &str,
+    role: &str,
+    grant: &Grant,
+    owner: Option<&str>,
+) -> Result<String, DbError> {
+    let schema = &grant.schema;
+    let (r, s) = (quote_ident(role), quote_ident(schema));
+    let mut sql = String::new();
+    match (grant.access, owner) {
+        (Access::Ddl, None) => sql.push_str(&format!("CREATE SCHEMA {s} AUTHORIZATION {r};")),
+        (Access::Ddl, Some(owner)) if owner != role && owner != r => {
+            return Err(DbError::new(format!(
+                "schema {schema} exists and belongs to {owner}; pack `{pack}` must own its schema \
+                 (its role is {role}): give the pack a schema of its own with grants.schema, \
+                 or hand this one over with ALTER SCHEMA {s} OWNER TO {r}"
+            )));
+        }
+        (Access::Ddl, Some(_)) => {}
+        (access, owner) => {
+            if owner.is_none() {
+                sql.push_str(&format!("CREATE SCHEMA {s};"));
+            } else if owner == Some(role) || owner == Some(r.as_str()) {
+                // The pack had DDL on it before; it no longer owns anything.
+                sql.push_str(&format!("REASSIGN OWNED BY {r} TO CURRENT_USER;"));
+            }
+            let (tables, sequences) = match access {
+                Access::Dml => ("SELECT, INSERT, UPDATE, DELETE", "USAGE, SELECT, UPDATE"),
+                _ => ("SELECT", "SELECT"),
+            };
+            sql.push_str(&format!(
+                "GRANT USAGE ON SCHEMA {s} TO {r};
+                 REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {r};
+                 GRANT {tables} ON ALL TABLES IN SCHEMA {s} TO {r};
+                 GRANT {sequences} ON ALL SEQUENCES IN SCHEMA {s} TO {r};"
+            ));
+        }
+    }
+    Ok(sql)
+}
+
+/// Outside its schema the role has exactly the reads the grant names: earlier grants that the
+/// manifest no longer lists are revoked. A table named without a schema is the project's.
+fn reads_sql(role: &str, grant: &Grant, project_schema: &str) -> String {
+    let r = quote_ident(role);
+    let mut sql = format!(
+        "DO $godwit$ DECLARE t regclass; BEGIN
+           FOR t IN SELECT c.oid::regclass FROM pg_class c, aclexplode(c.relacl) a
+                    WHERE a.grantee = {role}::regrole AND c.relnamespace <> {schema}::regnamespace
+           LOOP EXECUTE format('REVOKE ALL ON %s FROM %I', t, {role}); END LOOP;
+         END $godwit$;",
+        role = literal(role),
+        schema = literal(&grant.schema),
+    );
+    for table in &grant.read {
+        let table_schema = table.schema.as_deref().unwrap_or(project_schema).to_lowercase();
+        let name =
+            format!("{}.{}", quote_ident(&table_schema), quote_ident(&table.name.to_lowercase()));
+        sql.push_str(&format!(
+            "DO $godwit$ BEGIN IF to_regclass({}) IS NOT NULL THEN
+               GRANT USAGE ON SCHEMA {} TO {r}; GRANT SELECT ON {name} TO {r};
+             END IF; END $godwit$;",
+            literal(&name),
+            quote_ident(&table_schema),
+        ));
+    }
+    sql
 }

@@ -89,11 +89,10 @@ pub(crate) fn read(
 ) -> Result<ToolHistory, AdoptError> {
     super::check_table(table)?;
     let target = db.target().to_owned();
-    let dialect = db.dialect();
     let fail =
         |source| AdoptError::Read { target: target.clone(), table: table.to_owned(), source };
     let found =
-        db.own_query(columns_sql(dialect), &[Value::Text(table.to_owned())]).map_err(fail)?;
+        db.own_query(columns_sql(db.dialect()), &[Value::Text(table.to_owned())]).map_err(fail)?;
     let mut columns: Vec<String> = found
         .iter()
         .filter_map(|row| match row.first() {
@@ -119,15 +118,34 @@ pub(crate) fn read(
     let mut sorted: Vec<&str> = wanted.to_vec();
     sorted.sort_unstable();
     if columns != sorted {
+        let expected = format!("{tool}'s ({})", wanted.join(", "));
         return Err(AdoptError::UnknownShape {
             target,
             table: table.to_owned(),
             columns,
-            expected: format!("{tool}'s ({})", wanted.join(", ")),
+            expected,
         });
     }
-    let d = dialect;
-    let sql = match tool {
+    let rows = db.own_query(&select(tool, db.dialect(), table), &[]).map_err(fail)?;
+    let rows: Vec<Vec<Value>> = rows.iter().map(<[Value]>::to_vec).collect();
+    let mut history =
+        ToolHistory { tool, table: table.to_owned(), up_to: None, applied: Vec::new() };
+    let rows = Rows { tool, table, rows: &rows };
+    match tool {
+        Format::Diesel | Format::Dbmate => history.applied = rows.versions()?,
+        Format::Sqlx => history.applied = rows.sqlx()?,
+        Format::GolangMigrate => history.up_to = rows.golang_migrate(target, columns)?,
+        Format::Goose => history.applied = rows.goose()?,
+        Format::Flyway => flyway(rows.rows, &mut history, table)?,
+        Format::Refinery => history.applied = rows.refinery()?,
+        Format::Godwit => {}
+    }
+    Ok(history)
+}
+
+/// The query that reads `tool`'s rows from `table`, every value cast as the readers expect.
+fn select(tool: Format, d: Dialect, table: &str) -> String {
+    match tool {
         Format::Diesel | Format::Dbmate => format!("SELECT {} FROM {table}", text(d, "version")),
         Format::Sqlx => format!(
             "SELECT {}, {}, {}, {} FROM {table} ORDER BY version",
@@ -159,108 +177,114 @@ pub(crate) fn read(
             text(d, "name"),
             text(d, "checksum")
         ),
-        Format::Godwit => unreachable!("godwit's own history is not adopted"),
-    };
-    let rows = db.own_query(&sql, &[]).map_err(fail)?;
-    let rows: Vec<Vec<Value>> = rows.iter().map(<[Value]>::to_vec).collect();
-    let mut history =
-        ToolHistory { tool, table: table.to_owned(), up_to: None, applied: Vec::new() };
-    let bad =
-        |value: &Value| AdoptError::BadVersion { table: table.to_owned(), value: show(value) };
-    let version_of = |value: &Value| -> Result<Version, AdoptError> {
+        // godwit's own history is not adopted; nothing of it is read here.
+        Format::Godwit => format!("SELECT 1 FROM {table} WHERE 1 = 0"),
+    }
+}
+
+/// A tool's rows, as `select` read them.
+struct Rows<'a> {
+    tool: Format,
+    table: &'a str,
+    rows: &'a [Vec<Value>],
+}
+
+impl Rows<'_> {
+    fn version(&self, value: &Value) -> Result<Version, AdoptError> {
+        let bad = || AdoptError::BadVersion { table: self.table.to_owned(), value: show(value) };
         match value {
-            Value::Integer(n) => Version::new(*n).ok_or_else(|| bad(value)),
-            Value::Text(text) => text.trim().parse().map_err(|_| bad(value)),
-            _ => Err(bad(value)),
+            Value::Integer(n) => Version::new(*n).ok_or_else(bad),
+            Value::Text(text) => text.trim().parse().map_err(|_| bad()),
+            _ => Err(bad()),
         }
-    };
-    let record = |version, name: Option<String>, checksum| ToolRecord {
-        key: Key::Versioned(version),
-        name,
-        checksum,
-    };
-    match tool {
-        Format::Diesel | Format::Dbmate => {
-            for row in &rows {
-                history.applied.push(record(version_of(&row[0])?, None, None));
-            }
-            history.applied.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+
+    /// diesel's and dbmate's: a version a row.
+    fn versions(&self) -> Result<Vec<ToolRecord>, AdoptError> {
+        let mut applied = Vec::with_capacity(self.rows.len());
+        for row in self.rows {
+            applied.push(record(self.version(&row[0])?, None, None));
         }
-        Format::Sqlx => {
-            let mut failed = Vec::new();
-            for row in &rows {
-                let version = version_of(&row[0])?;
-                if as_int(&row[2]) != Some(1) {
-                    failed.push(version.to_string());
-                    continue;
-                }
-                let checksum = as_text(&row[3]).and_then(unhex).map(ToolChecksum::Sha384);
-                history.applied.push(record(
-                    version,
-                    as_text(&row[1]).map(str::to_owned),
-                    checksum,
-                ));
+        applied.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(applied)
+    }
+
+    /// sqlx's: a version, its description and SHA-384 a row; a failed row stops the adoption.
+    fn sqlx(&self) -> Result<Vec<ToolRecord>, AdoptError> {
+        let (mut applied, mut failed) = (Vec::new(), Vec::new());
+        for row in self.rows {
+            let version = self.version(&row[0])?;
+            if as_int(&row[2]) != Some(1) {
+                failed.push(version.to_string());
+                continue;
             }
-            if !failed.is_empty() {
-                return Err(AdoptError::Failed { tool, table: table.to_owned(), versions: failed });
-            }
+            let checksum = as_text(&row[3]).and_then(unhex).map(ToolChecksum::Sha384);
+            applied.push(record(version, as_text(&row[1]).map(str::to_owned), checksum));
         }
-        Format::GolangMigrate => match rows.as_slice() {
-            [] => {}
+        if !failed.is_empty() {
+            let (tool, table) = (self.tool, self.table.to_owned());
+            return Err(AdoptError::Failed { tool, table, versions: failed });
+        }
+        Ok(applied)
+    }
+
+    /// golang-migrate's one row: the version everything up to is applied, unless dirty.
+    fn golang_migrate(
+        &self,
+        target: String,
+        columns: Vec<String>,
+    ) -> Result<Option<Version>, AdoptError> {
+        match self.rows {
+            [] => Ok(None),
             [row] => {
-                let version = version_of(&row[0]);
+                let version = self.version(&row[0]);
                 if as_int(&row[1]) == Some(1) {
-                    return Err(AdoptError::Dirty {
-                        target,
-                        tool,
-                        version: as_int(&row[0]).unwrap_or(-1),
-                    });
+                    let version = as_int(&row[0]).unwrap_or(-1);
+                    return Err(AdoptError::Dirty { target, tool: self.tool, version });
                 }
                 // golang-migrate writes -1 (or nothing) once everything is reverted.
-                if as_int(&row[0]).is_none_or(|v| v >= 0) {
-                    history.up_to = Some(version?);
+                match as_int(&row[0]).is_none_or(|v| v >= 0) {
+                    true => Ok(Some(version?)),
+                    false => Ok(None),
                 }
             }
-            _ => {
-                return Err(AdoptError::UnknownShape {
-                    target,
-                    table: table.to_owned(),
-                    columns,
-                    expected: format!("golang-migrate's single row ({} rows)", rows.len()),
-                });
-            }
-        },
-        Format::Goose => {
-            let mut state: BTreeMap<Version, bool> = BTreeMap::new();
-            for row in &rows {
-                let version = version_of(&row[0])?;
-                if version.number().is_some_and(|n| n > 0) {
-                    state.insert(version, as_int(&row[1]) == Some(1));
-                }
-            }
-            history.applied = state
-                .into_iter()
-                .filter(|(_, on)| *on)
-                .map(|(v, _)| record(v, None, None))
-                .collect();
+            _ => Err(AdoptError::UnknownShape {
+                target,
+                table: self.table.to_owned(),
+                columns,
+                expected: format!("golang-migrate's single row ({} rows)", self.rows.len()),
+            }),
         }
-        Format::Flyway => flyway(&rows, &mut history, table)?,
-        Format::Refinery => {
-            for row in &rows {
-                let version = version_of(&row[0])?;
-                let checksum = as_text(&row[2])
-                    .and_then(|t| t.trim().parse().ok())
-                    .map(ToolChecksum::SipHash13);
-                history.applied.push(record(
-                    version,
-                    as_text(&row[1]).map(str::to_owned),
-                    checksum,
-                ));
-            }
-        }
-        Format::Godwit => {}
     }
-    Ok(history)
+
+    /// goose's log replayed: the last row of each version says whether it is applied.
+    fn goose(&self) -> Result<Vec<ToolRecord>, AdoptError> {
+        let mut state: BTreeMap<Version, bool> = BTreeMap::new();
+        for row in self.rows {
+            let version = self.version(&row[0])?;
+            if version.number().is_some_and(|n| n > 0) {
+                state.insert(version, as_int(&row[1]) == Some(1));
+            }
+        }
+        let applied = state.into_iter().filter(|(_, on)| *on);
+        Ok(applied.map(|(v, _)| record(v, None, None)).collect())
+    }
+
+    /// refinery's: a version, its name and SipHash a row.
+    fn refinery(&self) -> Result<Vec<ToolRecord>, AdoptError> {
+        let mut applied = Vec::with_capacity(self.rows.len());
+        for row in self.rows {
+            let version = self.version(&row[0])?;
+            let checksum =
+                as_text(&row[2]).and_then(|t| t.trim().parse().ok()).map(ToolChecksum::SipHash13);
+            applied.push(record(version, as_text(&row[1]).map(str::to_owned), checksum));
+        }
+        Ok(applied)
+    }
+}
+
+fn record(version: Version, name: Option<String>, checksum: Option<ToolChecksum>) -> ToolRecord {
+    ToolRecord { key: Key::Versioned(version), name, checksum }
 }
 
 /// Flyway's ranks replayed: a successful `SQL` row applies its version (or, without a version,
