@@ -8,6 +8,10 @@
 //! one connection, each migration committed on its own with the database's default
 //! durability, which is what migration tools that commit per migration cannot go below.
 //! Prints a Markdown table of the times and the ratios between them.
+//!
+//! With `GODWIT_BENCH_BASELINE=/path/to/another/godwit`, it also times that binary beside this
+//! one, run for run in turns (to compare a change with the commit before it), and prints a
+//! second table of the two and their ratios.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
@@ -45,6 +49,51 @@ fn main() {
             ms(*noop),
             ms(*floor),
             apply.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
+    if let Some(baseline) = std::env::var_os("GODWIT_BENCH_BASELINE") {
+        compare_with(&bin, Path::new(&baseline), &cases, n, runs);
+    }
+}
+
+/// This binary against `baseline`, in turns on fresh databases: the medians of apply and
+/// no-op, and this one's ÷ the baseline's.
+fn compare_with(
+    bin: &Path,
+    baseline: &Path,
+    cases: &[(&str, Backend, &str)],
+    n: usize,
+    runs: usize,
+) {
+    println!();
+    println!(
+        "| {n} trivial migrations, median of {runs} | apply: baseline | apply: this | ÷ | \
+         no-op: baseline | no-op: this | ÷ |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (name, backend, query) in cases {
+        let mut times: [Vec<Duration>; 4] = Default::default();
+        for round in 0..runs {
+            // Each round starts with the other binary, so that neither always runs first.
+            let order =
+                if round % 2 == 0 { [(baseline, 0), (bin, 1)] } else { [(bin, 1), (baseline, 0)] };
+            for (which, at) in order {
+                let project = Project::new(*backend).expect("a database for the benchmark");
+                write_migrations(&project, n);
+                times[at].push(run(which, &project, query));
+                times[2 + at].push(run(which, &project, query));
+            }
+        }
+        let [apply_base, apply, noop_base, noop] = times.map(median);
+        let ratio = |this: Duration, base: Duration| this.as_secs_f64() / base.as_secs_f64();
+        println!(
+            "| {name} | {} | {} | {:.2} | {} | {} | {:.2} |",
+            ms(apply_base),
+            ms(apply),
+            ratio(apply, apply_base),
+            ms(noop_base),
+            ms(noop),
+            ratio(noop, noop_base)
         );
     }
 }

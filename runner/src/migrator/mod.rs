@@ -1,6 +1,7 @@
 //! The engine: resolve → check pins → lock → read history → plan → run each step → unlock.
 //! Dry runs, `--to` and `--steps` are properties of the request and the plan, not separate
-//! loops.
+//! loops. [`Migrator::run`] reads as that algorithm; what it settles before the first step is
+//! in `prepare`, the step loop in `steps`, and one run's context in `crate::run`.
 
 mod adopt;
 mod load;
@@ -180,7 +181,6 @@ impl Migrator {
         self
     }
 
-    /// Pins to check before anything is applied, reverted or validated.
     /// Keeps another tool's history table up to date as migrations of its folder are applied
     /// and reverted, in the same transactions as godwit's own rows; a run checks first that
     /// the table is there and as the tool writes it.
@@ -189,6 +189,7 @@ impl Migrator {
         self
     }
 
+    /// Pins to check before anything is applied, reverted or validated.
     pub fn with_pins(mut self, pins: Pins) -> Migrator {
         self.pins = pins;
         self

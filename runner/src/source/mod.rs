@@ -3,7 +3,7 @@
 //! migration but is malformed is an error naming the file, never silently skipped.
 
 pub mod convert;
-pub mod format;
+pub(crate) mod format;
 pub(crate) mod name;
 mod problem;
 mod read;
