@@ -3,10 +3,10 @@
 //! and SQL steps sent together where the driver can. The batches of a batched migration run
 //! in `transforms::batch_loop`.
 
-use super::{Run, Tx, in_transaction, run_guest};
+use super::{Knows, Run, Tx, in_transaction, run_guest};
 use crate::driver::{DbError, Driver, StepFailure, StepWork, Write};
 use crate::error::{Error, MigrationFailure};
-use crate::history::{Keep, NewRecord, RecordState};
+use crate::history::{NewRecord, RecordState};
 use crate::migration::{Migration, Script, Statement};
 use crate::plan::{Action, PlanError, Step};
 use crate::report::Event;
@@ -30,7 +30,7 @@ pub(crate) fn send(
     steps: &[Step<'_>],
     finished: &mut dyn FnMut(&Step<'_>, Duration),
 ) -> Result<(), Error> {
-    let keep = run.knows.keep;
+    let knows = run.knows;
     let mut work = Vec::with_capacity(steps.len());
     for step in steps {
         run.reporter.report(Event::StepStarted { step, dry_run: false });
@@ -40,7 +40,7 @@ pub(crate) fn send(
             run.reporter.report(Event::Statement { sql, line, dry_run: false });
         }
         let statements = statements.iter().map(|s| s.sql.as_str()).collect();
-        work.push(StepWork { statements, writes: records(run.driver()?, step, None, keep) });
+        work.push(StepWork { statements, writes: records(run.driver()?, step, None, &knows) });
     }
     let sent = run.driver()?.run_steps(&work);
     for (step, elapsed) in steps.iter().zip(sent.took) {
@@ -72,9 +72,10 @@ pub(crate) fn statements<'m>(step: &Step<'m>) -> Result<&'m [Statement], Error> 
     }
 }
 
-/// What a step records when it succeeds (in godwit's history, and in the table of the tool
-/// kept up to date); `ms: None` leaves its time to the driver.
-fn records(db: &dyn Driver, step: &Step<'_>, ms: Option<i64>, keep: Option<&Keep>) -> Vec<Write> {
+/// What a step records when it succeeds: its history row, the tool's row where a tool's table
+/// is kept up to date, and for a revert of a batched migration whose transform stopped, the
+/// transform's row dropped; `ms: None` leaves its time to the driver.
+fn records(db: &dyn Driver, step: &Step<'_>, ms: Option<i64>, knows: &Knows<'_>) -> Vec<Write> {
     let migration = step.migration;
     let forget = || crate::history::forget(db, &migration.stream, &migration.key);
     let applied =
@@ -84,13 +85,16 @@ fn records(db: &dyn Driver, step: &Step<'_>, ms: Option<i64>, keep: Option<&Keep
         Action::Reapply => vec![forget(), applied()],
         Action::Revert | Action::Resume => vec![forget()],
     };
-    if let Some(keep) = keep.filter(|_| migration.stream.is_project()) {
+    if let Some(keep) = knows.keep.filter(|_| migration.stream.is_project()) {
         let ms = ms.unwrap_or(0);
         match step.action {
             Action::Apply | Action::Reapply => writes.extend(keep.writes(db, migration, true, ms)),
             Action::Revert => writes.extend(keep.writes(db, migration, false, ms)),
             Action::Resume => {}
         }
+    }
+    if knows.dropped(step).is_some() {
+        writes.push(state::forget(db, &migration.stream, &migration.key));
     }
     writes
 }
@@ -111,27 +115,15 @@ pub(crate) fn execute(run: &mut Run<'_>, step: &Step<'_>) -> Result<Duration, Er
     let mut tx = Tx::begin(run, record_context(migration))?;
     tx.run().confined(migration, |run| body(run, step))?;
     let elapsed = started.elapsed();
-    let keep = tx.run().knows.keep;
-    let mut writes = records(tx.driver()?, step, Some(elapsed_ms(started)), keep);
     let knows = tx.run().knows;
-    writes.extend(drop_transform(tx.driver()?, step, &knows));
+    let writes = records(tx.driver()?, step, Some(elapsed_ms(started)), &knows);
     tx.finish(&writes)?;
     report_dropped(run, step);
     Ok(elapsed)
 }
 
-/// The write that drops the stopped transform a revert undoes, with the history row.
-pub(crate) fn drop_transform(
-    db: &dyn Driver,
-    step: &Step<'_>,
-    knows: &super::Knows<'_>,
-) -> Option<Write> {
-    let migration = step.migration;
-    knows.dropped(step).map(|_| state::forget(db, &migration.stream, &migration.key))
-}
-
 /// Says that a revert dropped the transform it undid.
-pub(crate) fn report_dropped(run: &mut Run<'_>, step: &Step<'_>) {
+fn report_dropped(run: &mut Run<'_>, step: &Step<'_>) {
     if let Some(row) = run.knows.dropped(step) {
         let label = &step.migration.label;
         run.reporter.report(Event::TransformDropped { label, state: row.state });
@@ -152,11 +144,7 @@ fn execute_alone(run: &mut Run<'_>, step: &Step<'_>) -> Result<Duration, Error> 
     let knows = run.knows;
     let driver = run.driver()?;
     let writes = match &outcome {
-        Ok(()) => {
-            let mut writes = records(driver, step, Some(ms), knows.keep);
-            writes.extend(drop_transform(driver, step, &knows));
-            writes
-        }
+        Ok(()) => records(driver, step, Some(ms), &knows),
         Err(_) => vec![
             crate::history::forget(driver, &migration.stream, &migration.key),
             crate::history::record(

@@ -213,16 +213,23 @@ pub fn list(db: &mut dyn Driver) -> Result<Vec<TransformRow>, DbError> {
     Ok(out)
 }
 
+/// The condition that finds the row of the transform of (`stream`, `key`), which
+/// [`row_params`] fill in as the first two parameters.
+fn by_row(d: Dialect) -> String {
+    format!("stream = {} AND key = {}", param(d, 1), param(d, 2))
+}
+
+fn row_params(stream: &Stream, key: &Key) -> Vec<Value> {
+    vec![Value::Text(stream.as_stored().to_owned()), Value::Text(key_text(key))]
+}
+
 /// Queues `migration`'s transform for a worker (replacing an earlier row of it).
 pub(crate) fn queue(db: &mut dyn Driver, migration: &Migration) -> Result<(), DbError> {
     let d = db.dialect();
     let t = table(db);
     db.own_execute(
-        &format!("DELETE FROM {t} WHERE stream = {} AND key = {}", param(d, 1), param(d, 2)),
-        &[
-            Value::Text(migration.stream.as_stored().to_owned()),
-            Value::Text(key_text(&migration.key)),
-        ],
+        &format!("DELETE FROM {t} WHERE {}", by_row(d)),
+        &row_params(&migration.stream, &migration.key),
     )?;
     db.own_execute(
         &format!(
@@ -257,15 +264,13 @@ pub(crate) fn change(
         _ => "throttled = NULL".to_owned(),
     };
     let sql = format!(
-        "UPDATE {} SET state = '{}', {clear}, updated_at = {} \
-         WHERE stream = {} AND key = {} AND state IN ({states})",
+        "UPDATE {} SET state = '{}', {clear}, updated_at = {} WHERE {} AND state IN ({states})",
         table(db),
         to.as_str(),
         now(d),
-        param(d, 1),
-        param(d, 2),
+        by_row(d),
     );
-    let mut params = vec![Value::Text(stream.as_stored().to_owned()), Value::Text(key_text(key))];
+    let mut params = row_params(stream, key);
     if to == TransformState::Failed {
         params.push(last_error.map_or(Value::Null, |e| Value::Text(e.to_owned())));
     }
@@ -275,15 +280,8 @@ pub(crate) fn change(
 /// Deletes the row of the transform of (`stream`, `key`): written with the history row of the
 /// revert that undoes its migration.
 pub(crate) fn forget(db: &dyn Driver, stream: &Stream, key: &Key) -> crate::driver::Write {
-    let d = db.dialect();
-    let sql = format!(
-        "DELETE FROM {} WHERE stream = {} AND key = {}",
-        table(db),
-        param(d, 1),
-        param(d, 2)
-    );
-    let params = vec![Value::Text(stream.as_stored().to_owned()), Value::Text(key_text(key))];
-    crate::driver::Write::foreign(sql, params)
+    let sql = format!("DELETE FROM {} WHERE {}", table(db), by_row(db.dialect()));
+    crate::driver::Write::foreign(sql, row_params(stream, key))
 }
 
 /// The state of one transform, if it has a row; the table must exist. A worker asks before
@@ -292,17 +290,8 @@ pub(crate) fn state_of(
     db: &mut dyn Driver,
     migration: &Migration,
 ) -> Result<Option<TransformState>, DbError> {
-    let d = db.dialect();
-    let sql = format!(
-        "SELECT state FROM {} WHERE stream = {} AND key = {}",
-        table(db),
-        param(d, 1),
-        param(d, 2)
-    );
-    let params = [
-        Value::Text(migration.stream.as_stored().to_owned()),
-        Value::Text(key_text(&migration.key)),
-    ];
+    let sql = format!("SELECT state FROM {} WHERE {}", table(db), by_row(db.dialect()));
+    let params = row_params(&migration.stream, &migration.key);
     let rows = db.own_query(&sql, &params)?;
     rows.values.first().map(state_value).transpose()
 }

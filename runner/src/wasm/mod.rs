@@ -24,7 +24,6 @@ mod bindings {
     });
 }
 
-
 /// Epoch ticks per second; a guest's deadline is counted in ticks.
 const TICK: Duration = Duration::from_millis(10);
 
