@@ -63,6 +63,17 @@ def names(tree):
     return out
 
 
+def tree(text, start):
+    """The `{...}` use tree that opens at `start`."""
+    depth, end = 0, start
+    while True:
+        depth += text[end] == "{"
+        depth -= text[end] == "}"
+        if depth == 0:
+            return text[start : end + 1]
+        end += 1
+
+
 def room_of(name):
     return exported.get(name, name if name in FLOOR or not name[:1].isupper() else "lib")
 
@@ -86,33 +97,16 @@ for folder, _, files in os.walk(root):
         rooms.add(me)
         text = code(open(path).read())
         for m in re.finditer(r"crate::(\{|\w+)(::\{|::\w+)?", text):
-            if m.group(1) == "{":
-                start, depth, end = m.end() - 1, 0, m.end() - 1
-                while True:
-                    depth += text[end] == "{"
-                    depth -= text[end] == "}"
-                    if depth == 0:
-                        break
-                    end += 1
-                targets = names(text[start : end + 1])
+            first, inner = m.group(1), m.group(2) or ""
+            if first == "{":
+                targets = names(tree(text, m.end() - 1))
+            elif first in SPLIT and inner.startswith("::{"):
+                subs = names(tree(text, m.end() - 1))
+                targets = [f"{first}::{sub}" if sub in SPLIT[first] else first for sub in subs]
+            elif inner[2:] in SPLIT.get(first, ()):
+                targets = [f"{first}::{inner[2:]}"]
             else:
-                targets = [m.group(1)]
-                inner = m.group(2) or ""
-                if m.group(1) in SPLIT and inner.startswith("::{"):
-                    start, depth, end = m.end() - 1, 0, m.end() - 1
-                    while True:
-                        depth += text[end] == "{"
-                        depth -= text[end] == "}"
-                        if depth == 0:
-                            break
-                        end += 1
-                    subs = names(text[start : end + 1])
-                    targets = [
-                        f"{m.group(1)}::{sub}" if sub in SPLIT[m.group(1)] else m.group(1)
-                        for sub in subs
-                    ]
-                elif inner[2:] in SPLIT.get(m.group(1), ()):
-                    targets = [f"{m.group(1)}::{inner[2:]}"]
+                targets = [first]
             for target in map(room_of, targets):
                 if target != me and me != "lib":
                     imports.setdefault((me, target), rel)
