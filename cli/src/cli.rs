@@ -212,6 +212,15 @@ pub enum Command {
     },
     /// Check applied migrations against the files; exit 1 on any problem
     Validate,
+    /// Report what pending migrations would do to a live database (locks, scans, lost data);
+    /// exit 1 on an error-level finding
+    Lint {
+        /// Lint every migration, applied or not (and connect to no database)
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Pin every pack's and WebAssembly migration's SHA-256 in godwit.lock; show what changed
     Lock,
     /// Accept edited files' checksums and forget failed or missing migrations in the history

@@ -26,6 +26,7 @@ pub mod driver;
 mod error;
 pub mod guest_build;
 pub mod history;
+pub mod lint;
 pub mod lock_file;
 pub mod migration;
 mod migrator;

@@ -7,6 +7,7 @@ mod adopt;
 mod convert;
 mod history;
 mod inspect;
+mod lint;
 mod lock;
 mod migrate;
 mod new_in_format;
@@ -78,6 +79,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             migrate::migrate(&settings, printer, request, Default::default())
         }
         Command::Validate => history::validate(&settings, printer),
+        Command::Lint { all, format } => lint::lint(&settings, printer, *all, *format),
         Command::Lock => lock::lock(&settings, printer),
         Command::Repair { yes } => history::repair(&settings, printer, *yes),
         Command::Baseline { version } => history::baseline(&settings, printer, *version),

@@ -141,6 +141,15 @@ pub fn connect_changes_nothing(url: &str) -> bool {
     is_postgres(url) || sqlite_path(url).is_some_and(|path| std::path::Path::new(path).is_file())
 }
 
+/// The dialect of the database `url` names, without connecting; `None` for an unknown scheme.
+pub fn dialect_of(url: &str) -> Option<Dialect> {
+    match (sqlite_path(url), is_postgres(url)) {
+        (Some(_), _) => Some(Dialect::Sqlite),
+        (None, true) => Some(Dialect::Postgres),
+        (None, false) => None,
+    }
+}
+
 /// The file of a `sqlite:PATH` or `sqlite://PATH` URL.
 fn sqlite_path(url: &str) -> Option<&str> {
     url.strip_prefix("sqlite:").map(|rest| rest.strip_prefix("//").unwrap_or(rest))

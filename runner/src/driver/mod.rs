@@ -16,7 +16,7 @@ mod steps;
 mod value;
 mod write;
 
-pub use self::connection::{ConnectError, redact};
+pub use self::connection::{ConnectError, dialect_of, redact};
 pub(crate) use self::connection::{ConnectOptions, Connection};
 pub use self::error::{DbError, Undefined};
 pub use self::grant::{Access, Confine, Grant, TableName};

@@ -8,7 +8,7 @@ pub(crate) mod name;
 mod problem;
 mod read;
 mod scan;
-mod split;
+pub(crate) mod split;
 mod sql_file;
 
 pub use self::format::{DetectError, Format, FormatError, UnknownFormat};

@@ -12,6 +12,7 @@ mod embedding;
 mod files;
 mod formats;
 mod history;
+mod lint;
 mod live;
 mod load;
 mod migrate;

@@ -1,0 +1,99 @@
+//! `godwit lint`: what the pending migrations (or, with `--all`, every one) would do to a live
+//! database, as the engine's rules find it; findings on stdout, the summary on stderr.
+
+use super::{count, load, load_and_connect};
+use crate::cli::Format;
+use crate::config::Settings;
+use crate::failure::Failure;
+use crate::printer::{GREEN, Printer, YELLOW};
+use godwit::lint::{Finding, Level};
+use godwit::status::EntryState;
+use std::process::ExitCode;
+
+pub fn lint(
+    settings: &Settings,
+    printer: &mut Printer,
+    all: bool,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let Some(dialect) = godwit::driver::dialect_of(&settings.database) else {
+        // An unknown scheme: connecting refuses it, naming the URL, as every command does.
+        let refused = super::connect(settings).err();
+        return Err(
+            refused.unwrap_or_else(|| Failure::check("the database URL names no dialect").into())
+        );
+    };
+    let (migrator, applied) = match all {
+        true => (load(settings, printer)?, None),
+        false => {
+            let (migrator, mut db) = load_and_connect(settings, || load(settings, printer))?;
+            let applied = migrator.history(&mut db)?;
+            (migrator, Some(applied))
+        }
+    };
+    let linted: Vec<&godwit::migration::Migration> = match &applied {
+        None => migrator.migrations().iter().collect(),
+        Some(applied) => godwit::status::status(migrator.migrations(), applied)
+            .into_iter()
+            .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Changed))
+            .filter_map(|e| e.migration)
+            .collect(),
+    };
+    let findings = godwit::lint::lint(linted.iter().copied(), dialect);
+    match format {
+        Format::Json => {
+            let json = serde_json::json!({ "schema_version": 1, "findings": findings.iter().map(json).collect::<Vec<_>>() });
+            printer.data(serde_json::to_string_pretty(&json)?)?;
+        }
+        Format::Text => {
+            for finding in &findings {
+                printer.data(text(finding))?;
+            }
+        }
+    }
+    let errors = findings.iter().filter(|f| f.level == Level::Error).count();
+    let warnings = findings.len() - errors;
+    let read = count(linted.len(), "migration", "migrations");
+    let summary = format!(
+        "{} and {} in {read}",
+        count(errors, "error", "errors"),
+        count(warnings, "warning", "warnings")
+    );
+    match errors {
+        0 => {
+            printer.status("Linted", GREEN, summary);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            printer.status("Linted", YELLOW, summary);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn text(finding: &Finding) -> String {
+    format!(
+        "{}[{}]: {}:{}: {}\n  why: {}\n  instead: {}",
+        finding.level,
+        finding.rule,
+        finding.path.display(),
+        finding.line,
+        finding.what,
+        finding.rule.why(),
+        finding.rule.instead()
+    )
+}
+
+fn json(finding: &Finding) -> serde_json::Value {
+    serde_json::json!({
+        "rule": finding.rule.id(),
+        "level": finding.level,
+        "migration": finding.migration,
+        "path": finding.path.display().to_string(),
+        "line": finding.line,
+        "what": finding.what,
+        "statement": finding.statement,
+        "why": finding.rule.why(),
+        "instead": finding.rule.instead(),
+    })
+}

@@ -1,0 +1,204 @@
+//! What a migration would do to a live database, read before it runs: each SQL statement is
+//! parsed with PostgreSQL's grammar (squawk's parser, pure Rust) and checked against rules
+//! for the ways a migration takes production down (a table locked while an index builds, a
+//! constraint that scans the table under its lock, data dropped) and, on SQLite, the `ALTER
+//! TABLE` forms SQLite refuses. Each rule says why it matters and the safe way to write it
+//! (docs/lint.md, whose examples are this room's tests).
+
+mod rules;
+
+use crate::driver::Dialect;
+use crate::migration::{Migration, Script};
+use std::fmt;
+use std::path::PathBuf;
+
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Warning => "warning",
+            Level::Error => "error",
+        })
+    }
+}
+
+/// A rule of the linter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(into = "&'static str")]
+#[non_exhaustive]
+pub enum Rule {
+    IndexNotConcurrent,
+    ConcurrentlyInTransaction,
+    ConstraintNotValid,
+    SetNotNull,
+    ColumnTypeChange,
+    NotNullWithoutDefault,
+    DropsData,
+    Renames,
+    SqliteAlterUnsupported,
+    Unreadable,
+}
+
+impl Rule {
+    /// Every rule, in the order docs/lint.md describes them.
+    pub const ALL: [Rule; 10] = [
+        Rule::IndexNotConcurrent,
+        Rule::ConcurrentlyInTransaction,
+        Rule::ConstraintNotValid,
+        Rule::SetNotNull,
+        Rule::ColumnTypeChange,
+        Rule::NotNullWithoutDefault,
+        Rule::DropsData,
+        Rule::Renames,
+        Rule::SqliteAlterUnsupported,
+        Rule::Unreadable,
+    ];
+
+    /// The rule's id, as findings, directives and godwit.toml name it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::IndexNotConcurrent => "index-not-concurrent",
+            Rule::ConcurrentlyInTransaction => "concurrently-in-transaction",
+            Rule::ConstraintNotValid => "constraint-not-valid",
+            Rule::SetNotNull => "set-not-null",
+            Rule::ColumnTypeChange => "column-type-change",
+            Rule::NotNullWithoutDefault => "not-null-without-default",
+            Rule::DropsData => "drops-data",
+            Rule::Renames => "renames",
+            Rule::SqliteAlterUnsupported => "sqlite-alter-unsupported",
+            Rule::Unreadable => "unreadable",
+        }
+    }
+
+    /// How much a finding of the rule matters unless configured otherwise.
+    pub fn level(self) -> Level {
+        match self {
+            Rule::DropsData | Rule::Renames | Rule::Unreadable => Level::Warning,
+            _ => Level::Error,
+        }
+    }
+
+    /// Why a statement the rule finds is dangerous.
+    pub fn why(self) -> &'static str {
+        match self {
+            Rule::IndexNotConcurrent => {
+                "building or dropping an index without CONCURRENTLY locks the table against writes until it is done"
+            }
+            Rule::ConcurrentlyInTransaction => {
+                "CONCURRENTLY cannot run inside a transaction block: the migration fails"
+            }
+            Rule::ConstraintNotValid => {
+                "adding a foreign key or check constraint checks every row while holding a lock that blocks writes"
+            }
+            Rule::SetNotNull => "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
+            Rule::ColumnTypeChange => {
+                "changing a column's type rewrites the table and its indexes under an ACCESS EXCLUSIVE lock"
+            }
+            Rule::NotNullWithoutDefault => {
+                "a NOT NULL column without a default cannot be added to a table that has rows"
+            }
+            Rule::DropsData => "the data is gone, and the running application may still read it",
+            Rule::Renames => "the running application still uses the old name until it is deployed",
+            Rule::SqliteAlterUnsupported => {
+                "SQLite's ALTER TABLE cannot alter a column or add or drop a constraint: the migration fails"
+            }
+            Rule::Unreadable => "godwit cannot read the statement, so it cannot check it",
+        }
+    }
+
+    /// The safe way to write it.
+    pub fn instead(self) -> &'static str {
+        match self {
+            Rule::IndexNotConcurrent => {
+                "CREATE INDEX CONCURRENTLY (or DROP INDEX CONCURRENTLY) in a `-- godwit:no-transaction` migration"
+            }
+            Rule::ConcurrentlyInTransaction => {
+                "put `-- godwit:no-transaction` in the file, alone with the CONCURRENTLY statement"
+            }
+            Rule::ConstraintNotValid => {
+                "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration (which does not block writes)"
+            }
+            Rule::SetNotNull => {
+                "add CHECK (column IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ uses the check and does not scan)"
+            }
+            Rule::ColumnTypeChange => {
+                "add a column of the new type, backfill it in batches, and switch the application to it"
+            }
+            Rule::NotNullWithoutDefault => {
+                "give it a DEFAULT (a constant default does not rewrite the table), or add it nullable and backfill"
+            }
+            Rule::DropsData => "stop using it in the application first; drop it in a later release",
+            Rule::Renames => {
+                "add the new name beside the old one (a column, or a view over the table) and drop the old one later"
+            }
+            Rule::SqliteAlterUnsupported => {
+                "rebuild the table: create the new one, copy the rows, drop the old one, rename the new one"
+            }
+            Rule::Unreadable => "check that the statement is valid SQL for the database",
+        }
+    }
+}
+
+impl From<Rule> for &'static str {
+    fn from(rule: Rule) -> &'static str {
+        rule.id()
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// Something a rule found in a migration's statement.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub level: Level,
+    /// The migration's label (`0003_add_index`).
+    pub migration: String,
+    pub path: PathBuf,
+    /// The line of the file the statement (or the part of it found) starts on.
+    pub line: usize,
+    /// What the rule found, in a few words: `CREATE INDEX on orders`.
+    pub what: String,
+    pub statement: String,
+}
+
+/// The findings of every rule in the `up` statements of `migrations` (SQL files; components
+/// are not read), for a database of `dialect`.
+pub fn lint<'m>(
+    migrations: impl IntoIterator<Item = &'m Migration>,
+    dialect: Dialect,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for migration in migrations {
+        let Script::Sql(script) = &migration.script else { continue };
+        let mut file = rules::File::new(dialect, script.transaction);
+        for statement in &script.up {
+            for found in file.check(&statement.sql) {
+                findings.push(Finding {
+                    rule: found.rule,
+                    level: found.rule.level(),
+                    migration: migration.label.clone(),
+                    path: migration.path.clone(),
+                    line: statement.line + found.lines_in,
+                    what: found.what,
+                    statement: statement.sql.clone(),
+                });
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests;

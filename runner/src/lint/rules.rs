@@ -1,0 +1,276 @@
+//! The rules, over squawk's syntax tree of one statement at a time. A file remembers the
+//! tables it created: a new table is empty and no one uses it yet, so what locks or scans an
+//! existing table is safe on it.
+
+use super::Rule;
+use crate::driver::Dialect;
+use squawk_syntax::ast::{self, AstNode};
+use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
+use std::collections::HashSet;
+
+/// What a rule found in a statement, and how many lines into it.
+pub(super) struct Found {
+    pub(super) rule: Rule,
+    pub(super) what: String,
+    pub(super) lines_in: usize,
+}
+
+/// One migration file's statements, read in order.
+pub(super) struct File {
+    dialect: Dialect,
+    transaction: bool,
+    created: HashSet<String>,
+}
+
+impl File {
+    pub(super) fn new(dialect: Dialect, transaction: bool) -> File {
+        File { dialect, transaction, created: HashSet::new() }
+    }
+
+    /// The rules' findings in one statement of the file.
+    pub(super) fn check(&mut self, sql: &str) -> Vec<Found> {
+        let parse = SourceFile::parse(sql);
+        let mut found = Checked { sql, found: Vec::new() };
+        if let Some(error) = parse.errors().first() {
+            // SQLite's own syntax (PRAGMA, its column types) is not PostgreSQL's: only what the
+            // grammar reads is checked there.
+            if self.dialect == Dialect::Postgres {
+                let at = usize::from(error.range().start());
+                found.push(Rule::Unreadable, &format!("{error}"), at);
+            }
+            return found.found;
+        }
+        for stmt in parse.tree().stmts() {
+            match self.dialect {
+                Dialect::Postgres => self.postgres(&stmt, &mut found),
+                Dialect::Sqlite => self.sqlite(&stmt, &mut found),
+            }
+            if let ast::Stmt::CreateTable(table) = &stmt
+                && let Some(name) = table.table_name()
+            {
+                self.created.insert(name_of(name.syntax()));
+            }
+        }
+        found.found
+    }
+
+    /// Whether `table` (as written) is one this file created.
+    fn is_new(&self, table: Option<&SyntaxNode>) -> bool {
+        table.is_some_and(|t| self.created.contains(&name_of(t)))
+    }
+
+    fn postgres(&self, stmt: &ast::Stmt, found: &mut Checked<'_>) {
+        match stmt {
+            ast::Stmt::CreateIndex(index) => {
+                let table = index.table_relation_name().and_then(|t| t.table_name_ref());
+                let table = table.as_ref().map(AstNode::syntax);
+                self.concurrently(
+                    index.concurrently_token().is_some(),
+                    table,
+                    "CREATE INDEX",
+                    stmt,
+                    found,
+                );
+            }
+            ast::Stmt::DropIndex(index) => {
+                self.concurrently(
+                    index.concurrently_token().is_some(),
+                    None,
+                    "DROP INDEX",
+                    stmt,
+                    found,
+                );
+            }
+            ast::Stmt::AlterTable(alter) => {
+                let table = alter.table_relation_name().and_then(|t| t.table_name_ref());
+                let table = table.as_ref().map(AstNode::syntax);
+                let name = table.map_or_else(|| "the table".to_owned(), name_of);
+                for action in alter.actions() {
+                    self.alter(&action, &name, self.is_new(table), found);
+                }
+            }
+            _ => self.destructive(stmt, found),
+        }
+    }
+
+    /// `CREATE` or `DROP INDEX`, with or without CONCURRENTLY, on `table` when it is known.
+    fn concurrently(
+        &self,
+        concurrently: bool,
+        table: Option<&SyntaxNode>,
+        what: &str,
+        stmt: &ast::Stmt,
+        found: &mut Checked<'_>,
+    ) {
+        let on = table.map(|t| format!(" on {}", name_of(t))).unwrap_or_default();
+        let at = offset(stmt.syntax());
+        match concurrently {
+            true if self.transaction => {
+                found.push(
+                    Rule::ConcurrentlyInTransaction,
+                    &format!("{what} CONCURRENTLY{on}"),
+                    at,
+                );
+            }
+            false if !self.is_new(table) => {
+                found.push(
+                    Rule::IndexNotConcurrent,
+                    &format!("{what}{on} without CONCURRENTLY"),
+                    at,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// One action of `ALTER TABLE name`, on PostgreSQL.
+    fn alter(
+        &self,
+        action: &ast::AlterTableAction,
+        name: &str,
+        new: bool,
+        found: &mut Checked<'_>,
+    ) {
+        let at = offset(action.syntax());
+        match action {
+            ast::AlterTableAction::AddConstraint(add) if !new => {
+                let kind = add.constraint().map(|c| c.syntax().kind());
+                let scans = matches!(
+                    kind,
+                    Some(SyntaxKind::FOREIGN_KEY_CONSTRAINT | SyntaxKind::CHECK_CONSTRAINT)
+                );
+                if scans && !has(action.syntax(), SyntaxKind::NOT_VALID) {
+                    let what = match kind {
+                        Some(SyntaxKind::FOREIGN_KEY_CONSTRAINT) => "a foreign key",
+                        _ => "a check constraint",
+                    };
+                    found.push(
+                        Rule::ConstraintNotValid,
+                        &format!("{what} added to {name} without NOT VALID"),
+                        at,
+                    );
+                }
+            }
+            ast::AlterTableAction::AlterColumn(column) if !new => {
+                match column.option().map(|o| o.syntax().kind()) {
+                    Some(SyntaxKind::SET_NOT_NULL) => {
+                        found.push(Rule::SetNotNull, &format!("SET NOT NULL on {name}"), at);
+                    }
+                    Some(SyntaxKind::SET_TYPE) => {
+                        found.push(
+                            Rule::ColumnTypeChange,
+                            &format!("a column of {name} changes type"),
+                            at,
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            ast::AlterTableAction::AddColumn(column) if !new => {
+                let kinds: Vec<SyntaxKind> =
+                    column.constraints().map(|c| c.syntax().kind()).collect();
+                if kinds.contains(&SyntaxKind::NOT_NULL_CONSTRAINT)
+                    && !kinds.contains(&SyntaxKind::DEFAULT_CONSTRAINT)
+                {
+                    found.push(
+                        Rule::NotNullWithoutDefault,
+                        &format!("a NOT NULL column without a default added to {name}"),
+                        at,
+                    );
+                }
+            }
+            ast::AlterTableAction::DropColumn(_) => {
+                found.push(Rule::DropsData, &format!("a column of {name} dropped"), at);
+            }
+            ast::AlterTableAction::RenameColumn(_) => {
+                found.push(Rule::Renames, &format!("a column of {name} renamed"), at);
+            }
+            ast::AlterTableAction::TableRenameTo(_) => {
+                found.push(Rule::Renames, &format!("{name} renamed"), at);
+            }
+            _ => {}
+        }
+    }
+
+    /// What drops data, in any dialect.
+    fn destructive(&self, stmt: &ast::Stmt, found: &mut Checked<'_>) {
+        let at = offset(stmt.syntax());
+        match stmt {
+            ast::Stmt::DropTable(_) => found.push(Rule::DropsData, "DROP TABLE", at),
+            ast::Stmt::Truncate(_) => found.push(Rule::DropsData, "TRUNCATE", at),
+            ast::Stmt::DropSchema(_) => found.push(Rule::DropsData, "DROP SCHEMA", at),
+            _ => {}
+        }
+    }
+
+    fn sqlite(&self, stmt: &ast::Stmt, found: &mut Checked<'_>) {
+        let ast::Stmt::AlterTable(alter) = stmt else {
+            return self.destructive(stmt, found);
+        };
+        let table = alter.table_relation_name().and_then(|t| t.table_name_ref());
+        let name = table.as_ref().map_or_else(|| "the table".to_owned(), |t| name_of(t.syntax()));
+        for action in alter.actions() {
+            let at = offset(action.syntax());
+            match &action {
+                ast::AlterTableAction::AlterColumn(_)
+                | ast::AlterTableAction::AddConstraint(_)
+                | ast::AlterTableAction::DropConstraint(_) => {
+                    let what = format!("ALTER TABLE {name} {}", first_words(action.syntax()));
+                    found.push(Rule::SqliteAlterUnsupported, &what, at);
+                }
+                ast::AlterTableAction::DropColumn(_) => {
+                    found.push(Rule::DropsData, &format!("a column of {name} dropped"), at);
+                }
+                ast::AlterTableAction::RenameColumn(_) => {
+                    found.push(Rule::Renames, &format!("a column of {name} renamed"), at);
+                }
+                ast::AlterTableAction::TableRenameTo(_) => {
+                    found.push(Rule::Renames, &format!("{name} renamed"), at);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What the rules found in one statement, with the statement to count lines in.
+struct Checked<'s> {
+    sql: &'s str,
+    found: Vec<Found>,
+}
+
+impl Checked<'_> {
+    fn push(&mut self, rule: Rule, what: &str, at: usize) {
+        let lines_in = self.sql.get(..at).map_or(0, |before| before.matches('\n').count());
+        self.found.push(Found { rule, what: what.to_owned(), lines_in });
+    }
+}
+
+/// Where a node starts in its statement.
+fn offset(node: &SyntaxNode) -> usize {
+    // The first token, not the node: a node's range starts at the comments before it.
+    node.first_token().map_or(0, |t| usize::from(t.text_range().start()))
+}
+
+/// Whether `node` holds a node of `kind`.
+fn has(node: &SyntaxNode, kind: SyntaxKind) -> bool {
+    node.descendants().any(|n| n.kind() == kind)
+}
+
+/// A table's name as the database folds it: unquoted parts lowercased, quotes removed.
+fn name_of(node: &SyntaxNode) -> String {
+    let text = node.text().to_string();
+    text.split('.')
+        .map(|part| match part.trim().strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+            Some(quoted) => quoted.replace("\"\"", "\""),
+            None => part.trim().to_lowercase(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The first words of an action (`ALTER COLUMN`, `ADD CONSTRAINT`), for the message.
+fn first_words(node: &SyntaxNode) -> String {
+    let text = node.text().to_string();
+    text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase()
+}

@@ -1,0 +1,70 @@
+//! Every rule against its examples in docs/lint.md: the `bad` block of a rule finds it, the
+//! `good` block does not, so the documentation cannot drift from the rules.
+
+use super::Rule;
+use super::rules::File;
+use crate::driver::Dialect;
+
+const DOC: &str = include_str!("../../../docs/lint.md");
+
+/// The SQL of the fenced block whose info string is `sql <dialect> <kind> <rule>`, and the
+/// transaction its first line asks for (`-- godwit:no-transaction`).
+fn example(dialect: &str, kind: &str, rule: Rule) -> Option<(String, bool)> {
+    let fence = format!("```sql {dialect} {kind} {}", rule.id());
+    let start = DOC.find(&fence)? + fence.len();
+    let end = start + DOC[start..].find("```")?;
+    let sql = DOC[start..end].trim().to_owned();
+    let transaction = !sql.contains("-- godwit:no-transaction");
+    Some((sql, transaction))
+}
+
+fn found(dialect: Dialect, sql: &str, transaction: bool) -> Vec<Rule> {
+    let mut file = File::new(dialect, transaction);
+    crate::source::split::split(sql, 1)
+        .iter()
+        .flat_map(|statement| file.check(&statement.sql))
+        .map(|found| found.rule)
+        .collect()
+}
+
+#[test]
+fn every_rule_finds_its_bad_example_and_not_its_good_one() {
+    for rule in Rule::ALL {
+        let mut examples = 0;
+        for (name, dialect) in [("postgres", Dialect::Postgres), ("sqlite", Dialect::Sqlite)] {
+            if let Some((bad, transaction)) = example(name, "bad", rule) {
+                let rules = found(dialect, &bad, transaction);
+                assert!(
+                    rules.contains(&rule),
+                    "{rule} misses its {name} example: {rules:?}\n{bad}"
+                );
+                examples += 1;
+            }
+            if let Some((good, transaction)) = example(name, "good", rule) {
+                let rules = found(dialect, &good, transaction);
+                assert!(!rules.contains(&rule), "{rule} finds its safe {name} form:\n{good}");
+                examples += 1;
+            }
+        }
+        assert!(examples >= 2, "docs/lint.md has no bad and good example of {rule}");
+    }
+}
+
+#[test]
+fn a_table_the_file_creates_is_new_and_empty() {
+    let sql = "CREATE TABLE orders (id bigint, customer bigint);\n\
+               CREATE INDEX orders_customer ON orders (customer);\n\
+               ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (customer) REFERENCES customers (id);";
+    assert_eq!(found(Dialect::Postgres, sql, true), []);
+}
+
+#[test]
+fn a_finding_names_the_line_it_is_on() {
+    let mut file = File::new(Dialect::Postgres, true);
+    let found = file.check("-- the orders' customers\n\nCREATE INDEX i ON orders (customer)");
+    assert_eq!(
+        found.iter().map(|f| (f.rule, f.lines_in)).collect::<Vec<_>>(),
+        [(Rule::IndexNotConcurrent, 2)]
+    );
+    assert_eq!(found[0].what, "CREATE INDEX on orders without CONCURRENTLY");
+}
