@@ -174,17 +174,19 @@ pub struct Finding {
 }
 
 /// The findings of every rule in the `up` statements of `migrations` (SQL files; components
-/// are not read), for a database of `dialect`.
+/// are not read), for a database of `dialect`. The migrations are read in order as ones that
+/// run together: a table an earlier one creates is new to the later ones.
 pub fn lint<'m>(
     migrations: impl IntoIterator<Item = &'m Migration>,
     dialect: Dialect,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let mut reader = rules::Reader::new(dialect, true);
     for migration in migrations {
         let Script::Sql(script) = &migration.script else { continue };
-        let mut file = rules::File::new(dialect, script.transaction);
+        reader.next_migration(script.transaction);
         for statement in &script.up {
-            for found in file.check(&statement.sql) {
+            for found in reader.check(&statement.sql) {
                 findings.push(Finding {
                     rule: found.rule,
                     level: found.rule.level(),

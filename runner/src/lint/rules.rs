@@ -1,6 +1,7 @@
-//! The rules, over squawk's syntax tree of one statement at a time. A file remembers the
-//! tables it created: a new table is empty and no one uses it yet, so what locks or scans an
-//! existing table is safe on it.
+//! The rules, over squawk's syntax tree of one statement at a time. The reader remembers the
+//! tables the migrations it read created: they run together, so such a table is new and
+//! empty when the later statements run, and what locks or scans an existing table is safe on
+//! it.
 
 use super::Rule;
 use crate::driver::Dialect;
@@ -15,16 +16,22 @@ pub(super) struct Found {
     pub(super) lines_in: usize,
 }
 
-/// One migration file's statements, read in order.
-pub(super) struct File {
+/// The statements of the migrations that run together, read in order.
+pub(super) struct Reader {
     dialect: Dialect,
+    /// Whether the migration being read runs in a transaction.
     transaction: bool,
     created: HashSet<String>,
 }
 
-impl File {
-    pub(super) fn new(dialect: Dialect, transaction: bool) -> File {
-        File { dialect, transaction, created: HashSet::new() }
+impl Reader {
+    pub(super) fn new(dialect: Dialect, transaction: bool) -> Reader {
+        Reader { dialect, transaction, created: HashSet::new() }
+    }
+
+    /// The next migration's statements follow, in a transaction or not.
+    pub(super) fn next_migration(&mut self, transaction: bool) {
+        self.transaction = transaction;
     }
 
     /// The rules' findings in one statement of the file.

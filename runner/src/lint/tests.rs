@@ -2,7 +2,7 @@
 //! `good` block does not, so the documentation cannot drift from the rules.
 
 use super::Rule;
-use super::rules::File;
+use super::rules::Reader;
 use crate::driver::Dialect;
 
 const DOC: &str = include_str!("../../../docs/lint.md");
@@ -19,10 +19,10 @@ fn example(dialect: &str, kind: &str, rule: Rule) -> Option<(String, bool)> {
 }
 
 fn found(dialect: Dialect, sql: &str, transaction: bool) -> Vec<Rule> {
-    let mut file = File::new(dialect, transaction);
+    let mut reader = Reader::new(dialect, transaction);
     crate::source::split::split(sql, 1)
         .iter()
-        .flat_map(|statement| file.check(&statement.sql))
+        .flat_map(|statement| reader.check(&statement.sql))
         .map(|found| found.rule)
         .collect()
 }
@@ -60,11 +60,21 @@ fn a_table_the_file_creates_is_new_and_empty() {
 
 #[test]
 fn a_finding_names_the_line_it_is_on() {
-    let mut file = File::new(Dialect::Postgres, true);
-    let found = file.check("-- the orders' customers\n\nCREATE INDEX i ON orders (customer)");
+    let mut reader = Reader::new(Dialect::Postgres, true);
+    let found = reader.check("-- the orders' customers\n\nCREATE INDEX i ON orders (customer)");
     assert_eq!(
         found.iter().map(|f| (f.rule, f.lines_in)).collect::<Vec<_>>(),
         [(Rule::IndexNotConcurrent, 2)]
     );
     assert_eq!(found[0].what, "CREATE INDEX on orders without CONCURRENTLY");
+}
+
+#[test]
+fn a_table_an_earlier_migration_of_the_run_creates_is_new_too() {
+    let mut reader = Reader::new(Dialect::Postgres, true);
+    assert!(reader.check("CREATE TABLE orders (id bigint, customer bigint)").is_empty());
+    reader.next_migration(true);
+    assert!(reader.check("CREATE INDEX orders_customer ON orders (customer)").is_empty());
+    let found = reader.check("CREATE INDEX customers_name ON customers (name)");
+    assert_eq!(found.iter().map(|f| f.rule).collect::<Vec<_>>(), [Rule::IndexNotConcurrent]);
 }
