@@ -45,6 +45,11 @@ dir = "migrations"
 # wasm_timeout = "60s"
 # wasm_memory = "256MiB"
 
+# How much each rule of `godwit lint` matters: "error", "warning" or "off" (docs/lint.md).
+# [lint]
+# drops-data = "error"
+# column-type-change = "warning"
+
 # Packs: directories with a godwit-pack.toml and migrations written by someone else. Each
 # runs in its own stream of the history, confined to the grant its manifest declares.
 # A pack's migrations run before the project's, or after the project's migration `after`.
@@ -67,6 +72,9 @@ struct File {
     wasm_memory: Option<String>,
     #[serde(default, rename = "pack")]
     packs: Vec<PackEntry>,
+    /// `[lint]`: a rule's id and its level.
+    #[serde(default)]
+    lint: std::collections::BTreeMap<String, String>,
 }
 
 /// A `[[pack]]` of godwit.toml.
@@ -105,6 +113,8 @@ pub struct Settings {
     /// file's directory.
     pub lock_file: PathBuf,
     pub packs: Vec<PackEntry>,
+    /// The levels `[lint]` gives the rules of `godwit lint`.
+    pub lint: godwit::lint::Levels,
 }
 
 impl Settings {
@@ -155,7 +165,10 @@ impl Settings {
             })?),
             (None, None) => None,
         };
+        let lint = lint_levels(&file.lint)
+            .map_err(|e| Failure::config(format!("invalid [lint] in {}: {e}", base.display())))?;
         Ok(Settings {
+            lint,
             dir,
             format,
             keep,
@@ -180,6 +193,27 @@ impl Settings {
                 .collect(),
         })
     }
+}
+
+/// The levels of `[lint]`: each key a rule, each value `error`, `warning` or `off`.
+fn lint_levels(
+    table: &std::collections::BTreeMap<String, String>,
+) -> Result<godwit::lint::Levels, String> {
+    use godwit::lint::{Level, Rule};
+    let mut levels = godwit::lint::Levels::default();
+    for (rule, level) in table {
+        let rule: Rule = rule.parse().map_err(|e: godwit::lint::UnknownRule| e.to_string())?;
+        let level = match level.as_str() {
+            "error" => Some(Level::Error),
+            "warning" => Some(Level::Warning),
+            "off" => None,
+            other => {
+                return Err(format!("`{rule} = \"{other}\"`: a level is error, warning or off"));
+            }
+        };
+        levels = levels.set(rule, level);
+    }
+    Ok(levels)
 }
 
 /// `auto` (`None`) or a format's name.

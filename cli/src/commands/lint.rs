@@ -39,7 +39,7 @@ pub fn lint(
             .filter_map(|e| e.migration)
             .collect(),
     };
-    let findings = godwit::lint::lint(linted.iter().copied(), dialect);
+    let findings = godwit::lint::lint(linted.iter().copied(), dialect, &settings.lint);
     match format {
         Format::Json => {
             let json = serde_json::json!({ "schema_version": 1, "findings": findings.iter().map(json).collect::<Vec<_>>() });

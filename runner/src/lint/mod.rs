@@ -9,8 +9,10 @@ mod rules;
 
 use crate::driver::Dialect;
 use crate::migration::{Migration, Script};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 /// How much a finding matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -146,6 +148,38 @@ impl Rule {
     }
 }
 
+/// A rule name that is no rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is no rule of godwit lint ({rules})", rules = Rule::ALL.map(Rule::id).join(", "))]
+pub struct UnknownRule(pub String);
+
+impl FromStr for Rule {
+    type Err = UnknownRule;
+
+    fn from_str(text: &str) -> Result<Rule, UnknownRule> {
+        Rule::ALL.into_iter().find(|r| r.id() == text).ok_or_else(|| UnknownRule(text.to_owned()))
+    }
+}
+
+/// How much each rule's findings matter: its own level unless set here, or off.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Levels {
+    set: HashMap<Rule, Option<Level>>,
+}
+
+impl Levels {
+    /// `rule`'s findings at `level`; `None` turns the rule off.
+    pub fn set(mut self, rule: Rule, level: Option<Level>) -> Levels {
+        self.set.insert(rule, level);
+        self
+    }
+
+    /// The level of `rule`'s findings, `None` when it is off.
+    pub fn of(&self, rule: Rule) -> Option<Level> {
+        self.set.get(&rule).copied().unwrap_or(Some(rule.level()))
+    }
+}
+
 impl From<Rule> for &'static str {
     fn from(rule: Rule) -> &'static str {
         rule.id()
@@ -174,11 +208,13 @@ pub struct Finding {
 }
 
 /// The findings of every rule in the `up` statements of `migrations` (SQL files; components
-/// are not read), for a database of `dialect`. The migrations are read in order as ones that
-/// run together: a table an earlier one creates is new to the later ones.
+/// are not read), for a database of `dialect`, at the levels `levels` gives them (a rule that
+/// is off finds nothing). The migrations are read in order as ones that run together: a
+/// table an earlier one creates is new to the later ones.
 pub fn lint<'m>(
     migrations: impl IntoIterator<Item = &'m Migration>,
     dialect: Dialect,
+    levels: &Levels,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut reader = rules::Reader::new(dialect, true);
@@ -187,9 +223,10 @@ pub fn lint<'m>(
         reader.next_migration(script.transaction);
         for statement in &script.up {
             for found in reader.check(&statement.sql) {
+                let Some(level) = levels.of(found.rule) else { continue };
                 findings.push(Finding {
                     rule: found.rule,
-                    level: found.rule.level(),
+                    level,
                     migration: migration.label.clone(),
                     path: migration.path.clone(),
                     line: statement.line + found.lines_in,

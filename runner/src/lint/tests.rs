@@ -78,3 +78,18 @@ fn a_table_an_earlier_migration_of_the_run_creates_is_new_too() {
     let found = reader.check("CREATE INDEX customers_name ON customers (name)");
     assert_eq!(found.iter().map(|f| f.rule).collect::<Vec<_>>(), [Rule::IndexNotConcurrent]);
 }
+
+#[test]
+fn levels_raise_lower_or_turn_off_a_rule() {
+    use super::{Level, Levels};
+    let levels =
+        Levels::default().set(Rule::DropsData, Some(Level::Error)).set(Rule::SetNotNull, None);
+    assert_eq!(levels.of(Rule::DropsData), Some(Level::Error));
+    assert_eq!(levels.of(Rule::SetNotNull), None);
+    assert_eq!(levels.of(Rule::Renames), Some(Level::Warning));
+    assert_eq!("renames".parse::<Rule>(), Ok(Rule::Renames));
+    let unknown = "no-such-rule".parse::<Rule>().unwrap_err().to_string();
+    assert!(
+        unknown.starts_with("`no-such-rule` is no rule of godwit lint (index-not-concurrent, ")
+    );
+}

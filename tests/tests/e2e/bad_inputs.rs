@@ -407,6 +407,10 @@ catalogue!(
         p.godwit(&["up", "--defer-transforms"]).ok();
         Runner::Doc
     },
+    B85 => |p| {
+        p.write("godwit.toml", "[lint]\nno-such-rule = \"off\"\n");
+        Runner::Doc
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

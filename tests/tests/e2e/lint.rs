@@ -33,7 +33,27 @@ fn lint_reads_pending_migrations_and_says_where_and_why(p: &Project) {
     assert_eq!(p.db().fingerprint(), before, "lint changed the database");
     let json = p.godwit(&["lint", "--format", "json"]);
     json.code(1).stdout_has("\"schema_version\": 1").stdout_has(&format!("\"rule\": \"{rule}\""));
-    p.godwit(&["lint", "--all"]).code(1).stderr_has("in 2 migrations");
+    // Linted with the migration that creates the table, the index is on a new, empty table;
+    // SQLite refuses its ALTER whatever the table.
+    let all = match p.backend {
+        Backend::Postgres => 0,
+        Backend::Sqlite => 1,
+    };
+    p.godwit(&["lint", "--all"]).code(all).stderr_has("in 2 migrations");
 }
 
-on_both!(lint_reads_pending_migrations_and_says_where_and_why);
+/// `[lint]` in godwit.toml raises a rule to an error, or turns it off.
+fn levels_in_godwit_toml_raise_or_silence_a_rule(p: &Project) {
+    p.migration("0001_orders.sql", "CREATE TABLE orders (id bigint);", None);
+    p.godwit(&["up"]).ok();
+    p.migration("0002_legacy.sql", "DROP TABLE orders;", None);
+    p.write("godwit.toml", "[lint]\ndrops-data = \"error\"\n");
+    p.godwit(&["lint"]).code(1).stdout_has("error[drops-data]: migrations/0002_legacy.sql:2");
+    p.write("godwit.toml", "[lint]\ndrops-data = \"off\"\n");
+    p.godwit(&["lint"]).ok().stderr_has("Linted 0 errors and 0 warnings in 1 migration");
+}
+
+on_both!(
+    lint_reads_pending_migrations_and_says_where_and_why,
+    levels_in_godwit_toml_raise_or_silence_a_rule
+);
