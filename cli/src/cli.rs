@@ -136,6 +136,14 @@ pub enum Format {
     Json,
 }
 
+/// How `godwit lint` prints its findings: SARIF 2.1.0 is what code-scanning services read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the migrations directory and a commented godwit.toml
@@ -218,8 +226,8 @@ pub enum Command {
         /// Lint every migration, applied or not (and connect to no database)
         #[arg(long)]
         all: bool,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
     },
     /// Pin every pack's and WebAssembly migration's SHA-256 in godwit.lock; show what changed
     Lock,

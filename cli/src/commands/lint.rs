@@ -2,7 +2,7 @@
 //! database, as the engine's rules find it; findings on stdout, the summary on stderr.
 
 use super::{count, load, load_and_connect};
-use crate::cli::Format;
+use crate::cli::LintFormat;
 use crate::config::Settings;
 use crate::failure::Failure;
 use crate::printer::{GREEN, Printer, YELLOW};
@@ -14,7 +14,7 @@ pub fn lint(
     settings: &Settings,
     printer: &mut Printer,
     all: bool,
-    format: Format,
+    format: LintFormat,
 ) -> anyhow::Result<ExitCode> {
     let Some(dialect) = godwit::driver::dialect_of(&settings.database) else {
         // An unknown scheme: connecting refuses it, naming the URL, as every command does.
@@ -41,11 +41,12 @@ pub fn lint(
     };
     let findings = godwit::lint::lint(linted.iter().copied(), dialect, &settings.lint);
     match format {
-        Format::Json => {
+        LintFormat::Sarif => printer.data(serde_json::to_string_pretty(&sarif(&findings))?)?,
+        LintFormat::Json => {
             let json = serde_json::json!({ "schema_version": 1, "findings": findings.iter().map(json).collect::<Vec<_>>() });
             printer.data(serde_json::to_string_pretty(&json)?)?;
         }
-        Format::Text => {
+        LintFormat::Text => {
             for finding in &findings {
                 printer.data(text(finding))?;
             }
@@ -95,5 +96,55 @@ fn json(finding: &Finding) -> serde_json::Value {
         "statement": finding.statement,
         "why": finding.rule.why(),
         "instead": finding.rule.instead(),
+    })
+}
+
+/// The findings as a SARIF 2.1.0 log, which code-scanning services show on a pull request:
+/// every rule with its description, every finding with its file and line.
+fn sarif(findings: &[Finding]) -> serde_json::Value {
+    let level = |level: Level| match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+    };
+    let rules: Vec<serde_json::Value> = godwit::lint::Rule::ALL
+        .iter()
+        .map(|rule| {
+            serde_json::json!({
+                "id": rule.id(),
+                "shortDescription": { "text": rule.why() },
+                "help": { "text": rule.instead() },
+                "helpUri": format!("docs/lint.md#{}", rule.id()),
+                "defaultConfiguration": { "level": level(rule.level()) },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|finding| {
+            serde_json::json!({
+                "ruleId": finding.rule.id(),
+                "level": level(finding.level),
+                "message": { "text": format!("{}: {}; {}", finding.what, finding.rule.why(), finding.rule.instead()) },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": finding.path.display().to_string().replace('\\', "/") },
+                        "region": { "startLine": finding.line },
+                    },
+                }],
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "godwit",
+                "version": godwit::GODWIT_VERSION,
+                "informationUri": "https://github.com/godwit-migrate/godwit",
+                "rules": rules,
+            } },
+            "results": results,
+        }],
     })
 }

@@ -33,6 +33,16 @@ fn lint_reads_pending_migrations_and_says_where_and_why(p: &Project) {
     assert_eq!(p.db().fingerprint(), before, "lint changed the database");
     let json = p.godwit(&["lint", "--format", "json"]);
     json.code(1).stdout_has("\"schema_version\": 1").stdout_has(&format!("\"rule\": \"{rule}\""));
+    let sarif = p.godwit(&["lint", "--format", "sarif"]);
+    sarif
+        .code(1)
+        .stdout_has("\"version\": \"2.1.0\"")
+        .stdout_has(&format!("\"ruleId\": \"{rule}\""));
+    let log: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let result = &log["runs"][0]["results"][0];
+    let location = &result["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], "migrations/0002_index.sql");
+    assert!(location["region"]["startLine"].as_u64().unwrap() >= 2);
     // Linted with the migration that creates the table, the index is on a new, empty table;
     // SQLite refuses its ALTER whatever the table.
     let all = match p.backend {
