@@ -346,7 +346,10 @@ fn adopt_hint(error: &AdoptError) -> Option<String> {
 fn sql_file_hint(problem: &SqlFileError) -> &'static str {
     match problem {
         SqlFileError::UnknownDirective { .. } => {
-            "the directives are `-- godwit:up`, `-- godwit:down` and `-- godwit:no-transaction`"
+            "the directives are `-- godwit:up`, `-- godwit:down`, `-- godwit:no-transaction`, `-- godwit:requires` and `-- godwit:allow`"
+        }
+        SqlFileError::BadAllow { .. } => {
+            "write `-- godwit:allow <rule> <why>`, with a rule docs/lint.md lists (`godwit lint` names the rule of each finding)"
         }
         SqlFileError::DuplicateSection { .. } => "merge the two sections into one",
         SqlFileError::OutsideSection { .. } => {

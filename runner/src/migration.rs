@@ -79,9 +79,36 @@ pub struct SqlScript {
     /// is still read, listed and adopted (an applied migration never runs again), and a run
     /// that would apply it stops before anything runs.
     pub refused: Option<Refusal>,
+    /// `-- godwit:allow <rule> <reason>`: lint findings the file accepts.
+    pub allows: Vec<Allow>,
+}
+
+/// A lint rule whose findings a file accepts (`-- godwit:allow drops-data the table moved to
+/// the archive`), and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Allow {
+    /// The rule's id, one `godwit::lint::Rule` has.
+    pub rule: String,
+    pub reason: String,
+    /// The directive's line.
+    pub line: usize,
 }
 
 impl SqlScript {
+    /// Another tool's file: its up statements, no down section of its own (a down file or
+    /// none), no directive.
+    pub(crate) fn up_only(up: Vec<Statement>, transaction: bool) -> SqlScript {
+        SqlScript {
+            up,
+            down: None,
+            transaction,
+            requires: Vec::new(),
+            down_file: None,
+            refused: None,
+            allows: Vec::new(),
+        }
+    }
+
     /// The statements that revert the migration; `None` when it cannot be reverted. A down
     /// file is read (once) here.
     pub fn down_statements(&self) -> Result<Option<&[Statement]>, DownFileError> {

@@ -52,14 +52,22 @@ pub fn lint(
             }
         }
     }
-    let errors = findings.iter().filter(|f| f.level == Level::Error).count();
-    let warnings = findings.len() - errors;
+    let standing = || findings.iter().filter(|f| f.allowed.is_none());
+    let errors = standing().filter(|f| f.level == Level::Error).count();
+    let warnings = standing().count() - errors;
     let read = count(linted.len(), "migration", "migrations");
-    let summary = format!(
+    let mut summary = format!(
         "{} and {} in {read}",
         count(errors, "error", "errors"),
         count(warnings, "warning", "warnings")
     );
+    let allowed = findings.len() - standing().count();
+    if allowed > 0 {
+        summary.push_str(&format!(
+            " ({} allowed by their files)",
+            count(allowed, "finding", "findings")
+        ));
+    }
     match errors {
         0 => {
             printer.status("Linted", GREEN, summary);
@@ -73,6 +81,10 @@ pub fn lint(
 }
 
 fn text(finding: &Finding) -> String {
+    if let Some(reason) = &finding.allowed {
+        let (rule, path) = (finding.rule, finding.path.display());
+        return format!("allowed[{rule}]: {path}:{}: {} ({reason})", finding.line, finding.what);
+    }
     format!(
         "{}[{}]: {}:{}: {}\n  why: {}\n  instead: {}",
         finding.level,
@@ -96,6 +108,7 @@ fn json(finding: &Finding) -> serde_json::Value {
         "statement": finding.statement,
         "why": finding.rule.why(),
         "instead": finding.rule.instead(),
+        "allowed": finding.allowed,
     })
 }
 
@@ -121,7 +134,13 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
     let results: Vec<serde_json::Value> = findings
         .iter()
         .map(|finding| {
+            let suppressions: Vec<serde_json::Value> = finding
+                .allowed
+                .iter()
+                .map(|reason| serde_json::json!({ "kind": "inSource", "justification": reason }))
+                .collect();
             serde_json::json!({
+                "suppressions": suppressions,
                 "ruleId": finding.rule.id(),
                 "level": level(finding.level),
                 "message": { "text": format!("{}: {}; {}", finding.what, finding.rule.why(), finding.rule.instead()) },

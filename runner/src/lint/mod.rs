@@ -205,6 +205,9 @@ pub struct Finding {
     /// What the rule found, in a few words: `CREATE INDEX on orders`.
     pub what: String,
     pub statement: String,
+    /// Why the file accepts it (`-- godwit:allow <rule> <reason>`); an accepted finding
+    /// stops nothing.
+    pub allowed: Option<String>,
 }
 
 /// The findings of every rule in the `up` statements of `migrations` (SQL files; components
@@ -221,6 +224,9 @@ pub fn lint<'m>(
     for migration in migrations {
         let Script::Sql(script) = &migration.script else { continue };
         reader.next_migration(script.transaction);
+        let allowed = |rule: Rule| {
+            script.allows.iter().find(|allow| allow.rule == rule.id()).map(|a| a.reason.clone())
+        };
         for statement in &script.up {
             for found in reader.check(&statement.sql) {
                 let Some(level) = levels.of(found.rule) else { continue };
@@ -232,6 +238,7 @@ pub fn lint<'m>(
                     line: statement.line + found.lines_in,
                     what: found.what,
                     statement: statement.sql.clone(),
+                    allowed: allowed(found.rule),
                 });
             }
         }

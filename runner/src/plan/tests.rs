@@ -30,6 +30,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
             requires: Vec::new(),
             down_file: None,
             refused: None,
+            allows: Vec::new(),
         }),
         text_order: None,
     }

@@ -1,9 +1,9 @@
 //! The SQL migration file format: `-- godwit:up` and `-- godwit:down` sections and the
-//! `-- godwit:no-transaction` and `-- godwit:requires` directives. Anything that looks like a directive but is not one
+//! `-- godwit:no-transaction`, `-- godwit:requires` and `-- godwit:allow` directives. Anything that looks like a directive but is not one
 //! is an error, so a typo never silently changes what runs.
 
 use super::split::split;
-use crate::migration::{SqlScript, Statement};
+use crate::migration::{Allow, SqlScript, Statement};
 
 /// Why a SQL file's contents are not a migration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +19,9 @@ pub enum SqlFileError {
     DuplicateSection { line: usize, section: &'static str },
     #[error("SQL on line {line} is outside the up and down sections")]
     OutsideSection { line: usize },
+    /// `-- godwit:allow` names no rule of `godwit lint`, or gives no reason.
+    #[error("line {line}: `{text}`: {why}")]
+    BadAllow { line: usize, text: String, why: String },
 }
 
 enum Directive {
@@ -27,6 +30,11 @@ enum Directive {
     NoTransaction,
     /// `-- godwit:requires 0007, 0009_backfill`: transforms to finish first.
     Requires(Vec<String>),
+    /// `-- godwit:allow <rule> <reason>`: a lint rule's findings accepted, and why.
+    Allow {
+        rule: String,
+        reason: String,
+    },
 }
 
 /// Recognises `-- godwit:<word>` lines; `Err` carries a `godwit:` line that is not a directive.
@@ -37,6 +45,12 @@ fn directive(line: &str) -> Option<Result<Directive, String>> {
         "up" => Ok(Directive::Up),
         "down" => Ok(Directive::Down),
         "no-transaction" => Ok(Directive::NoTransaction),
+        _ if word == "allow" || word.starts_with("allow ") => {
+            let mut rest = word["allow".len()..].trim().splitn(2, char::is_whitespace);
+            let rule = rest.next().unwrap_or_default().to_owned();
+            let reason = rest.next().unwrap_or_default().trim().to_owned();
+            Ok(Directive::Allow { rule, reason })
+        }
         _ if word.starts_with("requires ") => {
             let names: Vec<String> = word["requires ".len()..]
                 .split(|c: char| c == ',' || c.is_whitespace())
@@ -65,6 +79,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
     let mut open: Option<usize> = None;
     let mut transaction = true;
     let mut requires = Vec::new();
+    let mut allows = Vec::new();
     let mut offset = 0;
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
@@ -72,6 +87,9 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         match directive(line) {
             Some(Ok(Directive::NoTransaction)) => transaction = false,
             Some(Ok(Directive::Requires(names))) => requires.extend(names),
+            Some(Ok(Directive::Allow { rule, reason })) => {
+                allows.push(allow(number, line.trim(), rule, reason)?);
+            }
             Some(Ok(kind @ (Directive::Up | Directive::Down))) => {
                 let (slot, section) = match kind {
                     Directive::Up => (0, "up"),
@@ -107,7 +125,24 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         requires,
         down_file: None,
         refused: None,
+        allows,
     })
+}
+
+/// An allow directive whose rule is a rule of `godwit lint` and which says why.
+fn allow(line: usize, text: &str, rule: String, reason: String) -> Result<Allow, SqlFileError> {
+    let bad = |why: String| SqlFileError::BadAllow { line, text: text.to_owned(), why };
+    if let Err(unknown) = rule.parse::<crate::lint::Rule>() {
+        let why = match rule.is_empty() {
+            true => "name the rule whose findings the file accepts, and why".to_owned(),
+            false => unknown.to_string(),
+        };
+        return Err(bad(why));
+    }
+    if reason.is_empty() {
+        return Err(bad(format!("say why the file accepts {rule}'s findings, after the rule")));
+    }
+    Ok(Allow { rule, reason, line })
 }
 
 fn statements(text: &str, section: &Section) -> Vec<Statement> {
@@ -122,6 +157,27 @@ fn is_blank_or_comment(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_names_a_rule_and_says_why() {
+        let text = "-- godwit:allow drops-data the table moved to the archive\n-- godwit:up\nDROP TABLE t;\n";
+        let script = parse(text).unwrap();
+        let allow = Allow {
+            rule: "drops-data".into(),
+            reason: "the table moved to the archive".into(),
+            line: 1,
+        };
+        assert_eq!(script.allows, [allow]);
+        for (bad, why) in [
+            ("-- godwit:allow no-such-rule because\n", "`no-such-rule` is no rule of godwit lint"),
+            ("-- godwit:allow drops-data\n", "say why the file accepts drops-data's findings"),
+            ("-- godwit:allow\n", "name the rule"),
+        ] {
+            let error = parse(&format!("{bad}-- godwit:up\nselect 1;\n")).unwrap_err();
+            assert!(matches!(&error, SqlFileError::BadAllow { line: 1, .. }), "{error}");
+            assert!(error.to_string().contains(why), "{error}");
+        }
+    }
 
     #[test]
     fn up_and_down_sections() {

@@ -411,6 +411,7 @@ catalogue!(
         p.write("godwit.toml", "[lint]\nno-such-rule = \"off\"\n");
         Runner::Doc
     },
+    B86 => |p| file(p, "0002_legacy.sql", "-- godwit:allow no-such-rule the table is gone\n-- godwit:up\nselect 1;\n"),
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -63,7 +63,26 @@ fn levels_in_godwit_toml_raise_or_silence_a_rule(p: &Project) {
     p.godwit(&["lint"]).ok().stderr_has("Linted 0 errors and 0 warnings in 1 migration");
 }
 
+/// `-- godwit:allow <rule> <why>` accepts a rule's findings in its file: they are listed as
+/// allowed, with the reason, and stop nothing.
+fn a_file_allows_a_finding_with_a_reason(p: &Project) {
+    p.migration("0001_orders.sql", "CREATE TABLE orders (id bigint);", None);
+    p.godwit(&["up"]).ok();
+    p.write("godwit.toml", "[lint]\ndrops-data = \"error\"\n");
+    p.write(
+        "migrations/0002_legacy.sql",
+        "-- godwit:allow drops-data orders moved to the archive in 0001\n-- godwit:up\nDROP TABLE orders;\n",
+    );
+    p.godwit(&["lint"])
+        .ok()
+        .stdout_has("allowed[drops-data]: migrations/0002_legacy.sql:3: DROP TABLE (orders moved to the archive in 0001)")
+        .stderr_has("Linted 0 errors and 0 warnings in 1 migration (1 finding allowed by their files)");
+    let sarif = p.godwit(&["lint", "--format", "sarif"]);
+    sarif.ok().stdout_has("\"justification\": \"orders moved to the archive in 0001\"");
+}
+
 on_both!(
     lint_reads_pending_migrations_and_says_where_and_why,
+    a_file_allows_a_finding_with_a_reason,
     levels_in_godwit_toml_raise_or_silence_a_rule
 );

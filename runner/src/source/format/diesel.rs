@@ -41,14 +41,7 @@ pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
             metadata.run_in_transaction.unwrap_or(true)
         }
     };
-    Ok(SqlScript {
-        up: statements::of(&texts.up),
-        down: None,
-        transaction,
-        requires: Vec::new(),
-        down_file: None,
-        refused: None,
-    })
+    Ok(SqlScript::up_only(statements::of(&texts.up), transaction))
 }
 
 /// `down.sql`, read when a revert needs it, in a transaction as `metadata.toml` says for both.

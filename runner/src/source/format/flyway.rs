@@ -192,7 +192,7 @@ pub(super) fn parse(texts: &Texts) -> Result<SqlScript, FormatError> {
     let config = config(texts.meta.as_deref())
         .map_err(|reason| FormatError::BadSideFile { file: CONFIG, reason })?;
     let (up, transaction, refused) = read(&texts.up, &config);
-    Ok(SqlScript { up, down: None, transaction, requires: Vec::new(), down_file: None, refused })
+    Ok(SqlScript { refused, ..SqlScript::up_only(up, transaction) })
 }
 
 /// An undo script, read when a revert needs it, with its own config file.

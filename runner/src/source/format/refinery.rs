@@ -44,12 +44,5 @@ pub(super) fn classify(file_name: &str, is_dir: bool) -> Named {
 }
 
 pub(super) fn parse(text: &str) -> SqlScript {
-    SqlScript {
-        up: statements::of(text),
-        down: None,
-        transaction: true,
-        requires: Vec::new(),
-        down_file: None,
-        refused: None,
-    }
+    SqlScript::up_only(statements::of(text), true)
 }

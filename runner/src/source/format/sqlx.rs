@@ -36,14 +36,7 @@ pub(super) fn in_transaction(text: &str) -> bool {
 }
 
 pub(super) fn parse(texts: &Texts) -> SqlScript {
-    SqlScript {
-        up: statements::of(&texts.up),
-        down: None,
-        transaction: in_transaction(&texts.up),
-        requires: Vec::new(),
-        down_file: None,
-        refused: None,
-    }
+    SqlScript::up_only(statements::of(&texts.up), in_transaction(&texts.up))
 }
 
 /// A `.down.sql` file, read when a revert needs it: its own `-- no-transaction` decides.

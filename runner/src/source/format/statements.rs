@@ -46,7 +46,15 @@ pub(super) fn script(
 ) -> Result<SqlScript, FormatError> {
     let up = up.ok_or(FormatError::NoUp { format, marker })?;
     let (up, down) = sections(text, up, down);
-    Ok(SqlScript { up, down, transaction, requires: Vec::new(), down_file: None, refused: None })
+    Ok(SqlScript {
+        up,
+        down,
+        transaction,
+        requires: Vec::new(),
+        down_file: None,
+        refused: None,
+        allows: Vec::new(),
+    })
 }
 
 /// A line with nothing to run on it.
@@ -103,7 +111,7 @@ pub(super) fn refuses_transaction(statement: &Statement) -> bool {
 pub(super) fn database_rule(text: &str) -> SqlScript {
     let up = of(text);
     let transaction = fit_one_transaction(&up);
-    SqlScript { up, down: None, transaction, requires: Vec::new(), down_file: None, refused: None }
+    SqlScript::up_only(up, transaction)
 }
 
 /// The down file of such a tool, read when a revert needs it, by the same rule.
