@@ -186,16 +186,7 @@ impl Reader {
                     );
                 }
             }
-            ast::AlterTableAction::DropColumn(_) => {
-                found.push(Rule::DropsData, &format!("a column of {name} dropped"), at);
-            }
-            ast::AlterTableAction::RenameColumn(_) => {
-                found.push(Rule::Renames, &format!("a column of {name} renamed"), at);
-            }
-            ast::AlterTableAction::TableRenameTo(_) => {
-                found.push(Rule::Renames, &format!("{name} renamed"), at);
-            }
-            _ => {}
+            _ => lose_or_rename(action, name, at, found),
         }
     }
 
@@ -225,18 +216,25 @@ impl Reader {
                     let what = format!("ALTER TABLE {name} {}", first_words(action.syntax()));
                     found.push(Rule::SqliteAlterUnsupported, &what, at);
                 }
-                ast::AlterTableAction::DropColumn(_) => {
-                    found.push(Rule::DropsData, &format!("a column of {name} dropped"), at);
-                }
-                ast::AlterTableAction::RenameColumn(_) => {
-                    found.push(Rule::Renames, &format!("a column of {name} renamed"), at);
-                }
-                ast::AlterTableAction::TableRenameTo(_) => {
-                    found.push(Rule::Renames, &format!("{name} renamed"), at);
-                }
-                _ => {}
+                _ => lose_or_rename(&action, &name, at, found),
             }
         }
+    }
+}
+
+/// The actions of `ALTER TABLE name` that drop or rename, in any dialect.
+fn lose_or_rename(action: &ast::AlterTableAction, name: &str, at: usize, found: &mut Checked<'_>) {
+    match action {
+        ast::AlterTableAction::DropColumn(_) => {
+            found.push(Rule::DropsData, &format!("a column of {name} dropped"), at);
+        }
+        ast::AlterTableAction::RenameColumn(_) => {
+            found.push(Rule::Renames, &format!("a column of {name} renamed"), at);
+        }
+        ast::AlterTableAction::TableRenameTo(_) => {
+            found.push(Rule::Renames, &format!("{name} renamed"), at);
+        }
+        _ => {}
     }
 }
 
