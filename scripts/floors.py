@@ -9,7 +9,7 @@ import os, re, sys
 
 FLOORS = [
     # the bottom: small shared values and text helpers (and the crate root's constants)
-    ["text", "version", "checksum", "stream", "contract", "lib"],
+    ["text", "version", "checksum", "stream", "contract", "locks", "lib"],
     # the outside world: databases, and building guests with their toolchains
     ["driver", "guest_build"],
     # the WebAssembly sandbox, over the driver

@@ -47,6 +47,14 @@ pub struct Global {
     /// How long to wait for another godwit's migration lock, like 30s or 2m [default: 60s]
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
     pub lock_timeout: Option<Duration>,
+    /// How long each statement of a migration waits for a table lock on PostgreSQL before
+    /// the migration gives up and is tried again, like 2s; 0 waits as long as the server
+    /// lets it [default: 5s]
+    #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
+    pub statement_lock_timeout: Option<Duration>,
+    /// How often a migration that gave up waiting for a lock is tried again [default: 3]
+    #[arg(long, global = true, value_name = "N")]
+    pub lock_retries: Option<u32>,
     /// Time limit for one call into a WebAssembly migration, like 30s or 5m [default: 60s]
     #[arg(long, global = true, value_parser = parse_duration, value_name = "DURATION")]
     pub wasm_timeout: Option<Duration>,
@@ -200,6 +208,9 @@ pub enum Command {
         /// a worker has not finished (`-- godwit:requires`)
         #[arg(long)]
         no_wait: bool,
+        /// Apply the migrations without linting them first (`godwit lint` runs the same rules)
+        #[arg(long)]
+        no_lint: bool,
         #[command(flatten)]
         batch: crate::batching::BatchArgs,
     },

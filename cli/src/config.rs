@@ -38,6 +38,12 @@ dir = "migrations"
 # How long to wait for another godwit that holds the migration lock.
 # lock_timeout = "60s"
 
+# How long each statement of a migration waits for a table lock on PostgreSQL before the
+# migration gives up, is rolled back and tried again ("0s": as long as the server lets it),
+# and how often (docs/safe-migrations.md).
+# statement_lock_timeout = "5s"
+# lock_retries = 3
+
 # PostgreSQL schema of the godwit_history table (default: the connection's current schema).
 # schema = "public"
 
@@ -67,6 +73,8 @@ struct File {
     database: Option<String>,
     versioning: Option<Versioning>,
     lock_timeout: Option<String>,
+    statement_lock_timeout: Option<String>,
+    lock_retries: Option<u32>,
     schema: Option<String>,
     wasm_timeout: Option<String>,
     wasm_memory: Option<String>,
@@ -106,6 +114,9 @@ pub struct Settings {
     pub database: String,
     pub versioning: Versioning,
     pub lock_timeout: Duration,
+    /// How long statements wait for table locks, and how often a migration that gave up is
+    /// tried again.
+    pub lock_waits: godwit::locks::LockWaits,
     pub schema: Option<String>,
     pub wasm: godwit::wasm::Limits,
     pub build: godwit::guest_build::BuildMode,
@@ -125,6 +136,22 @@ impl Settings {
                 Failure::config(format!("invalid lock_timeout in {}: {e}", base.display()))
             })?),
             None => None,
+        };
+        let file_statement_timeout = match &file.statement_lock_timeout {
+            Some(text) => Some(crate::cli::parse_duration(text).map_err(|e| {
+                let base = base.display();
+                Failure::config(format!("invalid statement_lock_timeout in {base}: {e}"))
+            })?),
+            None => None,
+        };
+        let defaults = godwit::locks::LockWaits::default();
+        let lock_waits = godwit::locks::LockWaits {
+            timeout: match global.statement_lock_timeout.or(file_statement_timeout) {
+                Some(timeout) if timeout.is_zero() => None,
+                Some(timeout) => Some(timeout),
+                None => defaults.timeout,
+            },
+            retries: global.lock_retries.or(file.lock_retries).unwrap_or(defaults.retries),
         };
         let file_wasm_timeout = match &file.wasm_timeout {
             Some(text) => Some(crate::cli::parse_duration(text).map_err(|e| {
@@ -179,6 +206,7 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
             versioning: file.versioning.unwrap_or_default(),
             lock_timeout: global.lock_timeout.or(file_timeout).unwrap_or(Duration::from_secs(60)),
+            lock_waits,
             schema: global.schema.clone().or(file.schema),
             wasm,
             build: match global.no_build {

@@ -33,6 +33,7 @@ pub fn exit_code(error: &Error) -> u8 {
             | ConnectError::NoSchema { .. },
         )
         | Error::History(HistoryError::Foreign { .. })
+        | Error::Lint(_)
         | Error::Plan(
             PlanError::UnknownVersion { .. }
             | PlanError::UnknownAfter { .. }
@@ -123,8 +124,25 @@ pub fn hint(error: &Error) -> Option<String> {
         Error::Connect(ConnectError::Lost { .. }) => {
             "a component migration crashed godwit's host; connect again".to_owned()
         }
+        Error::Lint(_) => {
+            "write the statements the safe way (`godwit lint` says how), accept one in its file with \
+             `-- godwit:allow <rule> <why>`, or apply them as they are with `godwit up --no-lint`"
+                .to_owned()
+        }
         Error::LockTimeout { .. } => {
             "wait for the other run to finish, or raise --lock-timeout".to_owned()
+        }
+        Error::MigrationFailed(failure) if failure.source.code.as_deref() == Some("55P03") => {
+            let state = match failure.recorded_failed {
+                true => "the statements before it stay applied and it is recorded as failed (`godwit repair`, then `godwit up`)",
+                false => "it was rolled back and the database is as it was before it",
+            };
+            format!(
+                "{} waited longer than its lock timeout for a lock another session held, on every try; {state}. \
+                 End or wait for the sessions named above and run godwit again, or give it longer \
+                 (--statement-lock-timeout, --lock-retries, or `-- godwit:lock-timeout 30s` in its file)",
+                failure.label
+            )
         }
         Error::MigrationFailed(failure) if failure.recorded_failed => format!(
             "{} ran outside a transaction, so statements before line {} stay applied and it is recorded as failed; \
@@ -346,7 +364,7 @@ fn adopt_hint(error: &AdoptError) -> Option<String> {
 fn sql_file_hint(problem: &SqlFileError) -> &'static str {
     match problem {
         SqlFileError::UnknownDirective { .. } => {
-            "the directives are `-- godwit:up`, `-- godwit:down`, `-- godwit:no-transaction`, `-- godwit:requires` and `-- godwit:allow`"
+            "the directives are `-- godwit:up`, `-- godwit:down`, `-- godwit:no-transaction`, `-- godwit:requires`, `-- godwit:allow` and `-- godwit:lock-timeout` (a duration such as `30s`, or `off`)"
         }
         SqlFileError::BadAllow { .. } => {
             "write `-- godwit:allow <rule> <why>`, with a rule docs/lint.md lists (`godwit lint` names the rule of each finding)"

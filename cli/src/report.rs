@@ -104,6 +104,23 @@ impl Reporter for CliReporter<'_> {
                     before.display()
                 ),
             ),
+            // A finding that refuses the run is told by the refusal (or, in a dry run, by the
+            // summary after the plan).
+            Event::Linted { refuses: true, .. } => {}
+            Event::Linted { finding, .. } => {
+                self.printer.status("Warning", YELLOW, crate::commands::lint::one_line(finding));
+            }
+            Event::LockRetry { label, retry, retries, timeout, pause, blockers } => {
+                let waited = humantime::format_duration(timeout);
+                let mut line = format!(
+                    "{label} ({retry} of {retries}) in {}: a statement waited {waited} for a lock and gave up; rolled back",
+                    duration(pause)
+                );
+                for blocker in blockers {
+                    line.push_str(&format!("\n             held by {blocker}"));
+                }
+                self.printer.status("Retrying", YELLOW, line);
+            }
             Event::WaitingForLock { target, timeout } => self.printer.status(
                 "Waiting",
                 YELLOW,

@@ -47,6 +47,8 @@ struct JsonEntry<'a> {
     applied_at: Option<&'a str>,
     execution_ms: Option<i64>,
     applied_by: Option<&'a str>,
+    /// The lint findings the file accepts (`-- godwit:allow`), with their reasons.
+    allows: &'a [godwit::migration::Allow],
 }
 
 pub fn json(
@@ -77,6 +79,7 @@ pub fn json(
             applied_at: e.record.map(|r| r.applied_at.as_str()),
             execution_ms: e.record.map(|r| r.execution_ms),
             applied_by: e.record.map(|r| r.godwit_version.as_str()),
+            allows: e.migration.map_or(&[], |m| m.allows()),
         })
         .collect();
     let packs = migrator
@@ -150,6 +153,10 @@ pub fn table(printer: &mut Printer, entries: &[Entry<'_>]) -> std::io::Result<()
             _ => {}
         }
         printer.data(line.trim_end())?;
+        for allow in entry.migration.map_or(&[][..], |m| m.allows()) {
+            let (rule, reason) = (&allow.rule, &allow.reason);
+            printer.data(format!("{:10}{DIM}allows {rule}: {reason}{DIM:#}", ""))?;
+        }
     }
     if entries.iter().any(|e| e.out_of_order) {
         printer.data("* older than the newest applied migration: `godwit up --allow-out-of-order` applies it")?;

@@ -28,6 +28,7 @@ pub mod guest_build;
 pub mod history;
 pub mod lint;
 pub mod lock_file;
+pub mod locks;
 pub mod migration;
 mod migrator;
 pub mod pack;

@@ -81,6 +81,9 @@ pub struct SqlScript {
     pub refused: Option<Refusal>,
     /// `-- godwit:allow <rule> <reason>`: lint findings the file accepts.
     pub allows: Vec<Allow>,
+    /// `-- godwit:lock-timeout 30s` (or `off`): how long its statements wait for a lock,
+    /// instead of the run's timeout.
+    pub lock_timeout: Option<crate::locks::LockTimeout>,
 }
 
 /// A lint rule whose findings a file accepts (`-- godwit:allow drops-data the table moved to
@@ -106,6 +109,7 @@ impl SqlScript {
             down_file: None,
             refused: None,
             allows: Vec::new(),
+            lock_timeout: None,
         }
     }
 
@@ -280,6 +284,14 @@ impl Migration {
         match &self.script {
             Script::Sql(sql) => &sql.requires,
             Script::Wasm(wasm) => wasm.info().map_or(&[], |info| &info.options.requires),
+        }
+    }
+
+    /// The lint rules whose findings the file accepts, and why (`-- godwit:allow`).
+    pub fn allows(&self) -> &[Allow] {
+        match &self.script {
+            Script::Sql(sql) => &sql.allows,
+            Script::Wasm(_) => &[],
         }
     }
 

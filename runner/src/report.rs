@@ -28,6 +28,23 @@ pub enum Event<'a> {
         path: &'a Path,
         before: &'a Path,
     },
+    /// The linter's finding in a migration the run applies; `refuses` when it stops the run
+    /// (in a dry run: would stop it).
+    Linted {
+        finding: &'a crate::lint::Finding,
+        refuses: bool,
+    },
+    /// A statement of `label` waited longer than its lock timeout: the migration was rolled
+    /// back (outside a transaction: the statement, which did nothing) and is tried again
+    /// after `pause`; `blockers` held locks on the tables it names.
+    LockRetry {
+        label: &'a str,
+        retry: u32,
+        retries: u32,
+        timeout: Duration,
+        pause: Duration,
+        blockers: &'a [crate::locks::Blocker],
+    },
     /// Another process holds the migration lock; the engine polls until `--lock-timeout`.
     WaitingForLock {
         target: &'a str,

@@ -80,6 +80,13 @@ pub fn lint(
     }
 }
 
+/// A finding on one line, as `godwit up` tells it before it applies anything.
+pub fn one_line(finding: &Finding) -> String {
+    let (level, rule, path, line) =
+        (finding.level, finding.rule, finding.path.display(), finding.line);
+    format!("{level}[{rule}]: {path}:{line}: {}; {}", finding.what, finding.rule.instead())
+}
+
 fn text(finding: &Finding) -> String {
     if let Some(reason) = &finding.allowed {
         let (rule, path) = (finding.rule, finding.path.display());
@@ -127,7 +134,10 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
                 "shortDescription": { "text": rule.why() },
                 "help": { "text": rule.instead() },
                 "helpUri": format!("docs/lint.md#{}", rule.id()),
-                "defaultConfiguration": { "level": level(rule.level()) },
+                "defaultConfiguration": {
+                    "enabled": rule.level().is_some(),
+                    "level": level(rule.level().unwrap_or(Level::Warning)),
+                },
             })
         })
         .collect();

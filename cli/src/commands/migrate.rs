@@ -3,7 +3,7 @@
 
 use super::{count, load, load_and_connect};
 use crate::config::Settings;
-use crate::printer::{CYAN, GREEN, Printer};
+use crate::printer::{CYAN, GREEN, Printer, RED};
 use crate::report::{CliReporter, duration};
 use godwit::Request;
 use godwit::plan::Target;
@@ -29,6 +29,15 @@ pub fn migrate(
     let report = migrator.run(&mut db, &request, &mut reporter)?;
     if let Some(e) = reporter.stdout_error.take() {
         return Err(e.into());
+    }
+    if !report.refused.is_empty() {
+        for finding in &report.refused {
+            printer.status("Error", RED, super::lint::one_line(finding));
+        }
+        let errors = count(report.refused.len(), "lint error", "lint errors");
+        let message = format!("godwit up would refuse to run: {errors} (see `godwit lint`)");
+        printer.status("Dry run", RED, message);
+        return Ok(ExitCode::from(2));
     }
     let reverting = matches!(request.target, Target::Down { .. });
     let migrations = count(report.steps.len(), "migration", "migrations");

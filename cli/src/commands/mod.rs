@@ -7,7 +7,7 @@ mod adopt;
 mod convert;
 mod history;
 mod inspect;
-mod lint;
+pub(crate) mod lint;
 mod lock;
 mod migrate;
 mod new_in_format;
@@ -55,6 +55,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             defer_transforms,
             run_transforms,
             no_wait,
+            no_lint,
             batch,
         } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
@@ -64,8 +65,13 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
                 (_, true) => Request::up().running_transforms(),
                 _ => Request::up(),
             };
-            let request =
-                Request { target, dry_run: *dry_run, wait_for_transforms: !*no_wait, ..request };
+            let request = Request {
+                target,
+                dry_run: *dry_run,
+                wait_for_transforms: !*no_wait,
+                lint: !*no_lint,
+                ..request
+            };
             migrate::migrate(&settings, printer, request, batching)
         }
         Command::Down { to, steps, pack, dry_run } => {
@@ -127,7 +133,11 @@ fn load_building(
     if let Some(tool) = settings.keep {
         migrator = migrator.keeping(godwit::history::Keep::new(tool, None));
     }
-    Ok(migrator.with_lock_timeout(settings.lock_timeout).with_wasm_limits(settings.wasm))
+    Ok(migrator
+        .with_lock_timeout(settings.lock_timeout)
+        .with_wasm_limits(settings.wasm)
+        .with_lint_levels(settings.lint.clone())
+        .with_lock_waits(settings.lock_waits))
 }
 
 /// Loads the project (with `load`) and opens the database at the same time when opening has

@@ -18,6 +18,9 @@ pub struct MigrationFailure {
     /// True when the migration ran outside a transaction and is now recorded as failed.
     pub recorded_failed: bool,
     pub source: DbError,
+    /// When a lock was not granted in time: the sessions that held one on the tables the
+    /// statement names, as they were when it gave up.
+    pub blocked_by: Vec<crate::locks::Blocker>,
 }
 
 impl fmt::Display for MigrationFailure {
@@ -26,6 +29,12 @@ impl fmt::Display for MigrationFailure {
         writeln!(f, "{verb} {} failed at {}:{}", self.label, self.path.display(), self.line)?;
         for line in self.statement.lines() {
             write!(f, "\n    {line}")?;
+        }
+        if !self.blocked_by.is_empty() {
+            write!(f, "\n\nthe lock it waited for was held by")?;
+            for blocker in &self.blocked_by {
+                write!(f, "\n    {blocker}")?;
+            }
         }
         Ok(())
     }

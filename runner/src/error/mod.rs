@@ -54,6 +54,9 @@ pub enum Error {
         humantime::format_duration(*waited)
     )]
     LockTimeout { target: String, waited: Duration },
+    /// The linter found errors in the migrations a run would apply; nothing was applied.
+    #[error(transparent)]
+    Lint(#[from] crate::lint::Refused),
     /// A SQL statement of a migration failed.
     #[error(transparent)]
     MigrationFailed(Box<MigrationFailure>),

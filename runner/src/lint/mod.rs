@@ -6,9 +6,11 @@
 //! (docs/lint.md, whose examples are this room's tests).
 
 mod rules;
+pub(crate) mod statement;
 
 use crate::driver::Dialect;
 use crate::migration::{Migration, Script};
+use crate::text::plural;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -42,25 +44,39 @@ pub enum Rule {
     SetNotNull,
     ColumnTypeChange,
     NotNullWithoutDefault,
+    VolatileDefault,
+    UniqueWithoutIndex,
     DropsData,
     Renames,
     SqliteAlterUnsupported,
+    SqliteRebuild,
     Unreadable,
+    PreferIdentity,
+    PreferTimestamptz,
+    PreferText,
+    PreferBigintKeys,
 }
 
 impl Rule {
     /// Every rule, in the order docs/lint.md describes them.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 17] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentlyInTransaction,
         Rule::ConstraintNotValid,
         Rule::SetNotNull,
         Rule::ColumnTypeChange,
         Rule::NotNullWithoutDefault,
+        Rule::VolatileDefault,
+        Rule::UniqueWithoutIndex,
         Rule::DropsData,
         Rule::Renames,
         Rule::SqliteAlterUnsupported,
+        Rule::SqliteRebuild,
         Rule::Unreadable,
+        Rule::PreferIdentity,
+        Rule::PreferTimestamptz,
+        Rule::PreferText,
+        Rule::PreferBigintKeys,
     ];
 
     /// The rule's id, as findings, directives and godwit.toml name it.
@@ -72,18 +88,32 @@ impl Rule {
             Rule::SetNotNull => "set-not-null",
             Rule::ColumnTypeChange => "column-type-change",
             Rule::NotNullWithoutDefault => "not-null-without-default",
+            Rule::VolatileDefault => "volatile-default",
+            Rule::UniqueWithoutIndex => "unique-without-index",
             Rule::DropsData => "drops-data",
             Rule::Renames => "renames",
             Rule::SqliteAlterUnsupported => "sqlite-alter-unsupported",
+            Rule::SqliteRebuild => "sqlite-rebuild",
             Rule::Unreadable => "unreadable",
+            Rule::PreferIdentity => "prefer-identity",
+            Rule::PreferTimestamptz => "prefer-timestamptz",
+            Rule::PreferText => "prefer-text",
+            Rule::PreferBigintKeys => "prefer-bigint-keys",
         }
     }
 
-    /// How much a finding of the rule matters unless configured otherwise.
-    pub fn level(self) -> Level {
+    /// How much a finding of the rule matters unless configured otherwise; `None`: the rule
+    /// is off unless godwit.toml turns it on (the preferences).
+    pub fn level(self) -> Option<Level> {
         match self {
-            Rule::DropsData | Rule::Renames | Rule::Unreadable => Level::Warning,
-            _ => Level::Error,
+            Rule::DropsData | Rule::Renames | Rule::Unreadable | Rule::SqliteRebuild => {
+                Some(Level::Warning)
+            }
+            Rule::PreferIdentity
+            | Rule::PreferTimestamptz
+            | Rule::PreferText
+            | Rule::PreferBigintKeys => None,
+            _ => Some(Level::Error),
         }
     }
 
@@ -106,12 +136,33 @@ impl Rule {
             Rule::NotNullWithoutDefault => {
                 "a NOT NULL column without a default cannot be added to a table that has rows"
             }
+            Rule::VolatileDefault => {
+                "a column whose default is volatile (random(), gen_random_uuid(), clock_timestamp(), a serial's nextval()) is computed for every row: the table is rewritten under an ACCESS EXCLUSIVE lock"
+            }
+            Rule::UniqueWithoutIndex => {
+                "a primary key or unique constraint builds its index while holding a lock that blocks writes"
+            }
             Rule::DropsData => "the data is gone, and the running application may still read it",
             Rule::Renames => "the running application still uses the old name until it is deployed",
             Rule::SqliteAlterUnsupported => {
-                "SQLite's ALTER TABLE cannot alter a column or add or drop a constraint: the migration fails"
+                "SQLite's ALTER TABLE cannot change a column's type or default, or add a foreign key, unique or primary key constraint: the migration fails"
+            }
+            Rule::SqliteRebuild => {
+                "a table rebuilt (dropped, and another renamed to its name) leaves rows that referenced it unchecked, and PRAGMA foreign_keys does nothing inside a transaction"
             }
             Rule::Unreadable => "godwit cannot read the statement, so it cannot check it",
+            Rule::PreferIdentity => {
+                "serial makes a sequence the column does not own for permissions and copies, and lets inserts bypass it"
+            }
+            Rule::PreferTimestamptz => {
+                "timestamp without time zone stores the wall-clock time of whoever wrote it, with no zone"
+            }
+            Rule::PreferText => {
+                "char(n) pads with spaces and checks nothing text with a CHECK would not"
+            }
+            Rule::PreferBigintKeys => {
+                "an integer key runs out at 2,147,483,647 rows, and widening it later rewrites the table and every table that references it"
+            }
         }
     }
 
@@ -136,6 +187,12 @@ impl Rule {
             Rule::NotNullWithoutDefault => {
                 "give it a DEFAULT (a constant default does not rewrite the table), or add it nullable and backfill"
             }
+            Rule::VolatileDefault => {
+                "add the column without a default (or with a constant one), set the default in a second statement, and backfill existing rows in batches"
+            }
+            Rule::UniqueWithoutIndex => {
+                "CREATE UNIQUE INDEX CONCURRENTLY in a no-transaction migration, then ADD CONSTRAINT ... PRIMARY KEY (or UNIQUE) USING INDEX"
+            }
             Rule::DropsData => "stop using it in the application first; drop it in a later release",
             Rule::Renames => {
                 "add the new name beside the old one (a column, or a view over the table) and drop the old one later"
@@ -143,7 +200,14 @@ impl Rule {
             Rule::SqliteAlterUnsupported => {
                 "rebuild the table: create the new one, copy the rows, drop the old one, rename the new one"
             }
+            Rule::SqliteRebuild => {
+                "rebuild in a `-- godwit:no-transaction` migration between PRAGMA foreign_keys = OFF and ON, and run PRAGMA foreign_key_check before ON (SQLite's own twelve steps)"
+            }
             Rule::Unreadable => "check that the statement is valid SQL for the database",
+            Rule::PreferIdentity => "bigint GENERATED ALWAYS AS IDENTITY (or BY DEFAULT)",
+            Rule::PreferTimestamptz => "timestamptz (timestamp with time zone)",
+            Rule::PreferText => "text, or varchar(n) where a limit matters",
+            Rule::PreferBigintKeys => "bigint (or bigint GENERATED ALWAYS AS IDENTITY)",
         }
     }
 }
@@ -176,7 +240,7 @@ impl Levels {
 
     /// The level of `rule`'s findings, `None` when it is off.
     pub fn of(&self, rule: Rule) -> Option<Level> {
-        self.set.get(&rule).copied().unwrap_or(Some(rule.level()))
+        self.set.get(&rule).copied().unwrap_or(rule.level())
     }
 }
 
@@ -210,6 +274,31 @@ pub struct Finding {
     pub allowed: Option<String>,
 }
 
+impl Finding {
+    /// Whether the finding stops a run that lints: an error its file does not allow.
+    pub fn refuses(&self) -> bool {
+        self.level == Level::Error && self.allowed.is_none()
+    }
+}
+
+/// The findings that stop a run before anything is applied: errors in the migrations it would
+/// apply that their files do not allow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", refused(.0))]
+pub struct Refused(pub Vec<Finding>);
+
+fn refused(findings: &[Finding]) -> String {
+    let mut text = format!(
+        "godwit lint finds {} in the migrations to apply; nothing was applied",
+        plural(findings.len(), "error", "errors")
+    );
+    for f in findings {
+        let (path, line, what, rule) = (f.path.display(), f.line, &f.what, f.rule);
+        text.push_str(&format!("\n  {path}:{line}: {what} [{rule}]: {}", rule.why()));
+    }
+    text
+}
+
 /// The findings of every rule in the `up` statements of `migrations` (SQL files; components
 /// are not read), for a database of `dialect`, at the levels `levels` gives them (a rule that
 /// is off finds nothing). The migrations are read in order as ones that run together: a
@@ -223,7 +312,7 @@ pub fn lint<'m>(
     let mut reader = rules::Reader::new(dialect, true);
     for migration in migrations {
         let Script::Sql(script) = &migration.script else { continue };
-        reader.next_migration(script.transaction);
+        reader.next_migration(script.transaction, script.up.iter().map(|s| s.sql.as_str()));
         let allowed = |rule: Rule| {
             script.allows.iter().find(|allow| allow.rule == rule.id()).map(|a| a.reason.clone())
         };

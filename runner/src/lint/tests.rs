@@ -20,7 +20,9 @@ fn example(dialect: &str, kind: &str, rule: Rule) -> Option<(String, bool)> {
 
 fn found(dialect: Dialect, sql: &str, transaction: bool) -> Vec<Rule> {
     let mut reader = Reader::new(dialect, transaction);
-    crate::source::split::split(sql, 1)
+    let statements = crate::source::split::split(sql, 1);
+    reader.next_migration(transaction, statements.iter().map(|s| s.sql.as_str()));
+    statements
         .iter()
         .flat_map(|statement| reader.check(&statement.sql))
         .map(|found| found.rule)
@@ -73,7 +75,7 @@ fn a_finding_names_the_line_it_is_on() {
 fn a_table_an_earlier_migration_of_the_run_creates_is_new_too() {
     let mut reader = Reader::new(Dialect::Postgres, true);
     assert!(reader.check("CREATE TABLE orders (id bigint, customer bigint)").is_empty());
-    reader.next_migration(true);
+    reader.next_migration(true, []);
     assert!(reader.check("CREATE INDEX orders_customer ON orders (customer)").is_empty());
     let found = reader.check("CREATE INDEX customers_name ON customers (name)");
     assert_eq!(found.iter().map(|f| f.rule).collect::<Vec<_>>(), [Rule::IndexNotConcurrent]);
@@ -92,4 +94,46 @@ fn levels_raise_lower_or_turn_off_a_rule() {
     assert!(
         unknown.starts_with("`no-such-rule` is no rule of godwit lint (index-not-concurrent, ")
     );
+}
+
+fn whats(dialect: Dialect, sql: &str, transaction: bool) -> Vec<(Rule, String)> {
+    let mut reader = Reader::new(dialect, transaction);
+    let statements = crate::source::split::split(sql, 1);
+    reader.next_migration(transaction, statements.iter().map(|s| s.sql.as_str()));
+    statements.iter().flat_map(|s| reader.check(&s.sql)).map(|f| (f.rule, f.what)).collect()
+}
+
+#[test]
+fn columns_and_keys_say_what_they_found() {
+    let sql = "ALTER TABLE orders ADD COLUMN n bigserial;\n\
+               ALTER TABLE orders ADD COLUMN at timestamptz DEFAULT now();\n\
+               ALTER TABLE orders ADD COLUMN code text UNIQUE;\n\
+               ALTER TABLE orders ADD PRIMARY KEY USING INDEX orders_pk;\n\
+               CREATE TABLE lines (id integer, at timestamp without time zone, PRIMARY KEY (id));";
+    let found = whats(Dialect::Postgres, sql, true);
+    let expected = [
+        (Rule::PreferIdentity, "n is bigserial"),
+        (Rule::VolatileDefault, "a column with a volatile default (bigserial) added to orders"),
+        (Rule::UniqueWithoutIndex, "a unique constraint built with a column added to orders"),
+        (Rule::PreferBigintKeys, "the key id is integer"),
+        (Rule::PreferTimestamptz, "at is timestamp without time zone"),
+    ];
+    let expected: Vec<(Rule, String)> = expected.map(|(r, w)| (r, w.to_owned())).to_vec();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn a_sqlite_rebuild_that_copies_nothing_drops_data() {
+    let sql = "CREATE TABLE orders_new (id integer primary key);\n\
+               DROP TABLE orders;\n\
+               ALTER TABLE orders_new RENAME TO orders;\n\
+               PRAGMA foreign_key_check;";
+    let found = whats(Dialect::Sqlite, sql, false);
+    assert_eq!(
+        found,
+        [(Rule::DropsData, "DROP TABLE orders, rebuilt without copying its rows".to_owned())]
+    );
+    // Copied, the drop is part of the rebuild.
+    let copied = sql.replace("DROP", "INSERT INTO orders_new SELECT id FROM orders;\nDROP");
+    assert_eq!(whats(Dialect::Sqlite, &copied, false), []);
 }

@@ -5,6 +5,7 @@
 use super::Migrator;
 use crate::error::Error;
 use crate::guest_build::{BuildMode, Builder};
+use crate::lint::Levels;
 use crate::lock_file::Pins;
 use crate::migration::{Migration, Script};
 use crate::pack::{MANIFEST, Pack, PackError};
@@ -132,6 +133,7 @@ impl Loader {
         let cache = self.builder.cache().map(|dir| dir.join("components"));
         let mut migrator = compile(migrations, self.limits, cache)?;
         migrator.packs = self.packs;
+        migrator.format = format;
         migrator.pins = match self.lock_file {
             Some(path) => Pins::read(path)?,
             None => Pins::discover(&self.dir)?,
@@ -174,5 +176,8 @@ pub(super) fn compile(
         batch: BatchPolicy::default(),
         throttle: Throttle::default(),
         keep: None,
+        lint: Levels::default(),
+        lock_waits: crate::locks::LockWaits::default(),
+        format: Format::Godwit,
     })
 }

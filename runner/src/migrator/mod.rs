@@ -4,6 +4,7 @@
 //! in `prepare`, the step loop in `steps`, and one run's context in `crate::run`.
 
 mod adopt;
+mod lint;
 mod load;
 mod prepare;
 mod repair;
@@ -20,13 +21,15 @@ use crate::driver::{Connection, DbError};
 use crate::error::Error;
 use crate::history::Keep;
 use crate::history::{self, AppliedMigration};
+use crate::lint::{Finding, Levels};
 use crate::lock_file::{LockFile, PinChange, Pins};
+use crate::locks::LockWaits;
 use crate::migration::Migration;
 use crate::pack::Pack;
 use crate::plan::{Action, DownTarget, PackOrder, Target};
 use crate::report::{Event, NoReport, Reporter};
 use crate::run::{LockGuard, Run};
-use crate::source::MigrationSource;
+use crate::source::{Format, MigrationSource};
 use crate::status::{Problem, problems, status};
 use crate::stream::Stream;
 use crate::transforms::{BatchPolicy, Throttle, worker};
@@ -44,6 +47,9 @@ pub struct Request {
     /// When a migration needs (`-- godwit:requires`) a transform a worker owns finished:
     /// finish it first (`true`), or refuse before anything runs.
     pub wait_for_transforms: bool,
+    /// Lint the migrations the run applies first (`godwit lint`'s rules at the migrator's
+    /// levels): errors their files do not allow stop the run before anything is applied.
+    pub lint: bool,
 }
 
 impl Request {
@@ -55,7 +61,7 @@ impl Request {
 
     fn new(target: Target) -> Request {
         let transforms = TransformMode::AsDeclared;
-        Request { target, dry_run: false, transforms, wait_for_transforms: true }
+        Request { target, dry_run: false, transforms, wait_for_transforms: true, lint: true }
     }
 
     /// This request with batched migrations' transforms queued for a worker.
@@ -102,6 +108,9 @@ pub struct StepReport {
 pub struct Report {
     pub steps: Vec<StepReport>,
     pub dry_run: bool,
+    /// In a dry run, the lint findings that would stop the run (a run that is not dry
+    /// refuses with [`Error::Lint`] instead).
+    pub refused: Vec<Finding>,
 }
 
 /// What `godwit lock` did: the lock file now, what changed from the one before, and whether
@@ -129,6 +138,13 @@ pub struct Migrator {
     throttle: Throttle,
     /// Another tool's history table kept up to date beside godwit's.
     keep: Option<Keep>,
+    /// The levels of the linter's rules for the migrations a run applies.
+    lint: Levels,
+    /// How long statements wait for locks, and how often a migration that gave up is tried
+    /// again.
+    lock_waits: LockWaits,
+    /// The project folder's format: another tool's folder is linted, never refused.
+    format: Format,
 }
 
 impl Migrator {
@@ -178,6 +194,20 @@ impl Migrator {
     /// How long to wait for another process's migration lock before giving up.
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// How long each statement of a migration waits for a lock on PostgreSQL before the
+    /// migration gives up (and is rolled back and tried again); the default waits five
+    /// seconds and tries three more times.
+    pub fn with_lock_waits(mut self, waits: LockWaits) -> Migrator {
+        self.lock_waits = waits;
+        self
+    }
+
+    /// The levels of the linter's rules when a run lints the migrations it applies.
+    pub fn with_lint_levels(mut self, levels: Levels) -> Migrator {
+        self.lint = levels;
         self
     }
 
@@ -258,10 +288,11 @@ impl Migrator {
         let queued = worker::queued(locked.driver()?)?;
         let applied = self.history_for(&mut locked, &request.target, &queued)?;
         let (plan, needed) = self.plan_run(request, &applied, &queued)?;
+        let refused = self.lint_steps(&plan.steps, request, locked.dialect(), reporter)?;
         let mode = request.transforms.mode();
         let keep = self.prepare(&mut locked, request, &plan.steps, &applied, mode)?;
         let knows = self.knows(mode, &needed, &queued, &applied, keep.as_ref());
-        let mut report = Report { steps: Vec::new(), dry_run: request.dry_run };
+        let mut report = Report { steps: Vec::new(), dry_run: request.dry_run, refused };
         let mut run = Run { conn: &mut locked, reporter, knows };
         let outcome = steps::run(&mut run, &plan.steps, request.dry_run, &mut report);
         // Whatever the outcome, the steps that did commit are made durable.

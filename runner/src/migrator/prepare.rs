@@ -123,6 +123,7 @@ impl Migrator {
             applied,
             packs: &self.packs,
             keep,
+            lock_waits: self.lock_waits,
         }
     }
 }

@@ -33,8 +33,16 @@ pub(super) fn run(
         let sendable = steps[at..].iter().take(depth).take_while(|s| run::sendable(run, s)).count();
         if sendable > 0 {
             let mut done = |step: &Step<'_>, elapsed| finished(report, step, elapsed);
-            run::send(run, &steps[at..at + sendable], &mut done)?;
-            at += sendable;
+            let sent = run::send(run, &steps[at..at + sendable], &mut done)?;
+            at += sent;
+            if sent < sendable {
+                // It gave up waiting for a lock: tried again on its own, after the pause.
+                let step = &steps[at];
+                let elapsed = run::execute_after(run, step, 1)?;
+                run.reporter.report(Event::StepFinished { step, elapsed });
+                finished(report, step, elapsed);
+                at += 1;
+            }
             continue;
         }
         let step = &steps[at];

@@ -31,6 +31,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
             down_file: None,
             refused: None,
             allows: Vec::new(),
+            lock_timeout: None,
         }),
         text_order: None,
     }

@@ -7,16 +7,18 @@
 //! too.
 
 mod guest;
+mod lock_wait;
 mod step;
 mod undo_guards;
 
 pub(crate) use self::guest::{Lent, compiled, guest_failure, run_guest};
-pub(crate) use self::step::{elapsed_ms, execute, send, sendable, statements};
+pub(crate) use self::step::{elapsed_ms, execute, execute_after, send, sendable, statements};
 pub(crate) use self::undo_guards::{LockGuard, Tx, in_transaction};
 
 use crate::driver::{Connection, Driver};
 use crate::error::{BeyondGrant, Error};
 use crate::history::{AppliedMigration, Keep};
+use crate::locks::LockWaits;
 use crate::migration::Migration;
 use crate::pack::Pack;
 use crate::plan::{Action, Step};
@@ -51,6 +53,9 @@ pub(crate) struct Knows<'r> {
     pub(crate) packs: &'r [Pack],
     /// Another tool's history table, written beside godwit's as steps commit.
     pub(crate) keep: Option<&'r Keep>,
+    /// How long statements wait for locks, and how often a migration that gave up is tried
+    /// again (PostgreSQL).
+    pub(crate) lock_waits: LockWaits,
 }
 
 /// Who runs the batches of a batched migration.

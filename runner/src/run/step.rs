@@ -3,7 +3,7 @@
 //! and SQL steps sent together where the driver can. The batches of a batched migration run
 //! in `transforms::batch_loop`.
 
-use super::{Knows, Run, Tx, in_transaction, run_guest};
+use super::{Knows, Run, Tx, in_transaction, lock_wait, run_guest};
 use crate::driver::{DbError, Driver, StepFailure, StepWork, Write};
 use crate::error::{Error, MigrationFailure};
 use crate::history::{NewRecord, RecordState};
@@ -25,21 +25,26 @@ pub(crate) fn sendable(run: &Run<'_>, step: &Step<'_>) -> bool {
 
 /// Steps the driver runs as a batch (sent together where it can), each committed with its
 /// history row; the first that fails stops the rest. `finished` hears of each that committed.
+/// How many committed: fewer than `steps` when one gave up waiting for a lock and is to be
+/// tried again ([`execute_after`], after the pause this waited).
 pub(crate) fn send(
     run: &mut Run<'_>,
     steps: &[Step<'_>],
     finished: &mut dyn FnMut(&Step<'_>, Duration),
-) -> Result<(), Error> {
+) -> Result<usize, Error> {
     let knows = run.knows;
+    let preludes: Vec<Option<String>> =
+        steps.iter().map(|step| lock_wait::prelude(run, step.migration)).collect();
     let mut work = Vec::with_capacity(steps.len());
-    for step in steps {
+    for (step, prelude) in steps.iter().zip(&preludes) {
         run.reporter.report(Event::StepStarted { step, dry_run: false });
         let statements = statements(step)?;
         for statement in statements {
             let (sql, line) = (&statement.sql, statement.line);
             run.reporter.report(Event::Statement { sql, line, dry_run: false });
         }
-        let statements = statements.iter().map(|s| s.sql.as_str()).collect();
+        let statements = prelude.iter().map(String::as_str);
+        let statements = statements.chain(statements_of(step)?).collect();
         work.push(StepWork { statements, writes: records(run.driver()?, step, None, &knows) });
     }
     let sent = run.driver()?.run_steps(&work);
@@ -47,14 +52,34 @@ pub(crate) fn send(
         run.reporter.report(Event::StepFinished { step, elapsed });
         finished(step, elapsed);
     }
-    let Some(StepFailure { step, statement, error }) = sent.failure else {
-        return Ok(());
+    let Some(StepFailure { step: at, statement, error }) = sent.failure else {
+        return Ok(steps.len());
     };
-    let step = &steps[step];
-    match statement.and_then(|n| statements(step).ok()?.get(n)) {
-        Some(statement) => Err(failure(step, statement, error, false)),
-        None => Err(Error::Database { context: record_context(step.migration), source: error }),
+    let step = &steps[at];
+    // The statements sent begin with the step's prelude, when it has one.
+    let statement = match preludes[at] {
+        Some(_) => statement.and_then(|n| n.checked_sub(1)),
+        None => statement,
+    };
+    let Some(statement) = statement.and_then(|n| statements(step).ok()?.get(n)) else {
+        return Err(Error::Database { context: record_context(step.migration), source: error });
+    };
+    let mut failure = failure_of(step, statement, error, false);
+    if !lock_wait::gave_up_on(&failure) {
+        return Err(Error::MigrationFailed(failure));
     }
+    let blockers = lock_wait::blockers(run.driver()?, &failure.statement);
+    if run.knows.lock_waits.retries == 0 {
+        failure.blocked_by = blockers;
+        return Err(Error::MigrationFailed(failure));
+    }
+    lock_wait::pause_before(run, step, 1, &blockers);
+    Ok(at)
+}
+
+/// The SQL of the statements a SQL step runs.
+fn statements_of<'m>(step: &Step<'m>) -> Result<impl Iterator<Item = &'m str>, Error> {
+    Ok(statements(step)?.iter().map(|s| s.sql.as_str()))
 }
 
 /// The statements a SQL step runs; none for a component.
@@ -107,12 +132,31 @@ fn record_context(migration: &Migration) -> String {
 /// transaction, a failure rolls back both; outside one (`no-transaction`), the migration is
 /// recorded as failed so that `up` stops until repaired.
 pub(crate) fn execute(run: &mut Run<'_>, step: &Step<'_>) -> Result<Duration, Error> {
-    let migration = step.migration;
-    if !migration.runs_in_transaction_when(step.action == Action::Revert) {
-        return execute_alone(run, step);
+    execute_after(run, step, 0)
+}
+
+/// [`execute`], after `tried` tries that gave up waiting for a lock.
+pub(crate) fn execute_after(
+    run: &mut Run<'_>,
+    step: &Step<'_>,
+    tried: u32,
+) -> Result<Duration, Error> {
+    match step.migration.runs_in_transaction_when(step.action == Action::Revert) {
+        true => lock_wait::retrying(run, step, tried, |run| in_transaction_of_its_own(run, step)),
+        false => execute_alone(run, step),
     }
+}
+
+/// One try of a step in its transaction.
+fn in_transaction_of_its_own(run: &mut Run<'_>, step: &Step<'_>) -> Result<Duration, Error> {
+    let migration = step.migration;
     let started = Instant::now();
+    let prelude = lock_wait::prelude(run, migration);
     let mut tx = Tx::begin(run, record_context(migration))?;
+    if let Some(prelude) = prelude {
+        let context = format!("cannot set the lock timeout of {}", migration.label);
+        tx.driver()?.execute(&prelude).map_err(|source| Error::Database { context, source })?;
+    }
     tx.run().confined(migration, |run| body(run, step))?;
     let elapsed = started.elapsed();
     let knows = tx.run().knows;
@@ -169,18 +213,28 @@ fn body(run: &mut Run<'_>, step: &Step<'_>) -> Result<(), Error> {
 }
 
 fn run_statements(run: &mut Run<'_>, step: &Step<'_>) -> Result<(), Error> {
-    let recorded_failed = !step.migration.runs_in_transaction_when(step.action == Action::Revert);
+    let alone = !step.migration.runs_in_transaction_when(step.action == Action::Revert);
+    let mut waits = lock_wait::Alone::default();
     for statement in statements(step)? {
         run.reporter.report(Event::Statement {
             sql: &statement.sql,
             line: statement.line,
             dry_run: false,
         });
-        run.driver()?
-            .execute(&statement.sql)
-            .map_err(|source| failure(step, statement, source, recorded_failed))?;
+        if !alone {
+            run.driver()?
+                .execute(&statement.sql)
+                .map_err(|source| failure(step, statement, source, false))?;
+            continue;
+        }
+        // Outside a transaction a statement that gave up did nothing: it is tried again.
+        waits.before(run, step.migration, &statement.sql)?;
+        lock_wait::retrying(run, step, 0, |run| {
+            let sent = run.driver()?.execute(&statement.sql);
+            sent.map(|()| Duration::ZERO).map_err(|source| failure(step, statement, source, true))
+        })?;
     }
-    Ok(())
+    waits.after(run)
 }
 
 pub(crate) fn elapsed_ms(started: Instant) -> i64 {
@@ -193,12 +247,21 @@ fn failure(
     source: DbError,
     recorded_failed: bool,
 ) -> Error {
+    Error::MigrationFailed(failure_of(step, statement, source, recorded_failed))
+}
+
+fn failure_of(
+    step: &Step<'_>,
+    statement: &Statement,
+    source: DbError,
+    recorded_failed: bool,
+) -> Box<MigrationFailure> {
     // PostgreSQL points at a character of the statement; count the lines before it.
     let line = statement.line
         + source.position.map_or(0, |at| {
             statement.sql.chars().take(at.saturating_sub(1)).filter(|c| *c == '\n').count()
         });
-    Error::MigrationFailed(Box::new(MigrationFailure {
+    Box::new(MigrationFailure {
         label: step.migration.label.clone(),
         path: step.migration.path.clone(),
         line,
@@ -206,5 +269,6 @@ fn failure(
         reverting: step.action == Action::Revert,
         recorded_failed,
         source,
-    }))
+        blocked_by: Vec::new(),
+    })
 }

@@ -3,6 +3,7 @@
 //! is an error, so a typo never silently changes what runs.
 
 use super::split::split;
+use crate::locks::LockTimeout;
 use crate::migration::{Allow, SqlScript, Statement};
 
 /// Why a SQL file's contents are not a migration.
@@ -35,6 +36,8 @@ enum Directive {
         rule: String,
         reason: String,
     },
+    /// `-- godwit:lock-timeout 30s` or `off`.
+    LockTimeout(LockTimeout),
 }
 
 /// Recognises `-- godwit:<word>` lines; `Err` carries a `godwit:` line that is not a directive.
@@ -51,6 +54,15 @@ fn directive(line: &str) -> Option<Result<Directive, String>> {
             let reason = rest.next().unwrap_or_default().trim().to_owned();
             Ok(Directive::Allow { rule, reason })
         }
+        _ if word.starts_with("lock-timeout ") => match word["lock-timeout ".len()..].trim() {
+            "off" => Ok(Directive::LockTimeout(LockTimeout::Off)),
+            timeout => match humantime::parse_duration(timeout) {
+                Ok(timeout) if !timeout.is_zero() => {
+                    Ok(Directive::LockTimeout(LockTimeout::After(timeout)))
+                }
+                _ => Err(line.trim().to_owned()),
+            },
+        },
         _ if word.starts_with("requires ") => {
             let names: Vec<String> = word["requires ".len()..]
                 .split(|c: char| c == ',' || c.is_whitespace())
@@ -80,6 +92,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
     let mut transaction = true;
     let mut requires = Vec::new();
     let mut allows = Vec::new();
+    let mut lock_timeout = None;
     let mut offset = 0;
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
@@ -87,6 +100,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         match directive(line) {
             Some(Ok(Directive::NoTransaction)) => transaction = false,
             Some(Ok(Directive::Requires(names))) => requires.extend(names),
+            Some(Ok(Directive::LockTimeout(timeout))) => lock_timeout = Some(timeout),
             Some(Ok(Directive::Allow { rule, reason })) => {
                 allows.push(allow(number, line.trim(), rule, reason)?);
             }
@@ -126,6 +140,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         down_file: None,
         refused: None,
         allows,
+        lock_timeout,
     })
 }
 

@@ -275,6 +275,7 @@ fn work_on(
         applied: &applied,
         packs: shop.packs,
         keep: None,
+        lock_waits: crate::locks::LockWaits::default(),
     };
     let mut run = Run { conn: &mut *conn, reporter: &mut *reporter, knows };
     let step = Step { action: Action::Resume, migration };

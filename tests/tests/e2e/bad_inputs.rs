@@ -412,6 +412,19 @@ catalogue!(
         Runner::Doc
     },
     B86 => |p| file(p, "0002_legacy.sql", "-- godwit:allow no-such-rule the table is gone\n-- godwit:up\nselect 1;\n"),
+    B87 => |p| {
+        let sql = match p.backend {
+            Backend::Postgres => "CREATE INDEX ok_x ON ok (x);",
+            Backend::Sqlite => "ALTER TABLE ok ALTER COLUMN x TYPE text;",
+        };
+        p.migration("0002_index.sql", sql, None);
+        Runner::Doc
+    },
+    B88 => |p| {
+        p.migration("0002_typo.sql", "CREAT TABLE typo (x int);", None);
+        Runner::Doc
+    },
+    B89 => |p| file(p, "0002_soon.sql", "-- godwit:lock-timeout soon\n-- godwit:up\nselect 1;\n"),
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

@@ -157,7 +157,14 @@ fn converted_folder_runs_the_same_and_keeps_the_history(backend: Backend) {
         assert_eq!(p.db().schema(), expected, "{tool}");
         if tool != "refinery" {
             p.godwit(&[&converted[..], &["down", "--steps", "2"]].concat()).ok();
-            p.godwit(&[&converted[..], &["up"]].concat()).ok().stderr_has("applied 2 migrations");
+            // Converted, the folder is godwit's own: the linter refuses an index built in
+            // place on a table that exists (PostgreSQL), until told.
+            if backend == Backend::Postgres {
+                let up = p.godwit(&[&converted[..], &["up"]].concat());
+                up.code(2).stderr_has("[index-not-concurrent]");
+            }
+            let up = [&converted[..], &["up", "--no-lint"]].concat();
+            p.godwit(&up).ok().stderr_has("applied 2 migrations");
         }
         // The converted folder on an empty database gives the schema the original gives.
         let fresh = Project::new(backend).unwrap();

@@ -17,10 +17,9 @@ fn lint_reads_pending_migrations_and_says_where_and_why(p: &Project) {
             "-- orders by customer\nCREATE INDEX orders_customer ON orders (customer_id);",
             "index-not-concurrent",
         ),
-        Backend::Sqlite => (
-            "ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;",
-            "sqlite-alter-unsupported",
-        ),
+        Backend::Sqlite => {
+            ("ALTER TABLE orders ALTER COLUMN customer_id TYPE text;", "sqlite-alter-unsupported")
+        }
     };
     std::fs::remove_file(p.path("migrations/0002_legacy.sql")).unwrap();
     p.migration("0002_index.sql", bad, None);
@@ -81,7 +80,93 @@ fn a_file_allows_a_finding_with_a_reason(p: &Project) {
     sarif.ok().stdout_has("\"justification\": \"orders moved to the archive in 0001\"");
 }
 
+/// `godwit up` lints what it is about to apply: warnings are printed, an error refuses the
+/// run (exit 2) with nothing applied, a dry run shows the plan and exits 2, an allow in the
+/// file lets it through (and `status` shows it), and `--no-lint` skips the lint.
+fn up_lints_what_it_applies_and_refuses_errors(p: &Project) {
+    p.migration(
+        "0001_orders.sql",
+        "CREATE TABLE orders (id bigint, customer_id bigint);\nCREATE TABLE legacy (id bigint);",
+        None,
+    );
+    p.godwit(&["up"]).ok();
+    let (bad, rule) = match p.backend {
+        Backend::Postgres => {
+            ("CREATE INDEX orders_customer ON orders (customer_id);", "index-not-concurrent")
+        }
+        Backend::Sqlite => {
+            ("ALTER TABLE orders ALTER COLUMN customer_id TYPE text;", "sqlite-alter-unsupported")
+        }
+    };
+    p.migration("0002_legacy.sql", "DROP TABLE legacy;", None);
+    p.migration("0003_index.sql", bad, None);
+    let before = p.db().fingerprint();
+    p.godwit(&["up"])
+        .code(2)
+        .stderr_has("warning[drops-data]: migrations/0002_legacy.sql:2: DROP TABLE")
+        .stderr_has("godwit lint finds 1 error in the migrations to apply; nothing was applied")
+        .stderr_has("migrations/0003_index.sql:2: ")
+        .stderr_has(&format!("[{rule}]"))
+        .stderr_has("godwit up --no-lint");
+    assert_eq!(p.db().fingerprint(), before, "a refused run changed the database");
+    p.godwit(&["up", "--dry-run"])
+        .code(2)
+        .stdout_has(bad)
+        .stderr_has(&format!("error[{rule}]: migrations/0003_index.sql:2"))
+        .stderr_has("godwit up would refuse to run: 1 lint error");
+    assert_eq!(p.db().fingerprint(), before, "a dry run changed the database");
+    p.write(
+        "migrations/0003_index.sql",
+        &format!(
+            "-- godwit:allow {rule} orders is read-only until the release\n-- godwit:up\n{bad}\n"
+        ),
+    );
+    p.godwit(&["status"])
+        .ok()
+        .stdout_has(&format!("allows {rule}: orders is read-only until the release"));
+    p.godwit(&["status", "--format", "json"]).ok().stdout_has(&format!("\"rule\": \"{rule}\""));
+    match p.backend {
+        Backend::Postgres => {
+            p.godwit(&["up"]).ok().stderr_has("applied 2 migrations");
+        }
+        // Let through, SQLite itself refuses the statement.
+        Backend::Sqlite => {
+            p.godwit(&["up"]).code(1).stderr_has("0003_index");
+            p.migration("0003_index.sql", bad, None);
+            p.godwit(&["up", "--no-lint"]).code(1).stderr_has("0003_index");
+        }
+    }
+}
+
+/// Another tool's folder, written for a runner that does not lint, is linted by `up` but
+/// never refused: its errors are printed as warnings.
+fn up_warns_instead_of_refusing_in_another_tools_folder(p: &Project) {
+    p.write("godwit.toml", "format = \"golang-migrate\"\n");
+    p.write("migrations/1_orders.up.sql", "CREATE TABLE orders (id bigint, customer_id bigint);\n");
+    p.godwit(&["up"]).ok();
+    let (bad, rule) = match p.backend {
+        Backend::Postgres => {
+            ("CREATE INDEX orders_customer ON orders (customer_id);", "index-not-concurrent")
+        }
+        Backend::Sqlite => ("ALTER TABLE orders DROP COLUMN customer_id;", "drops-data"),
+    };
+    p.write("migrations/2_index.up.sql", &format!("{bad}\n"));
+    p.godwit(&["lint"]).stdout_has(&format!("[{rule}]: migrations/2_index.up.sql:1"));
+    p.godwit(&["up"])
+        .ok()
+        .stderr_has(&format!(
+            "Warning {}[{rule}]: migrations/2_index.up.sql:1",
+            match p.backend {
+                Backend::Postgres => "error",
+                Backend::Sqlite => "warning",
+            }
+        ))
+        .stderr_has("applied 1 migration");
+}
+
 on_both!(
+    up_lints_what_it_applies_and_refuses_errors,
+    up_warns_instead_of_refusing_in_another_tools_folder,
     lint_reads_pending_migrations_and_says_where_and_why,
     a_file_allows_a_finding_with_a_reason,
     levels_in_godwit_toml_raise_or_silence_a_rule

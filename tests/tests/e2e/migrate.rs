@@ -150,6 +150,21 @@ fn down_refuses_irreversible_before_running_anything(p: &Project) {
     assert_eq!(p.db().fingerprint(), before, "0003_c must not have been reverted");
 }
 
+/// A statement the server cannot even parse fails its step like any other: the steps before
+/// it stay applied, and it is neither applied nor recorded (on PostgreSQL the steps of a run
+/// are sent together; a message that does not parse runs nothing of what it holds).
+fn unparsable_statement_leaves_its_step_unrecorded(p: &Project) {
+    p.migration("0001_a.sql", "create table a (x int);", None);
+    p.migration("0002_typo.sql", "creat table b (x int);", None);
+    p.migration("0003_c.sql", "create table c (x int);", None);
+    p.godwit(&["up"]).code(1).stderr_has("0002_typo");
+    let names: Vec<String> = p.db().history().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["a"]);
+    let tables = p.db().tables();
+    assert!(tables.contains(&"a".to_owned()), "{tables:?}");
+    assert!(!tables.iter().any(|t| t == "b" || t == "c"), "{tables:?}");
+}
+
 fn failed_revert_leaves_database_as_before(p: &Project) {
     p.migration(
         "0001_a.sql",
@@ -215,6 +230,7 @@ on_both!(
     down_reverts_newest_first,
     down_refuses_irreversible_before_running_anything,
     failed_revert_leaves_database_as_before,
+    unparsable_statement_leaves_its_step_unrecorded,
     repeatables_run_after_versioned_and_again_when_changed,
     no_transaction_failure_is_recorded_and_blocks_until_repair,
 );
@@ -306,7 +322,8 @@ fn migrations_may_not_change_the_history_table(p: &Project) {
     for (sql, denied) in cases {
         let before = p.db().fingerprint();
         p.migration("0002_sneaky.sql", sql, None);
-        p.godwit(&["up"])
+        // Unlinted: the engine's guard is what is tested (the linter finds the drops too).
+        p.godwit(&["up", "--no-lint"])
             .code(1)
             .stderr_has("0002_sneaky")
             .stderr_has(&format!("a migration may not change godwit's history table: {denied}"));

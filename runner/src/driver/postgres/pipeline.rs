@@ -105,7 +105,7 @@ impl PostgresDriver {
                 return StepsRun { took: Vec::new(), failure };
             }
         };
-        let Beginnings { ids, begins, firsts } = self.beginnings(steps, open);
+        let Beginnings { ids, begins } = self.beginnings(steps, open);
         // The rows godwit will have left before each step if the steps before it commit.
         let mut expected = Vec::with_capacity(steps.len());
         let mut rows = known.rows;
@@ -145,14 +145,13 @@ impl PostgresDriver {
         let mut layout: Vec<(usize, Part)> = Vec::new();
         let mut requests: Vec<Request<'_>> = Vec::new();
         for (at, work) in steps.iter().enumerate() {
-            // A step's beginning travels with its first statement: one message less.
-            let first = match (&begins[at], &firsts[at]) {
-                (Some(begin), None) => Some((Part::Begin, begin.as_str())),
-                (_, Some(first)) => Some((Part::Statement(0), first.as_str())),
-                (None, None) => None,
-            };
-            let rest = work.statements.iter().enumerate().skip(1);
-            for (part, sql) in first.into_iter().chain(rest.map(|(n, s)| (Part::Statement(n), *s)))
+            // A step's beginning is a message of its own, never sent with its first
+            // statement: PostgreSQL parses a message whole before running any of it, so a
+            // statement it cannot parse would take the BEGIN with it, and what follows would
+            // run, and commit, outside a transaction.
+            let begin = begins[at].as_deref().map(|begin| (Part::Begin, begin));
+            let sqls = work.statements.iter().enumerate();
+            for (part, sql) in begin.into_iter().chain(sqls.map(|(n, s)| (Part::Statement(n), *s)))
             {
                 layout.push((at, part));
                 requests.push(Box::pin(async move { client.batch_execute(sql).await.map(|()| 0) }));
@@ -180,7 +179,7 @@ impl PostgresDriver {
         let answers = self.client.pipeline(requests);
         self.in_step = false;
         self.step_serial += steps.len() as u64;
-        let sent = Sent { steps, layout: &layout, begins: &begins, expected: &expected, at: sent };
+        let sent = Sent { steps, layout: &layout, expected: &expected, at: sent };
         self.settle(&answers, sent, answered)
     }
 
@@ -209,7 +208,7 @@ impl PostgresDriver {
         Ok((known, check, statements))
     }
 
-    /// Each step's id, what it begins with (none for an open step's), and its first message.
+    /// Each step's id and what it begins with (none for an open step's).
     fn beginnings(&mut self, steps: &[StepWork<'_>], open: bool) -> Beginnings {
         let n = steps.len();
         let ids: Vec<String> = (1..=n as u64).map(|k| (self.step_serial + k).to_string()).collect();
@@ -232,17 +231,7 @@ impl PostgresDriver {
             })
             .collect();
         self.begin_pending = false;
-        // Each step's first statement, after its beginning.
-        let firsts = steps
-            .iter()
-            .zip(&begins)
-            .map(|(work, begin)| match (begin, work.statements.first()) {
-                (Some(begin), Some(first)) => Some(format!("{begin}; {first}")),
-                (None, Some(first)) => Some((*first).to_owned()),
-                (_, None) => None,
-            })
-            .collect();
-        Beginnings { ids, begins, firsts }
+        Beginnings { ids, begins }
     }
 
     /// What the answers say: how long each committed step took, the history's rows and
@@ -253,7 +242,7 @@ impl PostgresDriver {
         sent: Sent<'_, '_>,
         answered: Answered,
     ) -> StepsRun {
-        let Sent { steps, layout, begins, expected, at: since } = sent;
+        let Sent { steps, layout, expected, at: since, .. } = sent;
         let failed = answers.iter().zip(layout).find_map(|(answer, (at, part))| {
             answer.as_ref().err().map(|error| (*at, *part, db_error(error)))
         });
@@ -293,9 +282,6 @@ impl PostgresDriver {
             // this is only a warning).
             let _ = self.client.batch_execute("ROLLBACK");
             let (statement, error) = match part {
-                Part::Statement(0) if begins[at].is_some() => {
-                    (Some(0), after_begin(error, &begins[at]))
-                }
                 Part::Statement(n) => (Some(n), error),
                 Part::Check => (None, finding(error, expected[at])),
                 _ => (None, error),
@@ -306,12 +292,10 @@ impl PostgresDriver {
     }
 }
 
-/// Each step's id, what it begins with, and its first message (its beginning with its first
-/// statement).
+/// Each step's id and what it begins with.
 struct Beginnings {
     ids: Vec<String>,
     begins: Vec<Option<String>>,
-    firsts: Vec<Option<String>>,
 }
 
 /// What the requests record as their answers arrive: when each step's `COMMIT` was answered,
@@ -321,20 +305,11 @@ struct Answered {
     catalog: RefCell<Vec<Option<i64>>>,
 }
 
-/// What was sent: the steps, which step and part each request is, the steps' beginnings, the
+/// What was sent: the steps, which step and part each request is, the
 /// history rows expected before each, and when it went.
 struct Sent<'s, 'w> {
     steps: &'s [StepWork<'w>],
     layout: &'s [(usize, Part)],
-    begins: &'s [Option<String>],
     expected: &'s [i64],
     at: Instant,
-}
-
-/// An error of a statement sent after a step's beginning: positions count from the start of
-/// what was sent, and the statement starts after the beginning.
-fn after_begin(mut error: DbError, begin: &Option<String>) -> DbError {
-    let prefix = begin.as_ref().map_or(0, |begin| begin.chars().count() + 2);
-    error.position = error.position.and_then(|at| at.checked_sub(prefix));
-    error
 }

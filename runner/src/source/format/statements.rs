@@ -46,15 +46,7 @@ pub(super) fn script(
 ) -> Result<SqlScript, FormatError> {
     let up = up.ok_or(FormatError::NoUp { format, marker })?;
     let (up, down) = sections(text, up, down);
-    Ok(SqlScript {
-        up,
-        down,
-        transaction,
-        requires: Vec::new(),
-        down_file: None,
-        refused: None,
-        allows: Vec::new(),
-    })
+    Ok(SqlScript { down, ..SqlScript::up_only(up, transaction) })
 }
 
 /// A line with nothing to run on it.

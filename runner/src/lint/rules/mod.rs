@@ -3,6 +3,9 @@
 //! empty when the later statements run, and what locks or scans an existing table is safe on
 //! it.
 
+mod columns;
+mod sqlite;
+
 use super::Rule;
 use crate::driver::Dialect;
 use squawk_syntax::ast::{self, AstNode};
@@ -22,16 +25,30 @@ pub(super) struct Reader {
     /// Whether the migration being read runs in a transaction.
     transaction: bool,
     created: HashSet<String>,
+    /// On SQLite, the tables the migration being read rebuilds.
+    rebuilds: sqlite::Rebuilds,
 }
 
 impl Reader {
     pub(super) fn new(dialect: Dialect, transaction: bool) -> Reader {
-        Reader { dialect, transaction, created: HashSet::new() }
+        Reader {
+            dialect,
+            transaction,
+            created: HashSet::new(),
+            rebuilds: sqlite::Rebuilds::default(),
+        }
     }
 
     /// The next migration's statements follow, in a transaction or not.
-    pub(super) fn next_migration(&mut self, transaction: bool) {
+    pub(super) fn next_migration<'s>(
+        &mut self,
+        transaction: bool,
+        statements: impl IntoIterator<Item = &'s str>,
+    ) {
         self.transaction = transaction;
+        if self.dialect == Dialect::Sqlite {
+            self.rebuilds = sqlite::Rebuilds::read(statements);
+        }
     }
 
     /// The rules' findings in one statement of the file.
@@ -41,9 +58,12 @@ impl Reader {
         if let Some(error) = parse.errors().first() {
             // SQLite's own syntax (PRAGMA, its column types) is not PostgreSQL's: only what the
             // grammar reads is checked there.
-            if self.dialect == Dialect::Postgres {
-                let at = usize::from(error.range().start());
-                found.push(Rule::Unreadable, &format!("{error}"), at);
+            match self.dialect {
+                Dialect::Postgres => {
+                    let at = usize::from(error.range().start());
+                    found.push(Rule::Unreadable, &format!("{error}"), at);
+                }
+                Dialect::Sqlite => self.sqlite_unparsed(&parse, &mut found),
             }
             return found.found;
         }
@@ -59,6 +79,14 @@ impl Reader {
             }
         }
         found.found
+    }
+
+    /// Whether every table a `DROP TABLE` or `TRUNCATE` names is one the migrations created.
+    fn all_new(&self, stmt: &SyntaxNode) -> bool {
+        let mut tables = stmt.descendants().filter(|n| {
+            matches!(n.kind(), SyntaxKind::TABLE_NAME_REF | SyntaxKind::RELATION_NAME_REF)
+        });
+        tables.all(|t| self.is_new(Some(&t)))
     }
 
     /// Whether `table` (as written) is one this file created.
@@ -96,6 +124,7 @@ impl Reader {
                     self.alter(&action, &name, self.is_new(table), found);
                 }
             }
+            ast::Stmt::CreateTable(table) => columns::create_table(table, found),
             _ => self.destructive(stmt, found),
         }
     }
@@ -141,6 +170,7 @@ impl Reader {
         let at = offset(action.syntax());
         match action {
             ast::AlterTableAction::AddConstraint(add) if !new => {
+                columns::add_key(add, name, found);
                 let kind = add.constraint().map(|c| c.syntax().kind());
                 let scans = matches!(
                     kind,
@@ -173,10 +203,12 @@ impl Reader {
                     _ => {}
                 }
             }
-            ast::AlterTableAction::AddColumn(column) if !new => {
+            ast::AlterTableAction::AddColumn(column) => {
+                columns::add_column(column, name, new, found);
                 let kinds: Vec<SyntaxKind> =
                     column.constraints().map(|c| c.syntax().kind()).collect();
-                if kinds.contains(&SyntaxKind::NOT_NULL_CONSTRAINT)
+                if !new
+                    && kinds.contains(&SyntaxKind::NOT_NULL_CONSTRAINT)
                     && !kinds.contains(&SyntaxKind::DEFAULT_CONSTRAINT)
                 {
                     found.push(
@@ -186,6 +218,8 @@ impl Reader {
                     );
                 }
             }
+            // A table the linted migrations created: nobody reads what they drop or rename.
+            _ if new => {}
             _ => lose_or_rename(action, name, at, found),
         }
     }
@@ -194,30 +228,14 @@ impl Reader {
     fn destructive(&self, stmt: &ast::Stmt, found: &mut Checked<'_>) {
         let at = offset(stmt.syntax());
         match stmt {
-            ast::Stmt::DropTable(_) => found.push(Rule::DropsData, "DROP TABLE", at),
-            ast::Stmt::Truncate(_) => found.push(Rule::DropsData, "TRUNCATE", at),
+            ast::Stmt::DropTable(drop) if !self.all_new(drop.syntax()) => {
+                found.push(Rule::DropsData, "DROP TABLE", at);
+            }
+            ast::Stmt::Truncate(truncate) if !self.all_new(truncate.syntax()) => {
+                found.push(Rule::DropsData, "TRUNCATE", at);
+            }
             ast::Stmt::DropSchema(_) => found.push(Rule::DropsData, "DROP SCHEMA", at),
             _ => {}
-        }
-    }
-
-    fn sqlite(&self, stmt: &ast::Stmt, found: &mut Checked<'_>) {
-        let ast::Stmt::AlterTable(alter) = stmt else {
-            return self.destructive(stmt, found);
-        };
-        let table = alter.table_relation_name().and_then(|t| t.table_name_ref());
-        let name = table.as_ref().map_or_else(|| "the table".to_owned(), |t| name_of(t.syntax()));
-        for action in alter.actions() {
-            let at = offset(action.syntax());
-            match &action {
-                ast::AlterTableAction::AlterColumn(_)
-                | ast::AlterTableAction::AddConstraint(_)
-                | ast::AlterTableAction::DropConstraint(_) => {
-                    let what = format!("ALTER TABLE {name} {}", first_words(action.syntax()));
-                    found.push(Rule::SqliteAlterUnsupported, &what, at);
-                }
-                _ => lose_or_rename(&action, &name, at, found),
-            }
         }
     }
 }
@@ -263,7 +281,7 @@ fn has(node: &SyntaxNode, kind: SyntaxKind) -> bool {
 }
 
 /// A table's name as the database folds it: unquoted parts lowercased, quotes removed.
-fn name_of(node: &SyntaxNode) -> String {
+pub(super) fn name_of(node: &SyntaxNode) -> String {
     let text = node.text().to_string();
     text.split('.')
         .map(|part| match part.trim().strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
