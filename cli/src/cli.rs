@@ -211,6 +211,10 @@ pub enum Command {
         /// Apply the migrations without linting them first (`godwit lint` runs the same rules)
         #[arg(long)]
         no_lint: bool,
+        /// `json`: what was applied (or with --dry-run, the plan with each statement's
+        /// locks) as one JSON document on stdout
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         #[command(flatten)]
         batch: crate::batching::BatchArgs,
     },
@@ -228,6 +232,9 @@ pub enum Command {
         /// Print the plan and its SQL on stdout; change nothing
         #[arg(long)]
         dry_run: bool,
+        /// `json`: what was reverted (or with --dry-run, the plan) as JSON on stdout
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Check applied migrations against the files; exit 1 on any problem
     Validate,

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod failure;
 mod hints;
+mod locks;
 mod printer;
 mod progress;
 mod report;

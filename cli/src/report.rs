@@ -13,6 +13,8 @@ pub struct CliReporter<'p> {
     pub printer: &'p mut Printer,
     /// A failed write to stdout (a closed pipe), reported once the engine returns.
     pub stdout_error: Option<std::io::Error>,
+    /// Whether a dry run's plan and SQL go to stdout (not when stdout holds JSON).
+    pub plan_on_stdout: bool,
     /// The batched migration that is running.
     backfill: Option<Backfill>,
     /// A batched migration whose transform was just queued for a worker.
@@ -26,7 +28,15 @@ pub struct CliReporter<'p> {
 impl<'p> CliReporter<'p> {
     pub fn new(printer: &'p mut Printer) -> CliReporter<'p> {
         let (backfill, queued, spinner) = (None, None, None);
-        CliReporter { printer, stdout_error: None, backfill, queued, bars: true, spinner }
+        CliReporter {
+            printer,
+            stdout_error: None,
+            plan_on_stdout: true,
+            backfill,
+            queued,
+            bars: true,
+            spinner,
+        }
     }
 
     /// A reporter that prints progress as lines, for one of several running at once.
@@ -42,7 +52,8 @@ impl<'p> CliReporter<'p> {
     }
 
     fn data(&mut self, line: String) {
-        if self.stdout_error.is_none()
+        if self.plan_on_stdout
+            && self.stdout_error.is_none()
             && let Err(e) = self.printer.data(line)
         {
             self.stdout_error = Some(e);
@@ -138,12 +149,25 @@ impl Reporter for CliReporter<'_> {
                     migration.path.display()
                 );
                 self.data(line);
+                if matches!(migration.script, godwit::migration::Script::Wasm(_)) {
+                    self.data(
+                        "-- a WebAssembly component: its statements are known when it runs \
+                         (each with the run's lock timeout)"
+                            .to_owned(),
+                    );
+                }
             }
             Event::StepStarted { step, dry_run: false } => {
                 self.printer.detail(format!("{:>12} {}", "Running", step.migration.label));
             }
-            Event::Statement { sql, dry_run: true, .. } => self.data(format!("{sql};\n")),
-            Event::Statement { sql, line, dry_run: false } => {
+            Event::Statement { sql, dry_run: true, locks, .. } => {
+                let mut text = String::new();
+                for lock in locks {
+                    text.push_str(&format!("-- {}\n", crate::locks::line(lock)));
+                }
+                self.data(format!("{text}{sql};\n"))
+            }
+            Event::Statement { sql, line, dry_run: false, .. } => {
                 self.printer.detail(format!("{:>12} {sql}", format!("line {line}")));
             }
             Event::BatchCommitted {

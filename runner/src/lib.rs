@@ -47,8 +47,8 @@ pub use checksum::Checksum;
 pub use driver::connection::{ConnectOptions, Connection, connect, connect_changes_nothing};
 pub use error::{BeyondGrant, Error, GuestFailure, MigrationFailure};
 pub use migrator::{
-    AdoptRequest, Adoption, Loader, Migrator, Relock, RepairAction, Report, Request, StepReport,
-    TransformMode, Worked,
+    AdoptRequest, Adoption, Loader, Migrator, PlannedStatement, Relock, RepairAction, Report,
+    Request, StepReport, TransformMode, Worked,
 };
 pub use report::{Event, NoReport, Reporter};
 pub use stream::Stream;

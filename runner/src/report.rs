@@ -55,11 +55,13 @@ pub enum Event<'a> {
         step: &'a Step<'a>,
         dry_run: bool,
     },
-    /// A statement of the running step (or, in a dry run, one it would run).
+    /// A statement of the running step (or, in a dry run, one it would run, with the locks
+    /// it would take on PostgreSQL and the sizes of their relations).
     Statement {
         sql: &'a str,
         line: usize,
         dry_run: bool,
+        locks: &'a [crate::lint::Lock],
     },
     StepFinished {
         step: &'a Step<'a>,

@@ -39,7 +39,8 @@ pub fn lint(
             .filter_map(|e| e.migration)
             .collect(),
     };
-    let findings = godwit::lint::lint(linted.iter().copied(), dialect, &settings.lint);
+    let findings =
+        godwit::lint::lint(linted.iter().copied(), dialect, &settings.lint, &settings.lock_waits);
     match format {
         LintFormat::Sarif => printer.data(serde_json::to_string_pretty(&sarif(&findings))?)?,
         LintFormat::Json => {
@@ -104,7 +105,7 @@ fn text(finding: &Finding) -> String {
     )
 }
 
-fn json(finding: &Finding) -> serde_json::Value {
+pub fn json(finding: &Finding) -> serde_json::Value {
     serde_json::json!({
         "rule": finding.rule.id(),
         "level": finding.level,

@@ -2,6 +2,7 @@
 //! what it did.
 
 use super::{count, load, load_and_connect};
+use crate::cli::Format;
 use crate::config::Settings;
 use crate::printer::{CYAN, GREEN, Printer, RED};
 use crate::report::{CliReporter, duration};
@@ -15,6 +16,7 @@ pub fn migrate(
     printer: &mut Printer,
     request: Request,
     (policy, throttle): (BatchPolicy, Throttle),
+    format: Format,
 ) -> anyhow::Result<ExitCode> {
     let (migrator, mut db) = load_and_connect(settings, || {
         // The engine refuses packs and components that godwit.lock does not pin; here, before
@@ -26,9 +28,13 @@ pub fn migrate(
     let target = db.target().to_owned();
     let started = std::time::Instant::now();
     let mut reporter = CliReporter::new(printer);
+    reporter.plan_on_stdout = format == Format::Text;
     let report = migrator.run(&mut db, &request, &mut reporter)?;
     if let Some(e) = reporter.stdout_error.take() {
         return Err(e.into());
+    }
+    if format == Format::Json {
+        printer.data(serde_json::to_string_pretty(&json(&report, &target))?)?;
     }
     if !report.refused.is_empty() {
         for finding in &report.refused {
@@ -58,4 +64,29 @@ pub fn migrate(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run as `--format json` prints it: each step, and in a dry run its statements with the
+/// locks they would take.
+fn json(report: &godwit::Report, target: &str) -> serde_json::Value {
+    let steps: Vec<serde_json::Value> = report
+        .steps
+        .iter()
+        .map(|step| {
+            serde_json::json!({
+                "action": step.action,
+                "migration": step.label,
+                "elapsed_ms": step.elapsed.as_millis() as u64,
+                "statements": step.statements,
+            })
+        })
+        .collect();
+    let refused: Vec<serde_json::Value> = report.refused.iter().map(super::lint::json).collect();
+    serde_json::json!({
+        "schema_version": 1,
+        "target": target,
+        "dry_run": report.dry_run,
+        "steps": steps,
+        "refused": refused,
+    })
 }

@@ -56,6 +56,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             run_transforms,
             no_wait,
             no_lint,
+            format,
             batch,
         } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
@@ -72,9 +73,9 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
                 lint: !*no_lint,
                 ..request
             };
-            migrate::migrate(&settings, printer, request, batching)
+            migrate::migrate(&settings, printer, request, batching, *format)
         }
-        Command::Down { to, steps, pack, dry_run } => {
+        Command::Down { to, steps, pack, dry_run, format } => {
             let down = match (to, steps) {
                 (Some(version), _) => DownTarget::To(*version),
                 (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
@@ -82,7 +83,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
             let target = Target::Down { stream, down };
             let request = Request { target, dry_run: *dry_run, ..Request::down(down) };
-            migrate::migrate(&settings, printer, request, Default::default())
+            migrate::migrate(&settings, printer, request, Default::default(), *format)
         }
         Command::Validate => history::validate(&settings, printer),
         Command::Lint { all, format } => lint::lint(&settings, printer, *all, *format),

@@ -5,10 +5,16 @@
 //! TABLE` forms SQLite refuses. Each rule says why it matters and the safe way to write it
 //! (docs/lint.md, whose examples are this room's tests).
 
+mod catalog;
 mod rules;
 pub(crate) mod statement;
+mod takes;
+
+pub(crate) use catalog::{in_database, regclass_text};
+pub use takes::{Lock, LockMode, RelationSize, locks_taken};
 
 use crate::driver::Dialect;
+use crate::locks::LockWaits;
 use crate::migration::{Migration, Script};
 use crate::text::plural;
 use std::collections::HashMap;
@@ -46,6 +52,7 @@ pub enum Rule {
     NotNullWithoutDefault,
     VolatileDefault,
     UniqueWithoutIndex,
+    AccessExclusiveWithoutTimeout,
     DropsData,
     Renames,
     SqliteAlterUnsupported,
@@ -59,7 +66,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order docs/lint.md describes them.
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 18] = [
         Rule::IndexNotConcurrent,
         Rule::ConcurrentlyInTransaction,
         Rule::ConstraintNotValid,
@@ -68,6 +75,7 @@ impl Rule {
         Rule::NotNullWithoutDefault,
         Rule::VolatileDefault,
         Rule::UniqueWithoutIndex,
+        Rule::AccessExclusiveWithoutTimeout,
         Rule::DropsData,
         Rule::Renames,
         Rule::SqliteAlterUnsupported,
@@ -90,6 +98,7 @@ impl Rule {
             Rule::NotNullWithoutDefault => "not-null-without-default",
             Rule::VolatileDefault => "volatile-default",
             Rule::UniqueWithoutIndex => "unique-without-index",
+            Rule::AccessExclusiveWithoutTimeout => "access-exclusive-without-timeout",
             Rule::DropsData => "drops-data",
             Rule::Renames => "renames",
             Rule::SqliteAlterUnsupported => "sqlite-alter-unsupported",
@@ -106,9 +115,11 @@ impl Rule {
     /// is off unless godwit.toml turns it on (the preferences).
     pub fn level(self) -> Option<Level> {
         match self {
-            Rule::DropsData | Rule::Renames | Rule::Unreadable | Rule::SqliteRebuild => {
-                Some(Level::Warning)
-            }
+            Rule::DropsData
+            | Rule::Renames
+            | Rule::Unreadable
+            | Rule::SqliteRebuild
+            | Rule::AccessExclusiveWithoutTimeout => Some(Level::Warning),
             Rule::PreferIdentity
             | Rule::PreferTimestamptz
             | Rule::PreferText
@@ -141,6 +152,9 @@ impl Rule {
             }
             Rule::UniqueWithoutIndex => {
                 "a primary key or unique constraint builds its index while holding a lock that blocks writes"
+            }
+            Rule::AccessExclusiveWithoutTimeout => {
+                "a statement waiting for an ACCESS EXCLUSIVE lock queues every later query of the table behind it, reads included, for as long as it waits"
             }
             Rule::DropsData => "the data is gone, and the running application may still read it",
             Rule::Renames => "the running application still uses the old name until it is deployed",
@@ -192,6 +206,9 @@ impl Rule {
             }
             Rule::UniqueWithoutIndex => {
                 "CREATE UNIQUE INDEX CONCURRENTLY in a no-transaction migration, then ADD CONSTRAINT ... PRIMARY KEY (or UNIQUE) USING INDEX"
+            }
+            Rule::AccessExclusiveWithoutTimeout => {
+                "keep godwit's lock timeout on (the default), or SET LOCAL lock_timeout = '2s' before the statement"
             }
             Rule::DropsData => "stop using it in the application first; drop it in a later release",
             Rule::Renames => {
@@ -302,17 +319,21 @@ fn refused(findings: &[Finding]) -> String {
 /// The findings of every rule in the `up` statements of `migrations` (SQL files; components
 /// are not read), for a database of `dialect`, at the levels `levels` gives them (a rule that
 /// is off finds nothing). The migrations are read in order as ones that run together: a
-/// table an earlier one creates is new to the later ones.
+/// table an earlier one creates is new to the later ones. `waits` is the lock timeout the run
+/// gives each statement (files may change it).
 pub fn lint<'m>(
     migrations: impl IntoIterator<Item = &'m Migration>,
     dialect: Dialect,
     levels: &Levels,
+    waits: &LockWaits,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut reader = rules::Reader::new(dialect, true);
     for migration in migrations {
         let Script::Sql(script) = &migration.script else { continue };
-        reader.next_migration(script.transaction, script.up.iter().map(|s| s.sql.as_str()));
+        let timeout = waits.of_file(script.lock_timeout).is_some();
+        let statements = script.up.iter().map(|s| s.sql.as_str());
+        reader.next_migration(script.transaction, timeout, statements);
         let allowed = |rule: Rule| {
             script.allows.iter().find(|allow| allow.rule == rule.id()).map(|a| a.reason.clone())
         };

@@ -21,7 +21,8 @@ fn example(dialect: &str, kind: &str, rule: Rule) -> Option<(String, bool)> {
 fn found(dialect: Dialect, sql: &str, transaction: bool) -> Vec<Rule> {
     let mut reader = Reader::new(dialect, transaction);
     let statements = crate::source::split::split(sql, 1);
-    reader.next_migration(transaction, statements.iter().map(|s| s.sql.as_str()));
+    let timeout = !sql.contains("-- godwit:lock-timeout off");
+    reader.next_migration(transaction, timeout, statements.iter().map(|s| s.sql.as_str()));
     statements
         .iter()
         .flat_map(|statement| reader.check(&statement.sql))
@@ -75,7 +76,7 @@ fn a_finding_names_the_line_it_is_on() {
 fn a_table_an_earlier_migration_of_the_run_creates_is_new_too() {
     let mut reader = Reader::new(Dialect::Postgres, true);
     assert!(reader.check("CREATE TABLE orders (id bigint, customer bigint)").is_empty());
-    reader.next_migration(true, []);
+    reader.next_migration(true, true, []);
     assert!(reader.check("CREATE INDEX orders_customer ON orders (customer)").is_empty());
     let found = reader.check("CREATE INDEX customers_name ON customers (name)");
     assert_eq!(found.iter().map(|f| f.rule).collect::<Vec<_>>(), [Rule::IndexNotConcurrent]);
@@ -99,7 +100,7 @@ fn levels_raise_lower_or_turn_off_a_rule() {
 fn whats(dialect: Dialect, sql: &str, transaction: bool) -> Vec<(Rule, String)> {
     let mut reader = Reader::new(dialect, transaction);
     let statements = crate::source::split::split(sql, 1);
-    reader.next_migration(transaction, statements.iter().map(|s| s.sql.as_str()));
+    reader.next_migration(transaction, true, statements.iter().map(|s| s.sql.as_str()));
     statements.iter().flat_map(|s| reader.check(&s.sql)).map(|f| (f.rule, f.what)).collect()
 }
 

@@ -32,7 +32,8 @@ impl Migrator {
                 })
         };
         let mut refused = Vec::new();
-        let findings = lint::lint(applied.map(|s| s.migration), dialect, &self.lint);
+        let findings =
+            lint::lint(applied.map(|s| s.migration), dialect, &self.lint, &self.lock_waits);
         for finding in findings.into_iter().filter(|f| f.allowed.is_none()) {
             let refuses = finding.refuses() && !foreign(&finding);
             reporter.report(Event::Linted { finding: &finding, refuses });

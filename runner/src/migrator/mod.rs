@@ -101,6 +101,17 @@ pub struct StepReport {
     pub action: Action,
     pub label: String,
     pub elapsed: Duration,
+    /// In a dry run, the step's statements with the locks they would take.
+    pub statements: Vec<PlannedStatement>,
+}
+
+/// A statement a dry run would send: its line in the file, and on PostgreSQL the locks it
+/// would take, with the sizes of their relations in the connected database.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedStatement {
+    pub line: usize,
+    pub sql: String,
+    pub locks: Vec<crate::lint::Lock>,
 }
 
 /// What a run did (or, for a dry run, would do).

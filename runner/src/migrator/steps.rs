@@ -2,8 +2,10 @@
 //! can; a batched migration's batches run by the batch loop, or by this run on behalf of the
 //! worker that owns them; every other step run on its own (`run::execute`).
 
-use super::{Report, StepReport};
+use super::{PlannedStatement, Report, StepReport};
+use crate::driver::Dialect;
 use crate::error::Error;
+use crate::lint;
 use crate::migration::{Script, Statement};
 use crate::plan::{Action, Step};
 use crate::report::Event;
@@ -18,12 +20,23 @@ pub(super) fn run(
     report: &mut Report,
 ) -> Result<(), Error> {
     if dry_run {
+        let postgres = run.driver()?.dialect() == Dialect::Postgres;
         for step in steps {
             run.reporter.report(Event::StepStarted { step, dry_run });
+            let mut planned = Vec::new();
             for Statement { sql, line } in run::statements(step)? {
-                run.reporter.report(Event::Statement { sql, line: *line, dry_run });
+                let locks = match postgres {
+                    true => lint::in_database(run.driver()?, lint::locks_taken(sql)),
+                    false => Vec::new(),
+                };
+                let (line, locks_ref) = (*line, &locks);
+                run.reporter.report(Event::Statement { sql, line, dry_run, locks: locks_ref });
+                planned.push(PlannedStatement { line, sql: sql.clone(), locks });
             }
             finished(report, step, Duration::ZERO);
+            if let Some(last) = report.steps.last_mut() {
+                last.statements = planned;
+            }
         }
         return Ok(());
     }
@@ -71,5 +84,6 @@ fn one(run: &mut Run<'_>, step: &Step<'_>) -> Result<Duration, Error> {
 
 fn finished(report: &mut Report, step: &Step<'_>, elapsed: Duration) {
     let label = step.migration.label.clone();
-    report.steps.push(StepReport { action: step.action, label, elapsed });
+    let statements = Vec::new();
+    report.steps.push(StepReport { action: step.action, label, elapsed, statements });
 }

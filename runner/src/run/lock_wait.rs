@@ -147,13 +147,8 @@ pub(crate) fn pause_before(run: &mut Run<'_>, step: &Step<'_>, retry: u32, block
 /// when it names none), longest transaction first, at most five. Reading them is best
 /// effort: a failure to read them hides nothing else.
 pub(crate) fn blockers(db: &mut dyn Driver, sql: &str) -> Vec<Blocker> {
-    let quoted: Vec<String> = statement::tables_named(sql)
-        .iter()
-        .map(|name| {
-            let parts = name.split('.').map(|p| format!("\"{}\"", p.replace('"', "\"\"")));
-            parts.collect::<Vec<_>>().join(".")
-        })
-        .collect();
+    let quoted: Vec<String> =
+        statement::tables_named(sql).iter().map(|name| crate::lint::regclass_text(name)).collect();
     let query = "SELECT a.pid::bigint, coalesce(a.application_name, ''), coalesce(a.state, ''), \
                  coalesce(extract(epoch FROM now() - coalesce(a.xact_start, a.query_start)), 0)::bigint, \
                  left(coalesce(a.query, ''), 200) \

@@ -41,7 +41,7 @@ pub(crate) fn send(
         let statements = statements(step)?;
         for statement in statements {
             let (sql, line) = (&statement.sql, statement.line);
-            run.reporter.report(Event::Statement { sql, line, dry_run: false });
+            run.reporter.report(Event::Statement { sql, line, dry_run: false, locks: &[] });
         }
         let statements = prelude.iter().map(String::as_str);
         let statements = statements.chain(statements_of(step)?).collect();
@@ -220,6 +220,7 @@ fn run_statements(run: &mut Run<'_>, step: &Step<'_>) -> Result<(), Error> {
             sql: &statement.sql,
             line: statement.line,
             dry_run: false,
+            locks: &[],
         });
         if !alone {
             run.driver()?

@@ -15,6 +15,7 @@ mod history;
 mod lint;
 mod live;
 mod load;
+mod lock_plan;
 mod lock_waits;
 mod migrate;
 mod new_user;

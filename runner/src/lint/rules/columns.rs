@@ -39,12 +39,7 @@ pub(super) fn add_column(column: &ast::AddColumn, name: &str, new: bool, found: 
         return;
     }
     let at = offset(node);
-    let volatile = column
-        .constraints()
-        .filter(|c| c.syntax().kind() == SyntaxKind::DEFAULT_CONSTRAINT)
-        .find_map(|c| volatile_call(c.syntax()));
-    let serial = type_name(node).filter(|t| SERIAL.contains(&t.as_str()));
-    if let Some(call) = volatile.or(serial) {
+    if let Some(call) = per_row_default(column) {
         found.push(
             Rule::VolatileDefault,
             &format!("a column with a volatile default ({call}) added to {name}"),
@@ -61,6 +56,16 @@ pub(super) fn add_column(column: &ast::AddColumn, name: &str, new: bool, found: 
             found.push(Rule::UniqueWithoutIndex, &what, at);
         }
     }
+}
+
+/// The default of an added column that is computed for each existing row, rewriting the
+/// table: a volatile call (`gen_random_uuid()`) or a `serial` type.
+pub(in crate::lint) fn per_row_default(column: &ast::AddColumn) -> Option<String> {
+    let volatile = column
+        .constraints()
+        .filter(|c| c.syntax().kind() == SyntaxKind::DEFAULT_CONSTRAINT)
+        .find_map(|c| volatile_call(c.syntax()));
+    volatile.or_else(|| type_name(column.syntax()).filter(|t| SERIAL.contains(&t.as_str())))
 }
 
 /// `ALTER TABLE name ADD CONSTRAINT ... PRIMARY KEY | UNIQUE` without `USING INDEX`, on an

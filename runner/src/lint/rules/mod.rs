@@ -3,7 +3,7 @@
 //! empty when the later statements run, and what locks or scans an existing table is safe on
 //! it.
 
-mod columns;
+pub(super) mod columns;
 mod sqlite;
 
 use super::Rule;
@@ -27,6 +27,9 @@ pub(super) struct Reader {
     created: HashSet<String>,
     /// On SQLite, the tables the migration being read rebuilds.
     rebuilds: sqlite::Rebuilds,
+    /// Whether a lock timeout is in effect for the statement being read: godwit's, or one the
+    /// migration set.
+    timeout: bool,
 }
 
 impl Reader {
@@ -36,16 +39,20 @@ impl Reader {
             transaction,
             created: HashSet::new(),
             rebuilds: sqlite::Rebuilds::default(),
+            timeout: true,
         }
     }
 
-    /// The next migration's statements follow, in a transaction or not.
+    /// The next migration's statements follow, in a transaction or not, with godwit's lock
+    /// timeout or without.
     pub(super) fn next_migration<'s>(
         &mut self,
         transaction: bool,
+        timeout: bool,
         statements: impl IntoIterator<Item = &'s str>,
     ) {
         self.transaction = transaction;
+        self.timeout = timeout;
         if self.dialect == Dialect::Sqlite {
             self.rebuilds = sqlite::Rebuilds::read(statements);
         }
@@ -69,7 +76,10 @@ impl Reader {
         }
         for stmt in parse.tree().stmts() {
             match self.dialect {
-                Dialect::Postgres => self.postgres(&stmt, &mut found),
+                Dialect::Postgres => {
+                    self.postgres(&stmt, &mut found);
+                    self.waits_unbounded(&stmt, &mut found);
+                }
                 Dialect::Sqlite => self.sqlite(&stmt, &mut found),
             }
             if let ast::Stmt::CreateTable(table) = &stmt
@@ -79,6 +89,29 @@ impl Reader {
             }
         }
         found.found
+    }
+
+    /// `ACCESS EXCLUSIVE` on an existing relation with no lock timeout in effect; a `SET
+    /// lock_timeout` puts one in effect for the statements after it.
+    fn waits_unbounded(&mut self, stmt: &ast::Stmt, found: &mut Checked<'_>) {
+        if let ast::Stmt::Set(set) = stmt
+            && super::statement::sets_lock_timeout(&set.syntax().text().to_string())
+        {
+            let value = set.syntax().text().to_string().to_lowercase();
+            let value = value.rsplit(['=', ' ']).find(|w| !w.is_empty()).unwrap_or_default();
+            self.timeout = !matches!(value.trim_end_matches(';'), "0" | "'0'" | "default");
+        }
+        if self.timeout {
+            return;
+        }
+        for lock in super::takes::of_statement(stmt) {
+            if lock.mode == super::LockMode::AccessExclusive
+                && !self.created.contains(&lock.relation)
+            {
+                let what = format!("ACCESS EXCLUSIVE on {} with no lock_timeout", lock.relation);
+                found.push(Rule::AccessExclusiveWithoutTimeout, &what, offset(stmt.syntax()));
+            }
+        }
     }
 
     /// Whether every table a `DROP TABLE` or `TRUNCATE` names is one the migrations created.
