@@ -242,8 +242,16 @@ pub enum Command {
     /// exit 1 on an error-level finding
     Lint {
         /// Lint every migration, applied or not (and connect to no database)
-        #[arg(long)]
+        #[arg(long, conflicts_with = "trace")]
         all: bool,
+        /// Run the pending migrations on a scratch PostgreSQL database created beside the
+        /// target (and dropped after), reporting the locks each statement took beside the plan's
+        #[arg(long)]
+        trace: bool,
+        /// With --trace: run them on the target in a transaction that is rolled back instead
+        /// (the locks are real, each waiting at most the lock timeout)
+        #[arg(long, requires = "trace")]
+        in_transaction: bool,
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
     },

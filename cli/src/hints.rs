@@ -9,6 +9,7 @@ use godwit::guest_build::toolchain::{Install, ToolchainError};
 use godwit::guest_build::{BuildError, Language};
 use godwit::history::HistoryError;
 use godwit::history::adopt::AdoptError;
+use godwit::lint::TraceError;
 use godwit::lock_file::PinError;
 use godwit::pack::PackError;
 use godwit::plan::PlanError;
@@ -34,6 +35,7 @@ pub fn exit_code(error: &Error) -> u8 {
         )
         | Error::History(HistoryError::Foreign { .. })
         | Error::Lint(_)
+        | Error::Trace(TraceError::NotPostgres { .. })
         | Error::Plan(
             PlanError::UnknownVersion { .. }
             | PlanError::UnknownAfter { .. }
@@ -127,6 +129,15 @@ pub fn hint(error: &Error) -> Option<String> {
         Error::Lint(_) => {
             "write the statements the safe way (`godwit lint` says how), accept one in its file with \
              `-- godwit:allow <rule> <why>`, or apply them as they are with `godwit up --no-lint`"
+                .to_owned()
+        }
+        Error::Trace(TraceError::NotPostgres { .. }) => {
+            "`godwit lint` (without --trace) checks SQLite migrations; `godwit up --dry-run` shows their SQL"
+                .to_owned()
+        }
+        Error::Trace(TraceError::Scratch { .. }) => {
+            "let the role create databases (ALTER ROLE ... CREATEDB), or trace on the target in a \
+             transaction that is rolled back with `godwit lint --trace --in-transaction`"
                 .to_owned()
         }
         Error::LockTimeout { .. } => {

@@ -14,6 +14,7 @@ mod new_in_format;
 mod project;
 mod scaffold;
 mod toolchain;
+mod trace;
 mod transforms;
 
 pub use self::transforms::View;
@@ -86,7 +87,10 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             migrate::migrate(&settings, printer, request, Default::default(), *format)
         }
         Command::Validate => history::validate(&settings, printer),
-        Command::Lint { all, format } => lint::lint(&settings, printer, *all, *format),
+        Command::Lint { trace: true, in_transaction, format, .. } => {
+            trace::trace(&settings, printer, *in_transaction, *format)
+        }
+        Command::Lint { all, format, .. } => lint::lint(&settings, printer, *all, *format),
         Command::Lock => lock::lock(&settings, printer),
         Command::Repair { yes } => history::repair(&settings, printer, *yes),
         Command::Baseline { version } => history::baseline(&settings, printer, *version),

@@ -159,6 +159,26 @@ fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
+/// A PostgreSQL URL naming another database on the same server (its path, or a `dbname`
+/// parameter, replaced); `None` for another scheme.
+pub(crate) fn on_database(url: &str, database: &str) -> Option<String> {
+    if !is_postgres(url) {
+        return None;
+    }
+    let (scheme, rest) = url.split_once("://")?;
+    let (head, query) = match rest.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (rest, None),
+    };
+    let authority = head.split_once('/').map_or(head, |(authority, _)| authority);
+    let query = query.map(|q| {
+        let kept = q.split('&').filter(|p| !p.starts_with("dbname="));
+        kept.collect::<Vec<_>>().join("&")
+    });
+    let query = query.filter(|q| !q.is_empty()).map(|q| format!("?{q}")).unwrap_or_default();
+    Some(format!("{scheme}://{authority}/{database}{query}"))
+}
+
 /// The URL with any password replaced by `***`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -178,6 +198,18 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_database_on_the_same_server() {
+        let on = |url| on_database(url, "scratch").unwrap();
+        assert_eq!(on("postgres://u@h:5/app?host=/tmp"), "postgres://u@h:5/scratch?host=/tmp");
+        assert_eq!(on("postgresql://u@h"), "postgresql://u@h/scratch");
+        assert_eq!(
+            on("postgres://u@h/?dbname=app&sslmode=disable"),
+            "postgres://u@h/scratch?sslmode=disable"
+        );
+        assert_eq!(on_database("sqlite:a.db", "x"), None);
+    }
 
     #[test]
     fn redacts_passwords_only() {

@@ -17,7 +17,7 @@ mod value;
 mod write;
 
 pub use self::connection::{ConnectError, dialect_of, redact};
-pub(crate) use self::connection::{ConnectOptions, Connection};
+pub(crate) use self::connection::{ConnectOptions, Connection, on_database};
 pub use self::error::{DbError, Undefined};
 pub use self::grant::{Access, Confine, Grant, TableName};
 pub use self::steps::{StepFailure, StepWork, StepsRun, one_by_one};

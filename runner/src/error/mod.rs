@@ -57,6 +57,9 @@ pub enum Error {
     /// The linter found errors in the migrations a run would apply; nothing was applied.
     #[error(transparent)]
     Lint(#[from] crate::lint::Refused),
+    /// `lint --trace` could not run (not PostgreSQL, no scratch database).
+    #[error(transparent)]
+    Trace(#[from] crate::lint::TraceError),
     /// A SQL statement of a migration failed.
     #[error(transparent)]
     MigrationFailed(Box<MigrationFailure>),

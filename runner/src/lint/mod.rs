@@ -9,9 +9,12 @@ mod catalog;
 mod rules;
 pub(crate) mod statement;
 mod takes;
+mod trace;
 
 pub(crate) use catalog::{in_database, regclass_text};
 pub use takes::{Lock, LockMode, RelationSize, locks_taken};
+pub use trace::{Outcome, Trace, TraceError, TracedStatement};
+pub(crate) use trace::{Traced, Tracer};
 
 use crate::driver::Dialect;
 use crate::locks::LockWaits;

@@ -10,6 +10,7 @@ mod prepare;
 mod repair;
 mod runnable;
 mod steps;
+mod trace;
 mod transforms;
 
 pub use self::adopt::{AdoptRequest, Adoption};

@@ -425,6 +425,18 @@ catalogue!(
         Runner::Doc
     },
     B89 => |p| file(p, "0002_soon.sql", "-- godwit:lock-timeout soon\n-- godwit:up\nselect 1;\n"),
+    B90 => |_| Runner::Doc,
+    B91 => |_| Runner::Doc,
+    B92 => |_| Runner::Doc,
+    B93 => |p| {
+        p.migration("0002_note.sql", "alter table ok add column note text;", None);
+        p.db().execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'godwit_no_createdb') \
+             THEN CREATE ROLE godwit_no_createdb LOGIN NOCREATEDB; END IF; END $$; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO godwit_no_createdb;",
+        );
+        Runner::Url(p.url.replacen("postgres@", "godwit_no_createdb@", 1))
+    },
 );
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role

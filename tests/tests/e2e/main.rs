@@ -16,6 +16,7 @@ mod lint;
 mod live;
 mod load;
 mod lock_plan;
+mod lock_trace;
 mod lock_waits;
 mod migrate;
 mod new_user;
