@@ -5,6 +5,7 @@
 #
 #   crates.io  sqlx-cli, refinery_cli, diesel_cli   (cargo install --locked)
 #   npm        dbmate                               (its own static binary)
+#              squawk-cli                           (the PostgreSQL migration linter)
 #   PyPI       alembic, yoyo-migrations             (one virtualenv)
 #   Debian     sqitch (+ DBD::Pg, DBD::SQLite), libpq for diesel_cli, sqlite3
 set -euo pipefail
@@ -16,6 +17,7 @@ SQLX=0.9.0
 REFINERY=0.10.0
 DIESEL=2.3.14
 DBMATE=2.36.0
+SQUAWK=2.66.0
 ALEMBIC=1.20.1
 YOYO=9.0.0
 SQLALCHEMY=2.1.9
@@ -52,6 +54,12 @@ if [ ! -x "$ROOT/npm/node_modules/.bin/dbmate" ] ||
     npm install --silent --no-audit --no-fund --prefix "$ROOT/npm" "dbmate@$DBMATE" >/dev/null
 fi
 echo "dbmate $DBMATE: $ROOT/npm/node_modules/.bin/dbmate"
+
+if [ ! -x "$ROOT/squawk/node_modules/.bin/squawk" ] ||
+    ! "$ROOT/squawk/node_modules/.bin/squawk" --version | grep -q "$SQUAWK"; then
+    npm install --silent --no-audit --no-fund --prefix "$ROOT/squawk" "squawk-cli@$SQUAWK" >/dev/null
+fi
+echo "squawk $SQUAWK: $ROOT/squawk/node_modules/.bin/squawk"
 
 if [ ! -x "$ROOT/venv/bin/alembic" ] || [ ! -x "$ROOT/venv/bin/yoyo" ]; then
     python3 -m venv "$ROOT/venv"

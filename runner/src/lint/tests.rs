@@ -138,3 +138,16 @@ fn a_sqlite_rebuild_that_copies_nothing_drops_data() {
     let copied = sql.replace("DROP", "INSERT INTO orders_new SELECT id FROM orders;\nDROP");
     assert_eq!(whats(Dialect::Sqlite, &copied, false), []);
 }
+
+#[test]
+fn a_constraint_validated_in_the_transaction_that_added_it_is_found() {
+    let sql = "ALTER TABLE orders ADD CONSTRAINT orders_fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\n\
+               ALTER TABLE Orders VALIDATE CONSTRAINT ORDERS_FK;";
+    assert_eq!(found(Dialect::Postgres, sql, true), [Rule::ConstraintNotValid]);
+    assert!(found(Dialect::Postgres, sql, false).is_empty());
+    // Validated in the next migration, after the ADD committed.
+    let mut reader = Reader::new(Dialect::Postgres, true);
+    assert!(reader.check(sql.lines().next().unwrap()).is_empty());
+    reader.next_migration(true, true, ["ALTER TABLE orders VALIDATE CONSTRAINT orders_fk;"]);
+    assert!(reader.check("ALTER TABLE orders VALIDATE CONSTRAINT orders_fk;").is_empty());
+}

@@ -30,6 +30,9 @@ pub(super) struct Reader {
     /// Whether a lock timeout is in effect for the statement being read: godwit's, or one the
     /// migration set.
     timeout: bool,
+    /// The constraints (table, name) the migration being read added `NOT VALID` in its
+    /// transaction, whose lock it holds until it commits.
+    not_valid: HashSet<(String, String)>,
 }
 
 impl Reader {
@@ -40,6 +43,7 @@ impl Reader {
             created: HashSet::new(),
             rebuilds: sqlite::Rebuilds::default(),
             timeout: true,
+            not_valid: HashSet::new(),
         }
     }
 
@@ -53,6 +57,7 @@ impl Reader {
     ) {
         self.transaction = transaction;
         self.timeout = timeout;
+        self.not_valid.clear();
         if self.dialect == Dialect::Sqlite {
             self.rebuilds = sqlite::Rebuilds::read(statements);
         }
@@ -86,6 +91,11 @@ impl Reader {
                 && let Some(name) = table.table_name()
             {
                 self.created.insert(name_of(name.syntax()));
+            }
+            if let ast::Stmt::AlterTable(alter) = &stmt
+                && self.transaction
+            {
+                self.not_valid.extend(added_not_valid(alter));
             }
         }
         found.found
@@ -221,6 +231,20 @@ impl Reader {
                     );
                 }
             }
+            ast::AlterTableAction::ValidateConstraint(validate) => {
+                let constraint = validate
+                    .syntax()
+                    .descendants()
+                    .find(|n| n.kind() == SyntaxKind::CONSTRAINT_NAME_REF);
+                let constraint = constraint.as_ref().map(name_of).unwrap_or_default();
+                if self.not_valid.contains(&(name.to_owned(), constraint.clone())) {
+                    let what = format!(
+                        "VALIDATE CONSTRAINT {constraint} in the transaction that added it NOT VALID: \
+                         the lock the ADD took is held while it scans {name}"
+                    );
+                    found.push(Rule::ConstraintNotValid, &what, at);
+                }
+            }
             ast::AlterTableAction::AlterColumn(column) if !new => {
                 match column.option().map(|o| o.syntax().kind()) {
                     Some(SyntaxKind::SET_NOT_NULL) => {
@@ -271,6 +295,19 @@ impl Reader {
             _ => {}
         }
     }
+}
+
+/// The constraints an `ALTER TABLE` adds `NOT VALID`: (table, constraint).
+fn added_not_valid(alter: &ast::AlterTable) -> Vec<(String, String)> {
+    let table = alter.table_relation_name().and_then(|t| t.table_name_ref());
+    let Some(table) = table.as_ref().map(|t| name_of(t.syntax())) else { return Vec::new() };
+    let added = alter.actions().filter_map(|action| match action {
+        ast::AlterTableAction::AddConstraint(add) if has(add.syntax(), SyntaxKind::NOT_VALID) => {
+            add.syntax().descendants().find(|n| n.kind() == SyntaxKind::CONSTRAINT_NAME)
+        }
+        _ => None,
+    });
+    added.map(|name| (table.clone(), name_of(&name))).collect()
 }
 
 /// The actions of `ALTER TABLE name` that drop or rename, in any dialect.

@@ -1,0 +1,2 @@
+-- godwit:up
+CREATE INDEX orders_customer_idx ON orders (customer_id);

@@ -1,0 +1,2 @@
+-- godwit:up
+DROP INDEX orders_legacy_idx;

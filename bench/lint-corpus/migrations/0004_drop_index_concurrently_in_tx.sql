@@ -1,0 +1,2 @@
+-- godwit:up
+DROP INDEX CONCURRENTLY orders_legacy_idx;

@@ -1,0 +1,3 @@
+-- godwit:up
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;

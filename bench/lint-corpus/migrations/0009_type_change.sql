@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders ALTER COLUMN total TYPE numeric(12, 2);

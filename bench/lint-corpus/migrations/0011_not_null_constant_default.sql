@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders ADD COLUMN currency text NOT NULL DEFAULT 'EUR';

@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders ADD COLUMN token uuid DEFAULT gen_random_uuid();

@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders ADD CONSTRAINT orders_number_key UNIQUE (number);

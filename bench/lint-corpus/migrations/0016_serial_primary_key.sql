@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE events ADD COLUMN id serial PRIMARY KEY;

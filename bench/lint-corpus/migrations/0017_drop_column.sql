@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders DROP COLUMN legacy_status;

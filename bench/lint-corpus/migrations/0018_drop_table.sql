@@ -1,0 +1,2 @@
+-- godwit:up
+DROP TABLE legacy_orders;

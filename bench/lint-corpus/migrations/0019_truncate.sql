@@ -1,0 +1,2 @@
+-- godwit:up
+TRUNCATE audit_log CASCADE;

@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders RENAME COLUMN total TO amount;

@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders ALTER COLUMN note DROP NOT NULL;

@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS region text;

@@ -1,0 +1,2 @@
+-- godwit:up
+UPDATE orders SET region = 'eu' WHERE region IS NULL;

@@ -1,0 +1,2 @@
+-- godwit:up
+ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;
