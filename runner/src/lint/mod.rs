@@ -332,8 +332,17 @@ pub fn lint<'m>(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut reader = rules::Reader::new(dialect, true);
-    for migration in migrations {
-        let Script::Sql(script) = &migration.script else { continue };
+    let scripts: Vec<(&Migration, &crate::migration::SqlScript)> = migrations
+        .into_iter()
+        .filter_map(|m| match &m.script {
+            Script::Sql(script) => Some((m, script)),
+            Script::Wasm(_) => None,
+        })
+        .collect();
+    let texts: Vec<&str> =
+        scripts.iter().flat_map(|(_, s)| s.up.iter().map(|st| st.sql.as_str())).collect();
+    let mut parsed = rules::parse_all(&texts).into_iter();
+    for (migration, script) in scripts {
         let timeout = waits.of_file(script.lock_timeout).is_some();
         let statements = script.up.iter().map(|s| s.sql.as_str());
         reader.next_migration(script.transaction, timeout, statements);
@@ -341,7 +350,8 @@ pub fn lint<'m>(
             script.allows.iter().find(|allow| allow.rule == rule.id()).map(|a| a.reason.clone())
         };
         for statement in &script.up {
-            for found in reader.check(&statement.sql) {
+            let Some(parse) = parsed.next() else { break };
+            for found in reader.check_parsed(&statement.sql, &parse) {
                 let Some(level) = levels.of(found.rule) else { continue };
                 findings.push(Finding {
                     rule: found.rule,

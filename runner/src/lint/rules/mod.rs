@@ -9,7 +9,7 @@ mod sqlite;
 use super::Rule;
 use crate::driver::Dialect;
 use squawk_syntax::ast::{self, AstNode};
-use squawk_syntax::{SourceFile, SyntaxKind, SyntaxNode};
+use squawk_syntax::{Parse, SourceFile, SyntaxKind, SyntaxNode};
 use std::collections::HashSet;
 
 /// What a rule found in a statement, and how many lines into it.
@@ -64,8 +64,13 @@ impl Reader {
     }
 
     /// The rules' findings in one statement of the file.
+    #[cfg(test)]
     pub(super) fn check(&mut self, sql: &str) -> Vec<Found> {
-        let parse = SourceFile::parse(sql);
+        self.check_parsed(sql, &SourceFile::parse(sql))
+    }
+
+    /// The rules' findings in one statement of the file, parsed already.
+    pub(super) fn check_parsed(&mut self, sql: &str, parse: &Parse<SourceFile>) -> Vec<Found> {
         let mut found = Checked { sql, found: Vec::new() };
         if let Some(error) = parse.errors().first() {
             // SQLite's own syntax (PRAGMA, its column types) is not PostgreSQL's: only what the
@@ -75,7 +80,7 @@ impl Reader {
                     let at = usize::from(error.range().start());
                     found.push(Rule::Unreadable, &format!("{error}"), at);
                 }
-                Dialect::Sqlite => self.sqlite_unparsed(&parse, &mut found),
+                Dialect::Sqlite => self.sqlite_unparsed(parse, &mut found),
             }
             return found.found;
         }
@@ -295,6 +300,27 @@ impl Reader {
             _ => {}
         }
     }
+}
+
+/// Each statement parsed, in order, on as many threads as the machine has (up to four): the
+/// parse is most of what linting costs, and statements parse independently.
+pub(super) fn parse_all(statements: &[&str]) -> Vec<Parse<SourceFile>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    if threads < 2 || statements.len() < 64 {
+        return statements.iter().map(|sql| SourceFile::parse(sql)).collect();
+    }
+    let chunk = statements.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parsing: Vec<_> = statements
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().map(|sql| SourceFile::parse(sql)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parsing.into_iter().flat_map(|thread| thread.join().unwrap_or_default()).collect()
+    })
 }
 
 /// The constraints an `ALTER TABLE` adds `NOT VALID`: (table, constraint).

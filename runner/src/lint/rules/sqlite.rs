@@ -23,6 +23,12 @@ impl Rebuilds {
     pub(super) fn read<'s>(statements: impl IntoIterator<Item = &'s str>) -> Rebuilds {
         let mut rebuilds = Rebuilds::default();
         for sql in statements {
+            // Only a statement that says one of these words can be a rename or a pragma:
+            // the others are not parsed twice.
+            let lower = sql.to_ascii_lowercase();
+            if !lower.contains("rename") && !lower.contains("pragma") {
+                continue;
+            }
             let parse = SourceFile::parse(sql);
             if pragma(&parse).as_deref() == Some("foreign_key_check") {
                 rebuilds.checks_keys = true;
