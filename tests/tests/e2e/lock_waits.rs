@@ -154,3 +154,52 @@ fn a_statement_outside_a_transaction_is_tried_again() {
     release.join().unwrap();
     assert_eq!(p.db().columns("orders"), ["id", "note"]);
 }
+
+/// The whole story: a session holds a read lock in an open transaction; the migration's
+/// `ACCESS EXCLUSIVE` request times out, is retried, names that session, and succeeds once it
+/// commits; meanwhile a third session reading the table waits at most about one lock timeout
+/// at a time (the queue behind the migration's request), never as long as the holder held on.
+#[test]
+fn the_application_reads_on_while_a_blocked_migration_retries() {
+    let Some(p) = project() else { return };
+    p.migration("0001_orders.sql", "CREATE TABLE orders (id bigint);", None);
+    p.godwit(&["up"]).ok();
+    p.migration("0002_note.sql", "ALTER TABLE orders ADD COLUMN note text;", None);
+    let mut holder = reader(&p, "orders");
+    let held = Duration::from_millis(3000);
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(held);
+        holder.batch_execute("COMMIT").unwrap();
+    });
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reads = {
+        let (url, done) = (p.url.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut app = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+            let mut slowest = Duration::ZERO;
+            let mut count = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                app.query_one("SELECT count(*) FROM orders", &[]).unwrap();
+                slowest = slowest.max(started.elapsed());
+                count += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (slowest, count)
+        })
+    };
+    let run = p.godwit(&["up", "--statement-lock-timeout", "300ms", "--lock-retries", "10"]);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    release.join().unwrap();
+    let (slowest, count) = reads.join().unwrap();
+    run.ok()
+        .stderr_has("Retrying 0002_note (1 of 10)")
+        .stderr_has("held by pid ")
+        .stderr_has("(report-job), idle in transaction for ")
+        .stderr_has("applied 1 migration");
+    assert_eq!(p.db().columns("orders"), ["id", "note"]);
+    // Reads queue behind the migration's request for at most its 300 ms timeout; without
+    // one they would have waited the holder's 3 s.
+    assert!(count > 10, "{count} reads");
+    assert!(slowest < Duration::from_millis(1500), "a read waited {slowest:?}");
+}
