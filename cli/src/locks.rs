@@ -22,13 +22,19 @@ fn size_text(size: RelationSize) -> String {
     format!("{rows}, {}", bytes(size.bytes))
 }
 
-/// `987`, `12,345`, `41 M`.
+/// `987`, `123,456`, `4.1 M`, `41 M`, `2.0 G`.
 fn count(n: u64) -> String {
+    let scaled = |unit: f64, name: &str| {
+        let value = n as f64 / unit;
+        match value < 10.0 {
+            true => format!("{value:.1} {name}"),
+            false => format!("{value:.0} {name}"),
+        }
+    };
     match n {
-        n if n < 100_000 => thousands(n),
-        n if n < 100_000_000 => format!("{} k", n / 1000),
-        n if n < 100_000_000_000 => format!("{} M", n / 1_000_000),
-        n => format!("{} G", n / 1_000_000_000),
+        n if n < 1_000_000 => thousands(n),
+        n if n < 1_000_000_000 => scaled(1e6, "M"),
+        _ => scaled(1e9, "G"),
     }
 }
 
@@ -70,6 +76,8 @@ mod tests {
             Lock { mode: LockMode::Share, relation: "lines".into(), rewrites: false, size: None };
         assert_eq!(line(&lock), "SHARE on lines (not in the database yet): blocks writes");
         assert_eq!(count(12_345), "12,345");
+        assert_eq!(count(4_150_000), "4.2 M");
+        assert_eq!(count(2_000_000_000), "2.0 G");
         assert_eq!(bytes(8192), "8.0 KiB");
     }
 }

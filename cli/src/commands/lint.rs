@@ -83,9 +83,13 @@ pub fn lint(
 
 /// A finding on one line, as `godwit up` tells it before it applies anything.
 pub fn one_line(finding: &Finding) -> String {
-    let (level, rule, path, line) =
-        (finding.level, finding.rule, finding.path.display(), finding.line);
-    format!("{level}[{rule}]: {path}:{line}: {}; {}", finding.what, finding.rule.instead())
+    let (level, rule, path) = (finding.level, finding.rule, finding.path.display());
+    // A statement a component sent has no line in a file.
+    let at = match finding.line {
+        0 => String::new(),
+        line => format!(":{line}"),
+    };
+    format!("{level}[{rule}]: {path}{at}: {}; {}", finding.what, finding.rule.instead())
 }
 
 fn text(finding: &Finding) -> String {

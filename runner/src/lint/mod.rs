@@ -7,11 +7,13 @@
 
 mod catalog;
 mod rules;
+mod sent;
 pub(crate) mod statement;
 mod takes;
 mod trace;
 
 pub(crate) use catalog::{in_database, regclass_text};
+pub(crate) use sent::lint_sent;
 pub use takes::{Lock, LockMode, RelationSize, locks_taken};
 pub use trace::{Outcome, Trace, TraceError, TracedStatement};
 pub(crate) use trace::{Traced, Tracer};

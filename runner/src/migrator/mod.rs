@@ -303,7 +303,7 @@ impl Migrator {
         let refused = self.lint_steps(&plan.steps, request, locked.dialect(), reporter)?;
         let mode = request.transforms.mode();
         let keep = self.prepare(&mut locked, request, &plan.steps, &applied, mode)?;
-        let knows = self.knows(mode, &needed, &queued, &applied, keep.as_ref());
+        let knows = self.knows(mode, &needed, &queued, &applied, keep.as_ref(), request.lint);
         let mut report = Report { steps: Vec::new(), dry_run: request.dry_run, refused };
         let mut run = Run { conn: &mut locked, reporter, knows };
         let outcome = steps::run(&mut run, &plan.steps, request.dry_run, &mut report);

@@ -112,6 +112,7 @@ impl Migrator {
         queued: &'r [TransformRow],
         applied: &'r [AppliedMigration],
         keep: Option<&'r Keep>,
+        lint: bool,
     ) -> Knows<'r> {
         Knows {
             limits: self.limits,
@@ -124,6 +125,7 @@ impl Migrator {
             packs: &self.packs,
             keep,
             lock_waits: self.lock_waits,
+            lint: lint.then_some(&self.lint),
         }
     }
 }

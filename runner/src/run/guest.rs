@@ -5,8 +5,10 @@
 use super::Run;
 use crate::driver::DbError;
 use crate::error::{Error, GuestFailure};
+use crate::lint;
 use crate::migration::{Migration, WasmScript};
 use crate::plan::{Action, Step};
+use crate::report::Event;
 use crate::wasm::{Compiled, GuestError};
 
 /// The component of a migration the migrator compiled.
@@ -30,8 +32,15 @@ pub(crate) fn run_guest(
     let reverting = step.action == Action::Revert;
     let compiled = compiled(migration, wasm)?;
     let limits = run.knows.limits;
-    let Lent { output, result, .. } =
+    let Lent { output, result, sent, .. } =
         run.lend(&migration.label, |driver| compiled.migrate(driver, reverting, limits))?;
+    if let Some(levels) = run.knows.lint.filter(|_| !reverting) {
+        let dialect = run.conn.dialect();
+        let timeout = super::lock_wait::timeout_of(run, migration).is_some();
+        for finding in lint::lint_sent(migration, &sent, dialect, levels, timeout) {
+            run.reporter.report(Event::Linted { finding: &finding, refuses: false });
+        }
+    }
     result.map_err(|source| guest_failure(migration, reverting, None, source, output))
 }
 
@@ -59,4 +68,6 @@ pub(crate) struct Lent<T> {
     pub(crate) output: Vec<String>,
     pub(crate) result: Result<T, GuestError>,
     pub(crate) database: Option<DbError>,
+    /// The distinct statements a component's `up` or `down` sent to change the database.
+    pub(crate) sent: Vec<String>,
 }

@@ -56,6 +56,9 @@ pub(crate) struct Knows<'r> {
     /// How long statements wait for locks, and how often a migration that gave up is tried
     /// again (PostgreSQL).
     pub(crate) lock_waits: LockWaits,
+    /// The linter's levels, when the run lints: the statements a component migration sends
+    /// are linted after its call.
+    pub(crate) lint: Option<&'r crate::lint::Levels>,
 }
 
 /// Who runs the batches of a batched migration.
@@ -171,13 +174,13 @@ impl<'r> Run<'r> {
         label: &str,
         call: impl FnOnce(Box<dyn Driver>) -> Outcome<T>,
     ) -> Result<Lent<T>, Error> {
-        let Outcome { driver, output, result, database } = call(self.conn.lend()?);
+        let Outcome { driver, output, result, database, sent } = call(self.conn.lend()?);
         if let Some(driver) = driver {
             self.conn.give_back(driver);
         }
         for line in &output {
             self.reporter.report(Event::GuestOutput { label, line });
         }
-        Ok(Lent { output, result, database })
+        Ok(Lent { output, result, database, sent })
     }
 }

@@ -254,7 +254,7 @@ impl<'m> Batches<'m> {
             return Err(guest_failure(migration, false, Some(rows_done), reason, Vec::new()));
         };
         run.confined(migration, |run| {
-            let Lent { output, result, database } =
+            let Lent { output, result, database, .. } =
                 run.lend(&migration.label, |d| transformer.batch(d, cursor.as_deref(), size))?;
             let failed = |source| guest_failure(migration, false, Some(rows_done), source, output);
             match result {

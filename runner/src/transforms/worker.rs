@@ -276,6 +276,7 @@ fn work_on(
         packs: shop.packs,
         keep: None,
         lock_waits: crate::locks::LockWaits::default(),
+        lint: None,
     };
     let mut run = Run { conn: &mut *conn, reporter: &mut *reporter, knows };
     let step = Step { action: Action::Resume, migration };

@@ -21,6 +21,9 @@ pub struct GuestState {
     first_error: Option<crate::driver::DbError>,
     /// What the guest declared with `options.declare`, the last call's.
     declared: Option<super::RunOptions>,
+    /// The statements it sent to change the database, when they are kept (its `up` and
+    /// `down`, which are linted after the call; not a transform's batches).
+    sent: Option<Vec<String>>,
 }
 
 impl GuestState {
@@ -46,6 +49,7 @@ impl GuestState {
             logs: Vec::new(),
             first_error: None,
             declared: None,
+            sent: None,
         }
     }
 
@@ -71,6 +75,25 @@ impl GuestState {
             self.first_error.get_or_insert(error);
             converted
         })
+    }
+
+    /// Keeps the statements the guest sends to change the database from now on.
+    pub fn keep_sent(&mut self) {
+        self.sent = Some(Vec::new());
+    }
+
+    /// The statements kept, each once, in the order first sent.
+    pub fn take_sent(&mut self) -> Vec<String> {
+        self.sent.take().unwrap_or_default()
+    }
+
+    fn sending(&mut self, statement: &str) {
+        if let Some(sent) = &mut self.sent
+            && sent.len() < MAX_SENT
+            && !sent.iter().any(|s| s == statement)
+        {
+            sent.push(statement.to_owned());
+        }
     }
 
     /// What the guest declared with `options.declare` in this call.
@@ -170,6 +193,7 @@ impl sql::Host for GuestState {
         params: Vec<types::Value>,
     ) -> Result<u64, types::DbError> {
         let params: Vec<Value> = params.into_iter().map(to_value).collect();
+        self.sending(&statement);
         let result = self.db()?.execute_with(&statement, &params);
         self.seen(result)
     }
@@ -183,6 +207,7 @@ impl sql::Host for GuestState {
         let params: Vec<Value> = params.into_iter().map(to_value).collect();
         let width = usize::try_from(row_width).unwrap_or(usize::MAX);
         let rows = ParamRows::new(width, &params).map_err(db_error)?;
+        self.sending(&statement);
         let result = self.db()?.execute_many(&statement, rows);
         self.seen(result)
     }
@@ -220,6 +245,7 @@ impl sql::Host for GuestState {
     ) -> Result<u64, types::DbError> {
         let (width, params) = super::json::params_from_json(&rows).map_err(db_error)?;
         let rows = ParamRows::new(width, &params).map_err(db_error)?;
+        self.sending(&statement);
         let result = self.db()?.execute_many(&statement, rows);
         self.seen(result)
     }
@@ -237,6 +263,9 @@ impl options::Host for GuestState {
         });
     }
 }
+
+/// Distinct statements kept from one call for the linter.
+const MAX_SENT: usize = 1000;
 
 /// Log lines kept from one call, so a flood cannot exhaust the host's memory.
 const MAX_LOG_LINES: usize = 1000;

@@ -191,6 +191,8 @@ pub(crate) struct Outcome<T> {
     pub result: Result<T, GuestError>,
     /// The first error the database reported to the guest during the call.
     pub database: Option<crate::driver::DbError>,
+    /// The distinct statements it sent to change the database (`up` and `down` only).
+    pub sent: Vec<String>,
 }
 
 impl Compiled {
@@ -208,6 +210,7 @@ impl Compiled {
         let runtime = &self.runtime;
         let (result, mut state) =
             runtime.call(&self.component, Some(driver), limits, |bindings, store| {
+                store.data_mut().keep_sent();
                 let migration = bindings.godwit_migration_migration();
                 match down {
                     false => migration.call_up(store),
@@ -216,7 +219,8 @@ impl Compiled {
             });
         let (output, driver) = state.give_back();
         let database = state.take_first_error();
-        Outcome { driver, output, result, database }
+        let sent = state.take_sent();
+        Outcome { driver, output, result, database, sent }
     }
 
     /// Instantiates a batched migration once for all the batches of this run: its memory and
@@ -274,7 +278,7 @@ impl Transformer {
             Ok(Err(message)) => Err(GuestError::Returned(message)),
             Err(error) => Err(classify(error, self.limits)),
         };
-        Outcome { driver, output, result: batch, database }
+        Outcome { driver, output, result: batch, database, sent: Vec::new() }
     }
 }
 

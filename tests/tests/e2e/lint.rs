@@ -171,3 +171,38 @@ on_both!(
     a_file_allows_a_finding_with_a_reason,
     levels_in_godwit_toml_raise_or_silence_a_rule
 );
+
+/// A component's statements are known once it sends them: they are linted after its `up`,
+/// and what the rules find is told as a warning (it ran already); `--no-lint` tells nothing.
+#[test]
+fn the_statements_a_component_sends_are_linted_after_it_runs() {
+    let Some(p) = Project::new(Backend::Postgres) else { return };
+    p.migration(
+        "0001_people.sql",
+        "CREATE TABLE people (id bigint PRIMARY KEY, full_name text NOT NULL, \
+           passes integer NOT NULL DEFAULT 0);\n\
+         INSERT INTO people VALUES (1, 'Ada Lovelace');",
+        None,
+    );
+    p.godwit(&["up"]).ok();
+    let indexed = super::options::variant("python-backfill", "migration.py", |text| {
+        text.replace(
+            "        godwit.execute(\"ALTER TABLE people ADD COLUMN last_name TEXT\")\n",
+            "        godwit.execute(\"ALTER TABLE people ADD COLUMN last_name TEXT\")\n        \
+             godwit.execute(\"CREATE INDEX people_full_name ON people (full_name)\")\n",
+        )
+    });
+    std::fs::copy(&indexed, p.path("migrations/0002_split.wasm")).unwrap();
+    p.godwit(&["up"]).ok().stderr_has(
+        "warning[index-not-concurrent]: migrations/0002_split.wasm: CREATE INDEX on people \
+         without CONCURRENTLY (a statement the component sent)",
+    );
+    let columns = p.db().columns("people");
+    assert_eq!(columns, ["id", "full_name", "passes", "first_name", "last_name"]);
+    p.godwit(&["down"]).ok();
+    // Its down does not drop the index its up made.
+    p.db().execute("DROP INDEX people_full_name");
+    let quiet = p.godwit(&["up", "--no-lint"]);
+    quiet.ok();
+    assert!(!quiet.stderr.contains("index-not-concurrent"), "{}", quiet.stderr);
+}

@@ -12,10 +12,15 @@ use std::sync::Mutex;
 pub(super) fn variant(example: &str, file: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("options-{example}"));
     let source = root().join("guest-examples").join(example).join(file);
     let text = std::fs::read_to_string(&source).unwrap();
     let edited = edit(&text);
+    // Each edit builds in a directory of its own, so variants of one example do not take
+    // turns rebuilding.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&edited, &mut hasher);
+    let edit_id = std::hash::Hasher::finish(&hasher);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("options-{example}-{edit_id:x}"));
     assert_ne!(edited, text, "the edit of {example}/{file} changed nothing");
     write_if_changed(&dir.join(file), &edited);
     if file.ends_with(".rs") {
