@@ -215,6 +215,14 @@ pub enum Command {
         /// locks) as one JSON document on stdout
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Refuse to run when the database's schema differs from what its applied migrations
+        /// produce (`godwit drift`)
+        #[arg(long)]
+        check_drift: bool,
+        /// With --check-drift: build the migrations' schema in this empty database instead
+        /// of a scratch one created beside the target
+        #[arg(long, value_name = "URL", requires = "check_drift")]
+        dev_url: Option<String>,
         #[command(flatten)]
         batch: crate::batching::BatchArgs,
     },
@@ -250,10 +258,29 @@ pub enum Command {
         trace: bool,
         /// With --trace: run them on the target in a transaction that is rolled back instead
         /// (the locks are real, each waiting at most the lock timeout)
-        #[arg(long, requires = "trace")]
+        #[arg(long, requires = "trace", conflicts_with = "dev_url")]
         in_transaction: bool,
+        /// With --trace: run them in this empty database instead of one created beside the
+        /// target
+        #[arg(long, value_name = "URL", requires = "trace")]
+        dev_url: Option<String>,
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
+    },
+    /// Compare the database's schema with what its applied migrations produce (built on a
+    /// scratch database); exit 1 on any difference
+    Drift {
+        /// Build the migrations' schema in this empty database instead of a scratch one
+        /// created beside the target
+        #[arg(long, value_name = "URL")]
+        dev_url: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// The database's schema as SQL
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
     },
     /// Pin every pack's and WebAssembly migration's SHA-256 in godwit.lock; show what changed
     Lock,
@@ -314,6 +341,17 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print the schema (tables, columns, constraints, indexes, views, functions, triggers,
+    /// types, sequences, extensions, comments, grants, policies) as deterministic SQL
+    Dump {
+        /// Write it to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 

@@ -44,6 +44,10 @@ dir = "migrations"
 # statement_lock_timeout = "5s"
 # lock_retries = 3
 
+# Write the database's schema here (`godwit schema dump`) after every `up` and `down` that
+# changed something, so a pull request shows the schema change beside the migration.
+# dump_schema = "db/schema.sql"
+
 # PostgreSQL schema of the godwit_history table (default: the connection's current schema).
 # schema = "public"
 
@@ -76,6 +80,7 @@ struct File {
     statement_lock_timeout: Option<String>,
     lock_retries: Option<u32>,
     schema: Option<String>,
+    dump_schema: Option<PathBuf>,
     wasm_timeout: Option<String>,
     wasm_memory: Option<String>,
     #[serde(default, rename = "pack")]
@@ -126,6 +131,8 @@ pub struct Settings {
     pub packs: Vec<PackEntry>,
     /// The levels `[lint]` gives the rules of `godwit lint`.
     pub lint: godwit::lint::Levels,
+    /// Where `up` and `down` write the schema after changing it (`dump_schema`).
+    pub dump_schema: Option<PathBuf>,
 }
 
 impl Settings {
@@ -196,6 +203,7 @@ impl Settings {
             .map_err(|e| Failure::config(format!("invalid [lint] in {}: {e}", base.display())))?;
         Ok(Settings {
             lint,
+            dump_schema: file.dump_schema.map(|path| relative_to(&base, &path)),
             dir,
             format,
             keep,

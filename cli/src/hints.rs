@@ -13,6 +13,7 @@ use godwit::lint::TraceError;
 use godwit::lock_file::PinError;
 use godwit::pack::PackError;
 use godwit::plan::PlanError;
+use godwit::schema::SchemaError;
 use godwit::source::{
     DetectError, NameProblem, ProblemKind, SourceError, SourceProblem, SqlFileError,
 };
@@ -36,6 +37,7 @@ pub fn exit_code(error: &Error) -> u8 {
         | Error::History(HistoryError::Foreign { .. })
         | Error::Lint(_)
         | Error::Trace(TraceError::NotPostgres { .. })
+        | Error::Schema(SchemaError::DevNotEmpty { .. } | SchemaError::NeverMigrated { .. })
         | Error::Plan(
             PlanError::UnknownVersion { .. }
             | PlanError::UnknownAfter { .. }
@@ -135,9 +137,16 @@ pub fn hint(error: &Error) -> Option<String> {
             "`godwit lint` (without --trace) checks SQLite migrations; `godwit up --dry-run` shows their SQL"
                 .to_owned()
         }
-        Error::Trace(TraceError::Scratch { .. }) => {
-            "let the role create databases (ALTER ROLE ... CREATEDB), or trace on the target in a \
-             transaction that is rolled back with `godwit lint --trace --in-transaction`"
+        Error::Schema(SchemaError::DevNotEmpty { .. }) => {
+            "give --dev-url an empty database (a fresh one: `createdb`, or `sqlite::memory:` for SQLite); godwit builds the migrations' schema there"
+                .to_owned()
+        }
+        Error::Schema(SchemaError::NeverMigrated { .. }) => {
+            "run `godwit up` to migrate it, or `godwit baseline` to record the migrations it already has".to_owned()
+        }
+        Error::Schema(SchemaError::Scratch { .. }) => {
+            "let the role create databases (`ALTER ROLE ... CREATEDB`), or name an empty database to \
+             build in with --dev-url (`godwit lint --trace --in-transaction` traces on the target itself)"
                 .to_owned()
         }
         Error::LockTimeout { .. } => {

@@ -35,6 +35,7 @@ pub mod pack;
 pub mod plan;
 mod report;
 mod run;
+pub mod schema;
 pub mod source;
 pub mod status;
 mod stream;
@@ -47,8 +48,8 @@ pub use checksum::Checksum;
 pub use driver::connection::{ConnectOptions, Connection, connect, connect_changes_nothing};
 pub use error::{BeyondGrant, Error, GuestFailure, MigrationFailure};
 pub use migrator::{
-    AdoptRequest, Adoption, Loader, Migrator, PlannedStatement, Relock, RepairAction, Report,
-    Request, StepReport, TransformMode, Worked,
+    AdoptRequest, Adoption, Drift, Loader, Migrator, PlannedStatement, Relock, RepairAction,
+    Report, Request, StepReport, TransformMode, Worked,
 };
 pub use report::{Event, NoReport, Reporter};
 pub use stream::Stream;

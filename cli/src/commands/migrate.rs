@@ -17,6 +17,7 @@ pub fn migrate(
     request: Request,
     (policy, throttle): (BatchPolicy, Throttle),
     format: Format,
+    drift: Option<Option<String>>,
 ) -> anyhow::Result<ExitCode> {
     let (migrator, mut db) = load_and_connect(settings, || {
         // The engine refuses packs and components that godwit.lock does not pin; here, before
@@ -25,6 +26,9 @@ pub fn migrate(
         migrator.check_pins()?;
         Ok(migrator)
     })?;
+    if let Some(dev) = &drift {
+        super::schema::refuse_drift(settings, printer, &migrator, dev.as_deref())?;
+    }
     let target = db.target().to_owned();
     let started = std::time::Instant::now();
     let mut reporter = CliReporter::new(printer);
@@ -44,6 +48,9 @@ pub fn migrate(
         let message = format!("godwit up would refuse to run: {errors} (see `godwit lint`)");
         printer.status("Dry run", RED, message);
         return Ok(ExitCode::from(2));
+    }
+    if !report.dry_run && !report.steps.is_empty() {
+        super::schema::dump_after_run(settings, printer, &mut db)?;
     }
     let reverting = matches!(request.target, Target::Down { .. });
     let migrations = count(report.steps.len(), "migration", "migrations");

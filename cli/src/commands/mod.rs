@@ -13,13 +13,14 @@ mod migrate;
 mod new_in_format;
 mod project;
 mod scaffold;
+mod schema;
 mod toolchain;
 mod trace;
 mod transforms;
 
 pub use self::transforms::View;
 
-use crate::cli::{Cli, Command, ToolchainCommand};
+use crate::cli::{Cli, Command, SchemaCommand, ToolchainCommand};
 use crate::config::Settings;
 use crate::printer::Printer;
 use crate::report::CliReporter;
@@ -58,6 +59,8 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             no_wait,
             no_lint,
             format,
+            check_drift,
+            dev_url,
             batch,
         } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
@@ -74,7 +77,8 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
                 lint: !*no_lint,
                 ..request
             };
-            migrate::migrate(&settings, printer, request, batching, *format)
+            let drift = check_drift.then(|| dev_url.clone());
+            migrate::migrate(&settings, printer, request, batching, *format, drift)
         }
         Command::Down { to, steps, pack, dry_run, format } => {
             let down = match (to, steps) {
@@ -84,11 +88,17 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
             let target = Target::Down { stream, down };
             let request = Request { target, dry_run: *dry_run, ..Request::down(down) };
-            migrate::migrate(&settings, printer, request, Default::default(), *format)
+            migrate::migrate(&settings, printer, request, Default::default(), *format, None)
         }
         Command::Validate => history::validate(&settings, printer),
-        Command::Lint { trace: true, in_transaction, format, .. } => {
-            trace::trace(&settings, printer, *in_transaction, *format)
+        Command::Lint { trace: true, in_transaction, dev_url, format, .. } => {
+            trace::trace(&settings, printer, *in_transaction, dev_url.as_deref(), *format)
+        }
+        Command::Drift { dev_url, format } => {
+            schema::drift(&settings, printer, dev_url.as_deref(), *format)
+        }
+        Command::Schema { command: SchemaCommand::Dump { out } } => {
+            schema::dump(&settings, printer, out.as_deref())
         }
         Command::Lint { all, format, .. } => lint::lint(&settings, printer, *all, *format),
         Command::Lock => lock::lock(&settings, printer),

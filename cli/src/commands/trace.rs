@@ -14,6 +14,7 @@ pub fn trace(
     settings: &Settings,
     printer: &mut Printer,
     in_transaction: bool,
+    dev: Option<&str>,
     format: LintFormat,
 ) -> anyhow::Result<ExitCode> {
     if format == LintFormat::Sarif {
@@ -32,7 +33,7 @@ pub fn trace(
             let migrator = load(settings, printer)?;
             // Connecting first names an unreachable server or a bad URL as every command does.
             drop(connect(settings)?);
-            migrator.trace_on_scratch(&settings.database, &connect_options(settings))?
+            migrator.trace_on_scratch(&settings.database, &connect_options(settings), dev)?
         }
     };
     match format {

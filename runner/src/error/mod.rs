@@ -60,6 +60,9 @@ pub enum Error {
     /// `lint --trace` could not run (not PostgreSQL, no scratch database).
     #[error(transparent)]
     Trace(#[from] crate::lint::TraceError),
+    /// A schema could not be read, or built on a scratch database.
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
     /// A SQL statement of a migration failed.
     #[error(transparent)]
     MigrationFailed(Box<MigrationFailure>),

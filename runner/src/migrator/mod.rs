@@ -4,16 +4,19 @@
 //! in `prepare`, the step loop in `steps`, and one run's context in `crate::run`.
 
 mod adopt;
+mod drift;
 mod lint;
 mod load;
 mod prepare;
 mod repair;
 mod runnable;
+mod scratch;
 mod steps;
 mod trace;
 mod transforms;
 
 pub use self::adopt::{AdoptRequest, Adoption};
+pub use self::drift::Drift;
 pub use self::load::Loader;
 pub use self::repair::RepairAction;
 pub use crate::transforms::worker::Worked;

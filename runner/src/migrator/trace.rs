@@ -3,15 +3,14 @@
 //! a scratch database created beside it (which also runs what needs to be outside a
 //! transaction) and dropped after.
 
+use super::scratch::Scratch;
 use super::{Migrator, Request};
 use crate::driver::connection::connect;
-use crate::driver::{ConnectOptions, Connection, DbError, Dialect, on_database};
+use crate::driver::{ConnectOptions, Connection, DbError, Dialect};
 use crate::error::Error;
 use crate::lint::{Trace, TraceError, Traced, TracedStatement, Tracer};
 use crate::migration::Script;
-use crate::plan::{Action, Step, Target};
-use crate::report::NoReport;
-use crate::stream::Stream;
+use crate::plan::{Action, Step};
 use crate::transforms::worker;
 
 impl Migrator {
@@ -38,57 +37,39 @@ impl Migrator {
     /// them, reading the locks each statement takes (those that run only outside a
     /// transaction, such as `CREATE INDEX CONCURRENTLY`, read by a second session while
     /// they run). The scratch database is dropped at the end; the target is only read.
-    pub fn trace_on_scratch(&self, url: &str, options: &ConnectOptions) -> Result<Trace, Error> {
+    /// `dev` names an empty database to use instead of creating one.
+    pub fn trace_on_scratch(
+        &self,
+        url: &str,
+        options: &ConnectOptions,
+        dev: Option<&str>,
+    ) -> Result<Trace, Error> {
         let mut conn = connect(url, options)?;
         postgres(&conn)?;
-        let target = conn.target().to_owned();
         let applied = self.history(&mut conn)?;
-        let name = format!(
-            "godwit_trace_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros())
-        );
-        let scratch_url = on_database(url, &name).unwrap_or_default();
-        let create = format!("CREATE DATABASE {name} TEMPLATE template0");
-        conn.driver()?
-            .own_batch(&create)
-            .map_err(|source| TraceError::Scratch { target: target.clone(), source })?;
-        let traced = self.on_scratch(&scratch_url, options, &applied);
-        let dropped =
-            conn.driver()?.own_batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        let traced = traced?;
-        dropped.map_err(|source| Error::Database {
-            context: format!(
-                "cannot drop the scratch database {name} on {target}: drop it by hand"
-            ),
-            source,
-        })?;
-        Ok(Trace { scratch_database: Some(name), statements: traced })
+        let scratch = Scratch::new(&mut conn, url, dev, options)?;
+        let traced = self.on_scratch(&scratch, options, &applied);
+        let name = scratch.created().map(str::to_owned);
+        let dropped = scratch.discard(&mut conn);
+        let statements = traced?;
+        dropped?;
+        Ok(Trace { scratch_database: name, statements })
     }
 
     fn on_scratch(
         &self,
-        url: &str,
+        scratch: &Scratch,
         options: &ConnectOptions,
         applied: &[crate::history::AppliedMigration],
     ) -> Result<Vec<TracedStatement>, Error> {
-        let mut scratch = connect(url, options)?;
-        let newest =
-            applied.iter().filter(|a| a.stream == Stream::Project).filter_map(|a| a.version).max();
-        if let Some(newest) = newest {
-            let to = Target::Up { to: Some(newest), allow_out_of_order: true };
-            let request = Request { target: to, lint: false, ..Request::up() };
-            self.run(&mut scratch, &request, &mut NoReport)?;
-        }
-        let mut observer = connect(url, options)?;
-        let target = scratch.target().to_owned();
-        let queued = worker::queued(scratch.driver()?)?;
-        let applied = self.history(&mut scratch)?;
+        let mut db = scratch.build(self, applied, options)?;
+        let mut observer = connect(&scratch.url, options)?;
+        let target = db.target().to_owned();
+        let queued = worker::queued(db.driver()?)?;
+        let applied = self.history(&mut db)?;
         let (plan, _) = self.plan_run(&Request::up(), &applied, &queued)?;
         let catalog = |source| TraceError::Catalog { target: target.clone(), source };
-        let mut tracer = Tracer::committed(scratch.driver()?, observer.driver()?);
+        let mut tracer = Tracer::committed(db.driver()?, observer.driver()?);
         self.trace_steps(&mut tracer, &plan.steps).map_err(catalog)?;
         Ok(tracer.finish().map_err(catalog)?)
     }

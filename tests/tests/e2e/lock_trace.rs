@@ -67,7 +67,7 @@ fn every_example_of_every_rule_takes_the_locks_the_plan_shows() {
         p.write("migrations/0002_example.sql", file);
         let traced = trace(p, &["lint", "--trace", "--format", "json"]);
         let scratch = traced["scratch_database"].as_str().unwrap();
-        assert!(scratch.starts_with("godwit_trace_"), "{traced}");
+        assert!(scratch.starts_with("godwit_scratch_"), "{traced}");
         let left = format!("SELECT count(*) FROM pg_database WHERE datname = '{scratch}'");
         assert_eq!(p.db().scalar(&left), "0", "the scratch database is dropped");
         for statement in traced["statements"].as_array().unwrap() {

@@ -71,12 +71,6 @@ pub enum TraceError {
          (SQLite has no lock levels: a writer locks the whole database)"
     )]
     NotPostgres { target: String },
-    #[error("cannot create a scratch database on {target} to trace the migrations in")]
-    Scratch {
-        target: String,
-        #[source]
-        source: DbError,
-    },
     #[error("cannot read the locks and relations of {target} during the trace")]
     Catalog {
         target: String,
