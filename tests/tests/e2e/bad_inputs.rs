@@ -428,16 +428,34 @@ catalogue!(
     B90 => |_| Runner::Doc,
     B91 => |_| Runner::Doc,
     B92 => |_| Runner::Doc,
-    B93 => |p| {
-        p.migration("0002_note.sql", "alter table ok add column note text;", None);
-        p.db().execute(
-            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'godwit_no_createdb') \
-             THEN CREATE ROLE godwit_no_createdb LOGIN NOCREATEDB; END IF; END $$; \
-             GRANT SELECT ON ALL TABLES IN SCHEMA public TO godwit_no_createdb;",
-        );
-        Runner::Url(p.url.replacen("postgres@", "godwit_no_createdb@", 1))
+    B93 => no_createdb,
+    B94 => |p| {
+        let dev = rusqlite::Connection::open(p.path("dev.db")).unwrap();
+        dev.execute_batch("CREATE TABLE leftover (id integer);").unwrap();
+        Runner::Doc
     },
+    B95 => |p| {
+        let fresh = rusqlite::Connection::open(p.path("fresh.db")).unwrap();
+        fresh.execute_batch("CREATE TABLE made_by_hand (id integer);").unwrap();
+        Runner::Url(format!("sqlite:{}", p.path("fresh.db").display()))
+    },
+    B96 => |p| {
+        p.db().execute("CREATE AGGREGATE total_of(numeric) (sfunc = numeric_add, stype = numeric)");
+        Runner::Doc
+    },
+    B97 => no_createdb,
 );
+
+/// B93, B97: a role that may read the history but not create a database.
+fn no_createdb(p: &Project) -> Runner {
+    p.migration("0002_note.sql", "alter table ok add column note text;", None);
+    p.db().execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'godwit_no_createdb') \
+         THEN CREATE ROLE godwit_no_createdb LOGIN NOCREATEDB; END IF; END $$; \
+         GRANT SELECT ON ALL TABLES IN SCHEMA public TO godwit_no_createdb;",
+    );
+    Runner::Url(p.url.replacen("postgres@", "godwit_no_createdb@", 1))
+}
 
 /// B24: a role with a password, and a URL with another one. The test cluster asks this role
 /// (only) for a SCRAM password; everyone else is trusted.

@@ -25,6 +25,7 @@ mod packs;
 mod polyglot;
 mod postgres_only;
 mod project;
+mod schema;
 mod torture;
 mod wasm;
 mod worker;
