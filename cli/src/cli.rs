@@ -277,6 +277,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Prove every down undoes its up: on a scratch database, each migration in order is
+    /// applied, reverted and applied again, and the schema after its down compared with the
+    /// one before its up; exit 1 when a down leaves something behind or fails
+    Verify {
+        /// Verify in this empty database instead of a scratch one created beside the target
+        #[arg(long, value_name = "URL")]
+        dev_url: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// The database's schema as SQL
     Schema {
         #[command(subcommand)]

@@ -17,6 +17,7 @@ mod schema;
 mod toolchain;
 mod trace;
 mod transforms;
+mod verify;
 
 pub use self::transforms::View;
 
@@ -96,6 +97,9 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Drift { dev_url, format } => {
             schema::drift(&settings, printer, dev_url.as_deref(), *format)
+        }
+        Command::Verify { dev_url, format } => {
+            verify::verify(&settings, printer, dev_url.as_deref(), *format)
         }
         Command::Schema { command: SchemaCommand::Dump { out } } => {
             schema::dump(&settings, printer, out.as_deref())

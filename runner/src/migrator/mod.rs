@@ -14,11 +14,13 @@ mod scratch;
 mod steps;
 mod trace;
 mod transforms;
+mod verify;
 
 pub use self::adopt::{AdoptRequest, Adoption};
 pub use self::drift::Drift;
 pub use self::load::Loader;
 pub use self::repair::RepairAction;
+pub use self::verify::{Verification, Verified};
 pub use crate::transforms::worker::Worked;
 
 use crate::driver::{Connection, DbError};

@@ -38,14 +38,7 @@ impl Scratch {
             return Ok(Scratch { url: dev.to_owned(), created: None, _dir: None });
         }
         match target.dialect() {
-            Dialect::Sqlite => {
-                let dir = tempfile::tempdir().map_err(|e| Error::Database {
-                    context: "cannot make a directory for a scratch SQLite database".to_owned(),
-                    source: crate::driver::DbError::new(e.to_string()),
-                })?;
-                let url = format!("sqlite:{}", dir.path().join("scratch.db").display());
-                Ok(Scratch { url, created: None, _dir: Some(dir) })
-            }
+            Dialect::Sqlite => Scratch::sqlite(),
             _ => {
                 let name = format!(
                     "godwit_scratch_{}_{}",
@@ -64,6 +57,16 @@ impl Scratch {
                 Ok(Scratch { url, created: Some(name), _dir: None })
             }
         }
+    }
+
+    /// A SQLite file in a directory of its own, removed with it.
+    pub fn sqlite() -> Result<Scratch, Error> {
+        let dir = tempfile::tempdir().map_err(|e| Error::Database {
+            context: "cannot make a directory for a scratch SQLite database".to_owned(),
+            source: crate::driver::DbError::new(e.to_string()),
+        })?;
+        let url = format!("sqlite:{}", dir.path().join("scratch.db").display());
+        Ok(Scratch { url, created: None, _dir: Some(dir) })
     }
 
     /// Opens the scratch database and applies to it what `applied` says the target has:

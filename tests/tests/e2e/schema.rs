@@ -101,7 +101,40 @@ fn up_refuses_a_drifted_database_when_asked(p: &Project) {
     p.godwit(&["up"]).ok();
 }
 
+/// Every down applied after its up on a scratch database: one that forgets an index is told
+/// with what it leaves behind, one that drops what was there before is told too, one without
+/// a down is irreversible; the project's database is not touched.
+fn verify_finds_the_downs_that_do_not_undo_their_ups(p: &Project) {
+    p.migration(
+        "0001_orders.sql",
+        "CREATE TABLE orders (id integer PRIMARY KEY, note text);",
+        Some("DROP TABLE orders;"),
+    );
+    p.migration("0002_audit.sql", "CREATE TABLE audit (id integer);", Some("DROP TABLE audit;"));
+    p.migration("0003_data.sql", "INSERT INTO orders VALUES (1, 'x');", None);
+    p.godwit(&["verify"])
+        .ok()
+        .stdout_has("restored      0001_orders")
+        .stdout_has("irreversible  0003_data (no down)")
+        .stderr_has("Verified 3 migrations: 2 restored by their down, 1 irreversible");
+    p.migration(
+        "0004_notes.sql",
+        "CREATE INDEX orders_note ON orders (note);",
+        Some("DROP TABLE audit;"),
+    );
+    let before = p.db().fingerprint();
+    let run = p.godwit(&["verify"]);
+    run.code(1)
+        .stdout_has("NOT UNDONE    0004_notes: its down\n    leaves index orders_note behind\n    drops table audit, which was there before its up")
+        .stderr_has("1 not undone by their down");
+    assert_eq!(p.db().fingerprint(), before, "verify changed the project's database");
+    let json: serde_json::Value =
+        serde_json::from_str(&p.godwit(&["verify", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["migrations"][3]["outcome"], "not_undone");
+}
+
 on_both!(
+    verify_finds_the_downs_that_do_not_undo_their_ups,
     the_same_migrations_make_the_same_schema,
     the_dump_runs_on_an_empty_database,
     dump_schema_is_written_after_a_run_that_changes_something,

@@ -1,0 +1,128 @@
+//! `godwit verify`: every down proven to undo its up, on a scratch database. For each project
+//! migration in order: the schema before it, up, down, the schema again, compared with the
+//! one before; then up again so the next one starts where a real run would. A down that
+//! leaves something behind (or takes away what was there) is told with what differs; a
+//! migration without a down is told irreversible.
+
+use super::drift::read;
+use super::scratch::Scratch;
+use super::{Migrator, Request};
+use crate::driver::connection::connect;
+use crate::driver::{ConnectOptions, Connection};
+use crate::error::Error;
+use crate::plan::{DownTarget, Target};
+use crate::report::NoReport;
+use crate::schema::{Difference, differences};
+use crate::stream::Stream;
+
+/// What became of one migration.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Verified {
+    /// Its down restored the schema its up found.
+    Restored,
+    /// The schema after its down differs from the one before its up: `Extra`, what the down
+    /// left behind; `Missing`, what was there before and is gone; `Changed`, what is
+    /// defined otherwise (the "database" side is after the down, the "migrations" side
+    /// before the up).
+    LeavesBehind(Vec<Difference>),
+    /// It has no down.
+    Irreversible,
+    /// Its up or down failed; nothing after it was verified.
+    Failed(String),
+}
+
+/// One migration's verification.
+#[derive(Clone, Debug)]
+pub struct Verification {
+    pub migration: String,
+    pub verified: Verified,
+}
+
+impl Migrator {
+    /// Verifies every down of the project's migrations on a scratch database: created on
+    /// the server of `url` and dropped (PostgreSQL), a temporary file (SQLite), or the
+    /// empty `dev` database. The database at `url` is not changed.
+    pub fn verify(
+        &self,
+        url: &str,
+        options: &ConnectOptions,
+        dev: Option<&str>,
+    ) -> Result<Vec<Verification>, Error> {
+        // A SQLite target is not even opened (opening would create its file): its scratch
+        // is a file of its own.
+        let sqlite = crate::driver::dialect_of(url) == Some(crate::driver::Dialect::Sqlite);
+        let mut conn = match sqlite && dev.is_none() {
+            true => None,
+            false => Some(connect(url, options)?),
+        };
+        let scratch = match conn.as_mut() {
+            Some(conn) => Scratch::new(conn, url, dev, options)?,
+            None => Scratch::sqlite()?,
+        };
+        let verified = connect(&scratch.url, options)
+            .map_err(Error::from)
+            .and_then(|mut db| self.each(&mut db));
+        let dropped = match conn.as_mut() {
+            Some(conn) => scratch.discard(conn),
+            None => Ok(()),
+        };
+        let verified = verified?;
+        dropped?;
+        Ok(verified)
+    }
+
+    fn each(&self, db: &mut Connection) -> Result<Vec<Verification>, Error> {
+        let mut verified = Vec::new();
+        let project = self.migrations.iter().filter(|m| m.stream == Stream::Project);
+        for migration in project.filter(|m| m.version().is_some()) {
+            let up = Request {
+                target: Target::Up { to: migration.version(), allow_out_of_order: true },
+                lint: false,
+                ..Request::up()
+            };
+            let before = read(db)?;
+            let label = migration.label.clone();
+            if let Err(error) = self.run(db, &up, &mut NoReport) {
+                let failed = Verified::Failed(format!("up: {}", chain(&error)));
+                verified.push(Verification { migration: label, verified: failed });
+                break;
+            }
+            if !migration.is_reversible() {
+                verified.push(Verification { migration: label, verified: Verified::Irreversible });
+                continue;
+            }
+            let down = Request { lint: false, ..Request::down(DownTarget::Steps(1)) };
+            if let Err(error) = self.run(db, &down, &mut NoReport) {
+                let failed = Verified::Failed(format!("down: {}", chain(&error)));
+                verified.push(Verification { migration: label, verified: failed });
+                break;
+            }
+            let after = read(db)?;
+            let found = differences(&after, &before);
+            let outcome = match found.is_empty() {
+                true => Verified::Restored,
+                false => Verified::LeavesBehind(found),
+            };
+            verified.push(Verification { migration: label.clone(), verified: outcome });
+            if let Err(error) = self.run(db, &up, &mut NoReport) {
+                let failed =
+                    Verified::Failed(format!("up again after its down: {}", chain(&error)));
+                verified.push(Verification { migration: label, verified: failed });
+                break;
+            }
+        }
+        Ok(verified)
+    }
+}
+
+/// An error and its causes, on one line.
+fn chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
