@@ -42,7 +42,9 @@ pub struct Verification {
 impl Migrator {
     /// Verifies every down of the project's migrations on a scratch database: created on
     /// the server of `url` and dropped (PostgreSQL), a temporary file (SQLite), or the
-    /// empty `dev` database. The database at `url` is not changed.
+    /// empty `dev` database. The database at `url` is not changed. After a down that does
+    /// not undo its up, the next migrations are verified on a new scratch database brought
+    /// to that point (not with `dev`, which cannot be made anew: there it stops).
     pub fn verify(
         &self,
         url: &str,
@@ -56,37 +58,59 @@ impl Migrator {
             true => None,
             false => Some(connect(url, options)?),
         };
-        let scratch = match conn.as_mut() {
-            Some(conn) => Scratch::new(conn, url, dev, options)?,
-            None => Scratch::sqlite()?,
-        };
-        let verified = connect(&scratch.url, options)
-            .map_err(Error::from)
-            .and_then(|mut db| self.each(&mut db));
-        let dropped = match conn.as_mut() {
-            Some(conn) => scratch.discard(conn),
-            None => Ok(()),
-        };
-        let verified = verified?;
-        dropped?;
-        Ok(verified)
+        let mut verified = Vec::new();
+        let mut from = 0;
+        loop {
+            let scratch = match conn.as_mut() {
+                Some(conn) => Scratch::new(conn, url, dev, options)?,
+                None => Scratch::sqlite()?,
+            };
+            let round = connect(&scratch.url, options)
+                .map_err(Error::from)
+                .and_then(|mut db| self.each(&mut db, from, &mut verified));
+            let dropped = match conn.as_mut() {
+                Some(conn) => scratch.discard(conn),
+                None => Ok(()),
+            };
+            let next = round?;
+            dropped?;
+            match next {
+                Some(next) if dev.is_none() => from = next,
+                _ => return Ok(verified),
+            }
+        }
     }
 
-    fn each(&self, db: &mut Connection) -> Result<Vec<Verification>, Error> {
-        let mut verified = Vec::new();
+    /// Verifies the project's versioned migrations from the `from`th on (those before it
+    /// applied first); `Some(i)`: a down left the database otherwise than its up found it,
+    /// and verification goes on from the `i`th on a new database.
+    fn each(
+        &self,
+        db: &mut Connection,
+        from: usize,
+        verified: &mut Vec<Verification>,
+    ) -> Result<Option<usize>, Error> {
+        let up_to = |migration: &crate::migration::Migration| Request {
+            target: Target::Up { to: migration.version(), allow_out_of_order: true },
+            lint: false,
+            ..Request::up()
+        };
         let project = self.migrations.iter().filter(|m| m.stream == Stream::Project);
-        for migration in project.filter(|m| m.version().is_some()) {
-            let up = Request {
-                target: Target::Up { to: migration.version(), allow_out_of_order: true },
-                lint: false,
-                ..Request::up()
-            };
+        let versioned: Vec<_> = project.filter(|m| m.version().is_some()).collect();
+        if let Some(last) = from.checked_sub(1).and_then(|i| versioned.get(i)) {
+            self.run(db, &up_to(last), &mut NoReport)?;
+        }
+        for (at, migration) in versioned.iter().enumerate().skip(from) {
+            let up = up_to(migration);
             let before = read(db)?;
             let label = migration.label.clone();
+            let failed = |step: &str, error: &Error| Verification {
+                migration: label.clone(),
+                verified: Verified::Failed(format!("{step}: {}", chain(error))),
+            };
             if let Err(error) = self.run(db, &up, &mut NoReport) {
-                let failed = Verified::Failed(format!("up: {}", chain(&error)));
-                verified.push(Verification { migration: label, verified: failed });
-                break;
+                verified.push(failed("up", &error));
+                return Ok(None);
             }
             if !migration.is_reversible() {
                 verified.push(Verification { migration: label, verified: Verified::Irreversible });
@@ -94,25 +118,24 @@ impl Migrator {
             }
             let down = Request { lint: false, ..Request::down(DownTarget::Steps(1)) };
             if let Err(error) = self.run(db, &down, &mut NoReport) {
-                let failed = Verified::Failed(format!("down: {}", chain(&error)));
-                verified.push(Verification { migration: label, verified: failed });
-                break;
+                verified.push(failed("down", &error));
+                return Ok(None);
             }
-            let after = read(db)?;
-            let found = differences(&after, &before);
-            let outcome = match found.is_empty() {
-                true => Verified::Restored,
-                false => Verified::LeavesBehind(found),
-            };
-            verified.push(Verification { migration: label.clone(), verified: outcome });
+            let found = differences(&read(db)?, &before);
+            if !found.is_empty() {
+                verified.push(Verification {
+                    migration: label,
+                    verified: Verified::LeavesBehind(found),
+                });
+                return Ok(Some(at + 1));
+            }
+            verified.push(Verification { migration: label.clone(), verified: Verified::Restored });
             if let Err(error) = self.run(db, &up, &mut NoReport) {
-                let failed =
-                    Verified::Failed(format!("up again after its down: {}", chain(&error)));
-                verified.push(Verification { migration: label, verified: failed });
-                break;
+                verified.push(failed("up again after its down", &error));
+                return Ok(None);
             }
         }
-        Ok(verified)
+        Ok(None)
     }
 }
 

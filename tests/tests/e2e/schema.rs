@@ -209,3 +209,26 @@ fn sqlite_objects_changed_by_hand_are_told() {
     // An empty dev database of the user's builds the same.
     p.godwit(&["drift", "--dev-url", "sqlite::memory:"]).code(1).stderr_has("Drift 4 differences");
 }
+
+/// The corpus beside the benchmarks (`bench/schema-corpus`): twelve migrations of a small
+/// forum, four of whose downs do not undo their ups, as docs/schema.md lists them.
+#[test]
+fn postgres_corpus_downs_that_do_not_undo_are_found() {
+    let Some(p) = Project::new(Backend::Postgres) else { return };
+    let corpus = godwit_tests::root().join("bench/schema-corpus/migrations");
+    for entry in std::fs::read_dir(corpus).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        p.write(&format!("migrations/{name}"), &std::fs::read_to_string(&path).unwrap());
+    }
+    p.godwit(&["up", "--no-lint"]).ok();
+    p.godwit(&["drift"]).ok();
+    let run = p.godwit(&["verify"]);
+    run.code(1)
+        .stdout_has("NOT UNDONE    0005_updated_at_trigger: its down\n    leaves function set_updated_at() behind")
+        .stdout_has("NOT UNDONE    0006_post_status: its down\n    leaves column posts.published as `boolean NOT NULL`; before its up it was `boolean DEFAULT false NOT NULL`")
+        .stdout_has("NOT UNDONE    0007_user_email_lower: its down\n    leaves comment on column users.email behind")
+        .stdout_has("NOT UNDONE    0009_email_type: its down\n    leaves column users.email as `character varying`; before its up it was `text`")
+        .stdout_has("irreversible  0011_backfill_scores (no down)")
+        .stderr_has("Verified 12 migrations: 7 restored by their down, 4 not undone by their down, 1 irreversible");
+}

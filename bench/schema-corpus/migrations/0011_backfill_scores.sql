@@ -1,0 +1,2 @@
+-- godwit:up
+UPDATE posts SET score = 1 WHERE score = 0;
