@@ -287,6 +287,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Replace the migrations up to VERSION by one baseline file of the schema they build
+    /// (built on a scratch database); databases that applied them are validated against
+    /// their checksums, new ones run the baseline
+    Squash {
+        /// The newest migration to replace
+        #[arg(long, value_name = "VERSION")]
+        to: godwit::Version,
+        /// Build the schema in this empty database instead of a scratch one created beside
+        /// the target
+        #[arg(long, value_name = "URL")]
+        dev_url: Option<String>,
+    },
     /// The database's schema as SQL
     Schema {
         #[command(subcommand)]

@@ -37,7 +37,11 @@ pub fn exit_code(error: &Error) -> u8 {
         | Error::History(HistoryError::Foreign { .. })
         | Error::Lint(_)
         | Error::Trace(TraceError::NotPostgres { .. })
-        | Error::Schema(SchemaError::DevNotEmpty { .. } | SchemaError::NeverMigrated { .. })
+        | Error::Schema(
+            SchemaError::DevNotEmpty { .. }
+            | SchemaError::NeverMigrated { .. }
+            | SchemaError::Squash { .. },
+        )
         | Error::Plan(
             PlanError::UnknownVersion { .. }
             | PlanError::UnknownAfter { .. }
@@ -255,6 +259,11 @@ fn lost(error: &Error, source: &DbError) -> Option<String> {
 
 fn plan_hint(plan: &PlanError) -> String {
     match plan {
+        PlanError::Inconsistent { problems }
+            if problems.iter().any(|p| matches!(p, godwit::status::Problem::PartlySquashed { .. })) =>
+        {
+            "bring the database to the baseline's version with the migration files from before the squash (from version control), then run `godwit up` with the baseline".to_owned()
+        }
         PlanError::Inconsistent { .. } => {
             "restore the applied files, or run `godwit repair` to accept the current files as applied".to_owned()
         }

@@ -49,7 +49,7 @@ pub use driver::connection::{ConnectOptions, Connection, connect, connect_change
 pub use error::{BeyondGrant, Error, GuestFailure, MigrationFailure};
 pub use migrator::{
     AdoptRequest, Adoption, Drift, Loader, Migrator, PlannedStatement, Relock, RepairAction,
-    Report, Request, StepReport, TransformMode, Verification, Verified, Worked,
+    Report, Request, Squash, StepReport, TransformMode, Verification, Verified, Worked,
 };
 pub use report::{Event, NoReport, Reporter};
 pub use stream::Stream;

@@ -84,6 +84,18 @@ pub struct SqlScript {
     /// `-- godwit:lock-timeout 30s` (or `off`): how long its statements wait for a lock,
     /// instead of the run's timeout.
     pub lock_timeout: Option<crate::locks::LockTimeout>,
+    /// `-- godwit:squashes <label> <checksum>`: the migrations this baseline replaces (`godwit
+    /// squash`), each with the checksum it was applied with; a database that applied them is
+    /// validated against these, a new one runs the baseline.
+    pub squashes: Vec<Squashed>,
+}
+
+/// A migration a baseline replaced, as it was applied.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Squashed {
+    pub version: Version,
+    pub label: String,
+    pub checksum: Checksum,
 }
 
 /// A lint rule whose findings a file accepts (`-- godwit:allow drops-data the table moved to
@@ -110,6 +122,7 @@ impl SqlScript {
             refused: None,
             allows: Vec::new(),
             lock_timeout: None,
+            squashes: Vec::new(),
         }
     }
 
@@ -291,6 +304,14 @@ impl Migration {
     pub fn allows(&self) -> &[Allow] {
         match &self.script {
             Script::Sql(sql) => &sql.allows,
+            Script::Wasm(_) => &[],
+        }
+    }
+
+    /// The migrations this baseline replaces (`godwit squash`); empty for any other.
+    pub fn squashes(&self) -> &[Squashed] {
+        match &self.script {
+            Script::Sql(sql) => &sql.squashes,
             Script::Wasm(_) => &[],
         }
     }

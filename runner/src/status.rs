@@ -9,6 +9,7 @@ use crate::checksum::Checksum;
 use crate::history::{AppliedMigration, RecordState};
 use crate::migration::{Key, Migration};
 use crate::stream::Stream;
+use crate::version::Version;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -76,6 +77,15 @@ fn stream_status<'a>(
 ) -> Vec<Entry<'a>> {
     let mut merged: BTreeMap<(bool, Key), Pair<'a>> = BTreeMap::new();
     let mut text_order = false;
+    let migrations: Vec<&'a Migration> = migrations.collect();
+    // A baseline (`godwit squash`) stands for the migrations it replaced: their history rows
+    // are matched with it, against the checksums it lists.
+    let mut squashed: BTreeMap<Version, (&'a Migration, &'a Checksum)> = BTreeMap::new();
+    for m in &migrations {
+        for replaced in m.squashes() {
+            squashed.insert(replaced.version, (m, &replaced.checksum));
+        }
+    }
     for m in migrations {
         text_order |= m.text_order.is_some();
         merged.entry(sort_key(&m.key)).or_default().0 = Some(m);
@@ -98,6 +108,18 @@ fn stream_status<'a>(
         .into_iter()
         .enumerate()
         .map(|(at, ((_, key), (migration, record)))| {
+            let covered = key.version().and_then(|v| squashed.get(&v)).copied();
+            if let (Some((baseline, listed)), Some(row)) = (covered, record) {
+                let state = match row.checksum == *listed || row.checksum == baseline.checksum {
+                    true => EntryState::Applied,
+                    false => EntryState::Modified,
+                };
+                let listed = baseline.squashes().iter().find(|s| Some(s.version) == key.version());
+                let label = listed.map_or_else(|| row.label(), |s| s.label.clone());
+                let stream = stream.clone();
+                let migration = Some(baseline);
+                return Entry { stream, key, label, migration, record, state, out_of_order: false };
+            }
             let state = match (migration, record) {
                 (_, Some(row)) if row.state == RecordState::Failed => EntryState::Failed,
                 (Some(m), Some(row))
@@ -134,10 +156,28 @@ fn sort_key(key: &Key) -> (bool, Key) {
 #[serde(tag = "problem", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Problem {
-    Modified { label: String, path: PathBuf, recorded: Checksum, found: Checksum },
-    Missing { label: String },
-    Failed { label: String },
-    OutOfOrder { label: String, newest: String },
+    Modified {
+        label: String,
+        path: PathBuf,
+        recorded: Checksum,
+        found: Checksum,
+    },
+    Missing {
+        label: String,
+    },
+    Failed {
+        label: String,
+    },
+    OutOfOrder {
+        label: String,
+        newest: String,
+    },
+    /// Some of the migrations a baseline replaced are applied, not all: the rest cannot be
+    /// applied from the baseline.
+    PartlySquashed {
+        label: String,
+        applied: Vec<String>,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -157,6 +197,12 @@ impl fmt::Display for Problem {
             Problem::OutOfOrder { label, newest } => {
                 write!(f, "{label} is pending but older than the applied {newest}")
             }
+            Problem::PartlySquashed { label, applied } => write!(
+                f,
+                "{label} replaces migrations of which this database has only {}: \
+                 the rest cannot be applied from the baseline",
+                applied.join(", ")
+            ),
         }
     }
 }
@@ -180,8 +226,22 @@ pub fn problems(entries: &[Entry<'_>]) -> Vec<Problem> {
                     label,
                     path: m.path.clone(),
                     recorded: row.checksum.clone(),
-                    found: m.checksum.clone(),
+                    // A replaced migration is found as its baseline lists it.
+                    found: m
+                        .squashes()
+                        .iter()
+                        .find(|s| Some(s.version) == entry.key.version())
+                        .map_or_else(|| m.checksum.clone(), |s| s.checksum.clone()),
                 }),
+                (EntryState::Pending, Some(m), None) if !m.squashes().is_empty() => {
+                    let applied: Vec<String> = entries
+                        .iter()
+                        .filter(|e| e.stream == entry.stream && e.record.is_some())
+                        .filter(|e| m.squashes().iter().any(|s| Some(s.version) == e.key.version()))
+                        .map(|e| e.label.clone())
+                        .collect();
+                    (!applied.is_empty()).then_some(Problem::PartlySquashed { label, applied })
+                }
                 (EntryState::Missing, _, _) if entry.key.version().is_some() => {
                     Some(Problem::Missing { label })
                 }

@@ -98,6 +98,9 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Drift { dev_url, format } => {
             schema::drift(&settings, printer, dev_url.as_deref(), *format)
         }
+        Command::Squash { to, dev_url } => {
+            schema::squash(&settings, printer, *to, dev_url.as_deref())
+        }
         Command::Verify { dev_url, format } => {
             verify::verify(&settings, printer, dev_url.as_deref(), *format)
         }

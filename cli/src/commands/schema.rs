@@ -73,6 +73,23 @@ pub fn drift(
     Ok(ExitCode::from(1))
 }
 
+/// `godwit squash --to V`.
+pub fn squash(
+    settings: &Settings,
+    printer: &mut Printer,
+    to: godwit::Version,
+    dev: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings, printer)?;
+    let done = migrator.squash(&settings.database, &connect_options(settings), dev, to)?;
+    for path in &done.removed {
+        printer.status("Removed", GREEN, path.display().to_string());
+    }
+    let n = count(done.replaced.len(), "migration", "migrations");
+    printer.status("Squashed", GREEN, format!("{n} into {}", done.path.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Refuses a run on a database that has drifted from its migrations (`up --check-drift`);
 /// a database godwit has never migrated has nothing to drift from.
 pub fn refuse_drift(

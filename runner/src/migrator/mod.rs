@@ -11,6 +11,7 @@ mod prepare;
 mod repair;
 mod runnable;
 mod scratch;
+mod squash;
 mod steps;
 mod trace;
 mod transforms;
@@ -20,6 +21,7 @@ pub use self::adopt::{AdoptRequest, Adoption};
 pub use self::drift::Drift;
 pub use self::load::Loader;
 pub use self::repair::RepairAction;
+pub use self::squash::Squash;
 pub use self::verify::{Verification, Verified};
 pub use crate::transforms::worker::Worked;
 

@@ -32,6 +32,7 @@ fn migration(key: Key, body: &str, reversible: bool) -> Migration {
             refused: None,
             allows: Vec::new(),
             lock_timeout: None,
+            squashes: Vec::new(),
         }),
         text_order: None,
     }

@@ -160,6 +160,9 @@ pub enum SchemaError {
     /// never migrated has none.
     #[error("{target} has no godwit history: godwit has never migrated it")]
     NeverMigrated { target: String },
+    /// `godwit squash` cannot replace these migrations by a baseline; nothing was written.
+    #[error("cannot squash the migrations: {reason}")]
+    Squash { reason: String },
 }
 
 /// The tables of godwit and of the tools whose folders it runs: history, not schema.

@@ -4,7 +4,8 @@
 
 use super::split::split;
 use crate::locks::LockTimeout;
-use crate::migration::{Allow, SqlScript, Statement};
+use crate::migration::{Allow, SqlScript, Squashed, Statement};
+use crate::version::Version;
 
 /// Why a SQL file's contents are not a migration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +39,8 @@ enum Directive {
     },
     /// `-- godwit:lock-timeout 30s` or `off`.
     LockTimeout(LockTimeout),
+    /// `-- godwit:squashes 0001_users <checksum>`: a migration this baseline replaces.
+    Squashes(Squashed),
 }
 
 /// Recognises `-- godwit:<word>` lines; `Err` carries a `godwit:` line that is not a directive.
@@ -63,6 +66,19 @@ fn directive(line: &str) -> Option<Result<Directive, String>> {
                 _ => Err(line.trim().to_owned()),
             },
         },
+        _ if word.starts_with("squashes ") => {
+            let mut parts = word["squashes ".len()..].split_whitespace();
+            let (label, checksum) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let version = label.split('_').next().and_then(|v| v.parse::<Version>().ok());
+            match (version, checksum.is_empty(), parts.next()) {
+                (Some(version), false, None) => Ok(Directive::Squashes(Squashed {
+                    version,
+                    label: label.to_owned(),
+                    checksum: crate::checksum::Checksum::from_stored(checksum.to_owned()),
+                })),
+                _ => Err(line.trim().to_owned()),
+            }
+        }
         _ if word.starts_with("requires ") => {
             let names: Vec<String> = word["requires ".len()..]
                 .split(|c: char| c == ',' || c.is_whitespace())
@@ -93,6 +109,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
     let mut requires = Vec::new();
     let mut allows = Vec::new();
     let mut lock_timeout = None;
+    let mut squashes = Vec::new();
     let mut offset = 0;
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
@@ -101,6 +118,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
             Some(Ok(Directive::NoTransaction)) => transaction = false,
             Some(Ok(Directive::Requires(names))) => requires.extend(names),
             Some(Ok(Directive::LockTimeout(timeout))) => lock_timeout = Some(timeout),
+            Some(Ok(Directive::Squashes(squashed))) => squashes.push(squashed),
             Some(Ok(Directive::Allow { rule, reason })) => {
                 allows.push(allow(number, line.trim(), rule, reason)?);
             }
@@ -141,6 +159,7 @@ pub(crate) fn parse(text: &str) -> Result<SqlScript, SqlFileError> {
         refused: None,
         allows,
         lock_timeout,
+        squashes,
     })
 }
 

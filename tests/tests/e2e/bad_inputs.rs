@@ -444,6 +444,13 @@ catalogue!(
         Runner::Doc
     },
     B97 => no_createdb,
+    B98 => |_| Runner::Doc,
+    B99 => |p| {
+        // 0002 is squashed with 0001 while the database has only 0001.
+        p.migration("0002_more.sql", "create table more (x int);", None);
+        p.godwit(&["squash", "--to", "2"]).ok();
+        Runner::Doc
+    },
 );
 
 /// B93, B97: a role that may read the history but not create a database.

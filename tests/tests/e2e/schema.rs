@@ -134,6 +134,7 @@ fn verify_finds_the_downs_that_do_not_undo_their_ups(p: &Project) {
 }
 
 on_both!(
+    squash_replaces_the_first_migrations_by_a_baseline,
     verify_finds_the_downs_that_do_not_undo_their_ups,
     the_same_migrations_make_the_same_schema,
     the_dump_runs_on_an_empty_database,
@@ -231,4 +232,77 @@ fn postgres_corpus_downs_that_do_not_undo_are_found() {
         .stdout_has("NOT UNDONE    0009_email_type: its down\n    leaves column users.email as `character varying`; before its up it was `text`")
         .stdout_has("irreversible  0011_backfill_scores (no down)")
         .stderr_has("Verified 12 migrations: 7 restored by their down, 4 not undone by their down, 1 irreversible");
+}
+
+/// `godwit squash --to 3`: four migrations, databases at 2 (inside the squashed range), at 3
+/// and at 4 (past it), and a new one. Those at 3 and 4 are untouched and validated against the
+/// checksums the baseline keeps; the new one runs the baseline and ends as they are; the one
+/// at 2 is refused, naming what it has.
+fn squash_replaces_the_first_migrations_by_a_baseline(p: &Project) {
+    for i in 1..=4 {
+        p.migration(
+            &format!("000{i}_t{i}.sql"),
+            &format!("CREATE TABLE t{i} (id integer PRIMARY KEY, note text);\nCREATE INDEX t{i}_note ON t{i} (note);"),
+            Some(&format!("DROP TABLE t{i};")),
+        );
+    }
+    let at = |version: &str| {
+        let db = Project::new(p.backend).unwrap();
+        for entry in std::fs::read_dir(p.path("migrations")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            db.write(&format!("migrations/{name}"), &std::fs::read_to_string(&path).unwrap());
+        }
+        db.godwit(&["up", "--to", version]).ok();
+        db
+    };
+    let (two, three) = (at("2"), at("3"));
+    p.godwit(&["up"]).ok();
+    let before = p.db().fingerprint();
+    p.godwit(&["squash", "--to", "3"])
+        .ok()
+        .stderr_has("Removed migrations/0001_t1.sql")
+        .stderr_has("Squashed 3 migrations into migrations/0003_baseline.sql");
+    assert_eq!(p.db().fingerprint(), before, "a squash changes no database");
+    let baseline = std::fs::read_to_string(p.path("migrations/0003_baseline.sql")).unwrap();
+    assert!(baseline.contains("-- godwit:squashes 0001_t1 "), "{baseline}");
+    assert!(!p.path("migrations/0002_t2.sql").exists());
+    // Past it: validated, nothing to do, no drift.
+    p.godwit(&["validate"]).ok();
+    p.godwit(&["up"]).ok().stderr_has("is up to date");
+    p.godwit(&["drift"]).ok();
+    p.godwit(&["status"]).ok().stdout_has("applied   0001_t1");
+    let dumped = p.godwit(&["schema", "dump"]).stdout.clone();
+    // At it: the new files apply 0004 only.
+    for db in [&two, &three] {
+        std::fs::remove_dir_all(db.path("migrations")).unwrap();
+        std::fs::create_dir(db.path("migrations")).unwrap();
+        for name in ["0003_baseline.sql", "0004_t4.sql"] {
+            db.write(
+                &format!("migrations/{name}"),
+                &std::fs::read_to_string(p.path(&format!("migrations/{name}"))).unwrap(),
+            );
+        }
+    }
+    three.godwit(&["up"]).ok().stderr_has("applied 1 migration");
+    assert_eq!(three.godwit(&["schema", "dump"]).stdout, dumped);
+    // Inside it: refused, as it was.
+    let inside = two.db().fingerprint();
+    two.godwit(&["up"])
+        .code(1)
+        .stderr_has(
+            "0003_baseline replaces migrations of which this database has only 0001_t1, 0002_t2",
+        )
+        .stderr_has("with the migration files from before the squash");
+    assert_eq!(two.db().fingerprint(), inside);
+    // New: the baseline, then 0004.
+    let fresh = Project::new(p.backend).unwrap();
+    for name in ["0003_baseline.sql", "0004_t4.sql"] {
+        fresh.write(
+            &format!("migrations/{name}"),
+            &std::fs::read_to_string(p.path(&format!("migrations/{name}"))).unwrap(),
+        );
+    }
+    fresh.godwit(&["up"]).ok().stderr_has("Applying 0003_baseline");
+    assert_eq!(fresh.godwit(&["schema", "dump"]).stdout, dumped);
 }

@@ -4,7 +4,10 @@
 //! it.
 
 pub(super) mod columns;
+mod parse;
 mod sqlite;
+
+pub(super) use parse::parse_all;
 
 use super::Rule;
 use crate::driver::Dialect;
@@ -120,9 +123,7 @@ impl Reader {
             return;
         }
         for lock in super::takes::of_statement(stmt) {
-            if lock.mode == super::LockMode::AccessExclusive
-                && !self.created.contains(&lock.relation)
-            {
+            if lock.mode == super::LockMode::AccessExclusive && !self.made_here(&lock.relation) {
                 let what = format!("ACCESS EXCLUSIVE on {} with no lock_timeout", lock.relation);
                 found.push(Rule::AccessExclusiveWithoutTimeout, &what, offset(stmt.syntax()));
             }
@@ -137,9 +138,16 @@ impl Reader {
         tables.all(|t| self.is_new(Some(&t)))
     }
 
+    /// Whether the linted migrations created the table `name` (`public.orders` is the
+    /// `orders` they created, as a dump and a baseline name it).
+    fn made_here(&self, name: &str) -> bool {
+        self.created.contains(name)
+            || name.strip_prefix("public.").is_some_and(|bare| self.created.contains(bare))
+    }
+
     /// Whether `table` (as written) is one this file created.
     fn is_new(&self, table: Option<&SyntaxNode>) -> bool {
-        table.is_some_and(|t| self.created.contains(&name_of(t)))
+        table.is_some_and(|t| self.made_here(&name_of(t)))
     }
 
     fn postgres(&self, stmt: &ast::Stmt, found: &mut Checked<'_>) {
@@ -300,27 +308,6 @@ impl Reader {
             _ => {}
         }
     }
-}
-
-/// Each statement parsed, in order, on as many threads as the machine has (up to four): the
-/// parse is most of what linting costs, and statements parse independently.
-pub(super) fn parse_all(statements: &[&str]) -> Vec<Parse<SourceFile>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-    if threads < 2 || statements.len() < 64 {
-        return statements.iter().map(|sql| SourceFile::parse(sql)).collect();
-    }
-    let chunk = statements.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parsing: Vec<_> = statements
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter().map(|sql| SourceFile::parse(sql)).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parsing.into_iter().flat_map(|thread| thread.join().unwrap_or_default()).collect()
-    })
 }
 
 /// The constraints an `ALTER TABLE` adds `NOT VALID`: (table, constraint).
