@@ -48,8 +48,9 @@ pub use checksum::Checksum;
 pub use driver::connection::{ConnectOptions, Connection, connect, connect_changes_nothing};
 pub use error::{BeyondGrant, Error, GuestFailure, MigrationFailure};
 pub use migrator::{
-    AdoptRequest, Adoption, Drift, Loader, Migrator, PlannedStatement, Relock, RepairAction,
-    Report, Request, Squash, StepReport, TransformMode, Verification, Verified, Worked,
+    AdoptRequest, Adoption, Drift, Drifted, Loader, Migrator, PlannedStatement, Relock,
+    RepairAction, Report, Request, Squash, StepReport, TransformMode, Verification, Verified,
+    Worked,
 };
 pub use report::{Event, NoReport, Reporter};
 pub use stream::Stream;

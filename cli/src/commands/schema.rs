@@ -59,8 +59,22 @@ pub fn drift(
             printer.data(serde_json::to_string_pretty(&json)?)?;
         }
         Format::Text => {
-            for difference in &found.differences {
-                printer.data(difference.to_string())?;
+            // The project's first, then each pack's under its name.
+            let mut streams: Vec<&godwit::Stream> = Vec::new();
+            for drifted in &found.differences {
+                if !streams.contains(&&drifted.stream) {
+                    streams.push(&drifted.stream);
+                }
+            }
+            streams.sort_by_key(|s| **s != godwit::Stream::Project);
+            for stream in streams {
+                if *stream != godwit::Stream::Project {
+                    printer.data(format!("{stream}:"))?;
+                }
+                let indent = if *stream == godwit::Stream::Project { "" } else { "  " };
+                for drifted in found.differences.iter().filter(|d| d.stream == *stream) {
+                    printer.data(format!("{indent}{}", drifted.difference))?;
+                }
             }
         }
     }
@@ -107,8 +121,8 @@ pub fn refuse_drift(
     if found.differences.is_empty() {
         return Ok(());
     }
-    for difference in &found.differences {
-        printer.status("Drift", YELLOW, difference.to_string());
+    for drifted in &found.differences {
+        printer.status("Drift", YELLOW, drifted.difference.to_string());
     }
     let n = count(found.differences.len(), "difference", "differences");
     let target = godwit::driver::redact(&settings.database);

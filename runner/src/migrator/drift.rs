@@ -5,16 +5,36 @@
 use super::Migrator;
 use super::scratch::Scratch;
 use crate::driver::connection::connect;
-use crate::driver::{ConnectOptions, Connection};
+use crate::driver::{ConnectOptions, Connection, Dialect};
 use crate::error::Error;
 use crate::schema::{Difference, Schema, SchemaError, differences};
+use crate::stream::Stream;
 
 /// What drift found.
 #[derive(Clone, Debug)]
 pub struct Drift {
-    pub differences: Vec<Difference>,
+    pub differences: Vec<Drifted>,
     /// The scratch database the migrations were built in (dropped since), if one was created.
     pub scratch_database: Option<String>,
+}
+
+/// One difference, and the stream whose objects it is about: a pack's when the object is in
+/// the schema (PostgreSQL) or under the table prefix (SQLite) its grant owns, else the
+/// project's.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Drifted {
+    #[serde(serialize_with = "stream_name")]
+    pub stream: Stream,
+    #[serde(flatten)]
+    pub difference: Difference,
+}
+
+/// `project`, or the pack's name.
+fn stream_name<S: serde::Serializer>(stream: &Stream, serializer: S) -> Result<S::Ok, S::Error> {
+    match stream {
+        Stream::Project => serializer.serialize_str("project"),
+        Stream::Pack(name) => serializer.serialize_str(name),
+    }
 }
 
 impl Migrator {
@@ -40,7 +60,33 @@ impl Migrator {
         let dropped = scratch.discard(&mut conn);
         let expected = expected?;
         dropped?;
-        Ok(Drift { differences: differences(&actual, &expected), scratch_database: name })
+        let dialect = conn.dialect();
+        let differences = differences(&actual, &expected)
+            .into_iter()
+            .map(|difference| Drifted { stream: self.owner(&difference, dialect), difference })
+            .collect();
+        Ok(Drift { differences, scratch_database: name })
+    }
+
+    /// The stream whose object a difference is about.
+    fn owner(&self, difference: &Difference, dialect: Dialect) -> Stream {
+        let name = match difference {
+            Difference::Extra { name, .. }
+            | Difference::Missing { name, .. }
+            | Difference::Changed { name, .. } => name.as_str(),
+            Difference::Unsupported { object } => object.as_str(),
+        };
+        // `on table billing.invoices to app`, `billing_invoices.total`: the object's words.
+        let owns = |pack: &crate::pack::Pack| {
+            name.split([' ', '(']).any(|word| match dialect {
+                Dialect::Postgres => word.starts_with(&format!("{}.", pack.grant.schema)),
+                Dialect::Sqlite => word.starts_with(&pack.grant.prefix),
+            })
+        };
+        match self.packs.iter().find(|pack| owns(pack)) {
+            Some(pack) => Stream::Pack(pack.name.clone()),
+            None => Stream::Project,
+        }
     }
 }
 

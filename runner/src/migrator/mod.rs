@@ -18,7 +18,7 @@ mod transforms;
 mod verify;
 
 pub use self::adopt::{AdoptRequest, Adoption};
-pub use self::drift::Drift;
+pub use self::drift::{Drift, Drifted};
 pub use self::load::Loader;
 pub use self::repair::RepairAction;
 pub use self::squash::Squash;

@@ -306,3 +306,41 @@ fn squash_replaces_the_first_migrations_by_a_baseline(p: &Project) {
     fresh.godwit(&["up"]).ok().stderr_has("Applying 0003_baseline");
     assert_eq!(fresh.godwit(&["schema", "dump"]).stdout, dumped);
 }
+
+/// Drift says whose objects differ: a pack's (under its table prefix) apart from the
+/// project's.
+#[test]
+fn drift_is_told_per_pack() {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    p.write("godwit.toml", "[[pack]]\npath = \"packs/billing\"\n");
+    p.write(
+        "packs/billing/godwit-pack.toml",
+        "name = \"billing\"\nversion = \"1.0.0\"\n\n[grants]\naccess = \"ddl\"\n",
+    );
+    p.write(
+        "packs/billing/0001_invoices.sql",
+        "-- godwit:up\nCREATE TABLE billing_invoices (id INTEGER PRIMARY KEY, total INTEGER);\n",
+    );
+    p.migration(
+        "0001_orders.sql",
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, note TEXT);",
+        None,
+    );
+    p.godwit(&["lock"]).ok();
+    p.godwit(&["up"]).ok();
+    p.db().execute("CREATE INDEX orders_note ON orders (note); CREATE INDEX billing_total ON billing_invoices (total);");
+    let run = p.godwit(&["drift"]);
+    run.code(1).stdout_has(
+        "index orders_note exists in the database but no migration creates it\n\
+         pack `billing`:\n  index billing_total exists in the database but no migration creates it",
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&p.godwit(&["drift", "--format", "json"]).stdout).unwrap();
+    let streams: Vec<&str> = json["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["stream"].as_str().unwrap())
+        .collect();
+    assert_eq!(streams, ["billing", "project"], "{json}");
+}
