@@ -159,7 +159,12 @@ fn postgres_objects_of_each_kind_changed_by_hand_are_told() {
          COMMENT ON TABLE customers IS 'who pays';\n\
          REVOKE SELECT ON customers FROM PUBLIC;\n\
          ALTER TABLE shop.orders DROP CONSTRAINT orders_number_check;\n\
-         CREATE AGGREGATE total_of(numeric) (sfunc = numeric_add, stype = numeric);",
+         CREATE AGGREGATE total_of(numeric) (sfunc = numeric_add, stype = numeric);\n\
+         ALTER DOMAIN positive ADD CONSTRAINT small CHECK (VALUE < 1000000);\n\
+         DROP MATERIALIZED VIEW order_count;\n\
+         CREATE MATERIALIZED VIEW order_count AS SELECT count(*) AS orders FROM shop.orders;\n\
+         ALTER TABLE customers DISABLE ROW LEVEL SECURITY;\n\
+         CREATE SCHEMA reports;",
     );
     let drift = p.godwit(&["drift"]);
     drift
@@ -178,7 +183,11 @@ fn postgres_objects_of_each_kind_changed_by_hand_are_told() {
         .stdout_has("grant on table customers to PUBLIC is created by the migrations but the database lacks it")
         .stdout_has("constraint shop.orders.orders_number_check is created by the migrations but the database lacks it")
         .stdout_has("aggregate public.total_of(numeric) is of a kind godwit's schema model does not read: not compared")
-        .stderr_has("Drift 12 differences between ");
+        .stdout_has("domain positive: the database has `numeric CONSTRAINT positive_check CHECK ((VALUE > (0)::numeric)) CONSTRAINT small CHECK ((VALUE < (1000000)::numeric))`")
+        .stdout_has("materialized view order_count: the database has `SELECT count(*) AS orders")
+        .stdout_has("row-level security customers is created by the migrations but the database lacks it")
+        .stdout_has("schema reports exists in the database but no migration creates it")
+        .stderr_has("Drift 16 differences between ");
     let dump = p.godwit(&["schema", "dump"]);
     dump.ok()
         .stdout_has("-- not dumped: aggregate public.total_of(numeric)")
