@@ -17,7 +17,7 @@ FLOORS = [
     # the resolved migration, a value every room above works with
     ["migration"],
     # the rooms: where migrations come from, what ran, what to run, transforms' state
-    ["source", "pack", "lock_file", "history", "status", "plan", "transforms", "lint", "schema"],
+    ["source", "pack", "lock_file", "history", "status", "plan", "transforms", "lint", "schema", "fleet"],
     # what gathers the rooms: the engine's error and its events
     ["error", "report"],
     # one run: its context, a step's transaction, statements and guest calls

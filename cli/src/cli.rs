@@ -185,6 +185,8 @@ pub enum Command {
     Status {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Apply pending migrations in order
     Up {
@@ -223,6 +225,8 @@ pub enum Command {
         /// of a scratch one created beside the target
         #[arg(long, value_name = "URL", requires = "check_drift")]
         dev_url: Option<String>,
+        #[command(flatten)]
+        fleet: FleetArgs,
         #[command(flatten)]
         batch: crate::batching::BatchArgs,
     },
@@ -364,6 +368,29 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// Many databases at once (`up` and `status`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetArgs {
+    /// Every database listed in FILE (one URL per line, `#` comments) instead of --database
+    #[arg(long, value_name = "FILE", conflicts_with = "fleet")]
+    pub targets: Option<PathBuf>,
+    /// The databases `[fleet]` in godwit.toml names instead of --database
+    #[arg(long)]
+    pub fleet: bool,
+    /// With a fleet: at most N databases at once
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub parallel: usize,
+    /// With a fleet: only the stable share I of N of its databases (for N runners)
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// With a fleet: start no more databases after the first that fails
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// With a fleet: start no more databases once N have failed
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -48,6 +48,13 @@ dir = "migrations"
 # changed something, so a pull request shows the schema change beside the migration.
 # dump_schema = "db/schema.sql"
 
+# A fleet: the databases `godwit up --fleet` and `godwit status --fleet` run on, listed here,
+# in a file (one URL per line) or as the SQLite files of a directory.
+# [fleet]
+# targets = ["postgres://app@db1/shop", "postgres://app@db2/shop"]
+# file = "tenants.txt"
+# sqlite_dir = "tenants"
+
 # PostgreSQL schema of the godwit_history table (default: the connection's current schema).
 # schema = "public"
 
@@ -88,6 +95,17 @@ struct File {
     /// `[lint]`: a rule's id and its level.
     #[serde(default)]
     lint: std::collections::BTreeMap<String, String>,
+    fleet: Option<FleetConfig>,
+}
+
+/// `[fleet]` of godwit.toml: the databases, one way or another.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    #[serde(default)]
+    pub targets: Vec<String>,
+    pub file: Option<PathBuf>,
+    pub sqlite_dir: Option<PathBuf>,
 }
 
 /// A `[[pack]]` of godwit.toml.
@@ -133,6 +151,8 @@ pub struct Settings {
     pub lint: godwit::lint::Levels,
     /// Where `up` and `down` write the schema after changing it (`dump_schema`).
     pub dump_schema: Option<PathBuf>,
+    /// `[fleet]`, its paths relative to the configuration file.
+    pub fleet: Option<FleetConfig>,
 }
 
 impl Settings {
@@ -204,6 +224,11 @@ impl Settings {
         Ok(Settings {
             lint,
             dump_schema: file.dump_schema.map(|path| relative_to(&base, &path)),
+            fleet: file.fleet.map(|fleet| FleetConfig {
+                file: fleet.file.map(|path| relative_to(&base, &path)),
+                sqlite_dir: fleet.sqlite_dir.map(|path| relative_to(&base, &path)),
+                ..fleet
+            }),
             dir,
             format,
             keep,

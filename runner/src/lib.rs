@@ -24,6 +24,7 @@ mod checksum;
 pub mod contract;
 pub mod driver;
 mod error;
+pub mod fleet;
 pub mod guest_build;
 pub mod history;
 pub mod lint;

@@ -5,6 +5,7 @@
 
 mod adopt;
 mod convert;
+mod fleet;
 mod history;
 mod inspect;
 pub(crate) mod lint;
@@ -50,7 +51,10 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             project::new(&settings, printer, name, *timestamp, *kind, *batched, sdk.as_deref())
         }
         Command::Build => project::build(&settings, printer),
-        Command::Status { format } => history::status(&settings, printer, *format),
+        Command::Status { format, fleet: args } => match fleet::targets(&settings, args)? {
+            Some(targets) => fleet::status(&settings, printer, &targets, args, *format),
+            None => history::status(&settings, printer, *format),
+        },
         Command::Up {
             to,
             dry_run,
@@ -62,6 +66,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             format,
             check_drift,
             dev_url,
+            fleet: args,
             batch,
         } => {
             let target = Target::Up { to: *to, allow_out_of_order: *allow_out_of_order };
@@ -78,6 +83,16 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
                 lint: !*no_lint,
                 ..request
             };
+            if let Some(targets) = fleet::targets(&settings, args)? {
+                if *check_drift || *format == crate::cli::Format::Json {
+                    let one = "--check-drift and --format json read one database; not with a fleet";
+                    return Err(crate::failure::Failure::config(one).into());
+                }
+                let (policy, throttle) = batching;
+                let migrator =
+                    load(&settings, printer)?.with_batch_policy(policy).with_throttle(throttle);
+                return fleet::up(&settings, printer, &targets, args, &request, migrator);
+            }
             let drift = check_drift.then(|| dev_url.clone());
             migrate::migrate(&settings, printer, request, batching, *format, drift)
         }

@@ -451,7 +451,17 @@ catalogue!(
         p.godwit(&["squash", "--to", "2"]).ok();
         Runner::Doc
     },
+    B100 => |p| tenants(p, "sqlite:a.db\nmysql://db/shop\n"),
+    B101 => |p| tenants(p, "sqlite:a.db\nsqlite:b.db\nsqlite:a.db\n"),
+    B102 => |p| tenants(p, "# nobody yet\n"),
+    B103 => |p| tenants(p, "sqlite:a.db\npostgres://postgres@127.0.0.1:1/nowhere?connect_timeout=2\n"),
 );
+
+/// B100-B103: `tenants.txt`, a fleet's list.
+fn tenants(p: &Project, list: &str) -> Runner {
+    p.write("tenants.txt", list);
+    Runner::Doc
+}
 
 /// B93, B97: a role that may read the history but not create a database.
 fn no_createdb(p: &Project) -> Runner {

@@ -10,6 +10,7 @@ mod conformance;
 mod docs;
 mod embedding;
 mod files;
+mod fleet;
 mod formats;
 mod history;
 mod lint;

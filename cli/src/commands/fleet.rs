@@ -1,0 +1,242 @@
+//! `godwit up` and `godwit status` on a fleet (`--targets FILE`, `--fleet`): each database
+//! migrated or read as the single command would, a bounded number at a time, a line per
+//! database as it ends, a failure told and the rest going on; status as a matrix that groups
+//! the databases standing at the same place.
+
+use super::{connect_options, count, load};
+use crate::cli::{FleetArgs, Format};
+use crate::config::Settings;
+use crate::failure::Failure;
+use crate::printer::{CYAN, GREEN, Printer, RED, YELLOW};
+use godwit::fleet::{self, Outcome, Rollout, Target};
+use godwit::status::{EntryState, problems};
+use godwit::{Migrator, NoReport, Request};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+/// The fleet the arguments name, after `--shard`; `None` when they name none (one database).
+pub fn targets(settings: &Settings, args: &FleetArgs) -> anyhow::Result<Option<Vec<Target>>> {
+    let all = match (&args.targets, args.fleet, &settings.fleet) {
+        (Some(file), _, _) => Some(from_file(file)?),
+        (None, true, Some(config)) => Some(from_config(config)?),
+        (None, true, None) => {
+            return Err(Failure::config("--fleet: godwit.toml has no [fleet]")
+                .hint("list the databases under [fleet] (targets, file or sqlite_dir), or give --targets FILE")
+                .into());
+        }
+        (None, false, _) => None,
+    };
+    let Some(all) = all else { return Ok(None) };
+    match &args.shard {
+        Some(text) => {
+            let (index, n) =
+                fleet::parse_shard(text).map_err(|e| Failure::config(e.to_string()))?;
+            Ok(Some(fleet::shard(all, index, n)))
+        }
+        None => Ok(Some(all)),
+    }
+}
+
+fn from_file(file: &std::path::Path) -> anyhow::Result<Vec<Target>> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::config(format!("cannot read {}: {e}", file.display())))?;
+    Ok(fleet::parse(&text, &file.display().to_string())
+        .map_err(|e| Failure::config(e.to_string()))?)
+}
+
+fn from_config(config: &crate::config::FleetConfig) -> anyhow::Result<Vec<Target>> {
+    let invalid =
+        |e: fleet::FleetError| Failure::config(format!("invalid [fleet] in godwit.toml: {e}"));
+    match (&config.file, &config.sqlite_dir) {
+        (Some(file), _) => from_file(file),
+        (None, Some(dir)) => Ok(fleet::sqlite_files(dir).map_err(invalid)?),
+        (None, None) => Ok(fleet::parse(&config.targets.join("\n"), "targets").map_err(invalid)?),
+    }
+}
+
+fn rollout(args: &FleetArgs) -> Rollout {
+    Rollout {
+        parallel: args.parallel.max(1),
+        fail_fast: args.fail_fast,
+        max_failures: args.max_failures,
+    }
+}
+
+/// An error and its causes, on one line.
+fn chain(error: &godwit::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+pub fn up(
+    settings: &Settings,
+    printer: &mut Printer,
+    targets: &[Target],
+    args: &FleetArgs,
+    request: &Request,
+    migrator: Migrator,
+) -> anyhow::Result<ExitCode> {
+    migrator.check_pins()?;
+    let options = connect_options(settings);
+    let printer = Mutex::new(printer);
+    let outcomes = fleet::each(
+        targets,
+        rollout(args),
+        |target| {
+            let mut db = godwit::connect(&target.url, &options)?;
+            migrator.run(&mut db, request, &mut NoReport)
+        },
+        |target, result: &Result<godwit::Report, godwit::Error>| {
+            let Ok(mut printer) = printer.lock() else { return };
+            let name = target.name();
+            match result {
+                Ok(report) if report.steps.is_empty() => {
+                    printer.status("Up to date", GREEN, name);
+                }
+                Ok(report) => {
+                    let n = count(report.steps.len(), "migration", "migrations");
+                    printer.status("Migrated", GREEN, format!("{name}: applied {n}"));
+                }
+                Err(error) => printer.status("Failed", RED, format!("{name}: {}", chain(error))),
+            }
+        },
+    );
+    let printer =
+        printer.into_inner().map_err(|_| Failure::check("a fleet run's printer failed"))?;
+    let done = |f: fn(&Outcome<godwit::Report, godwit::Error>) -> bool| {
+        outcomes.iter().filter(|o| f(o)).count()
+    };
+    let migrated = done(|o| matches!(&o.result, Some(Ok(r)) if !r.steps.is_empty()));
+    let current = done(|o| matches!(&o.result, Some(Ok(r)) if r.steps.is_empty()));
+    let failed = done(|o| matches!(o.result, Some(Err(_))));
+    let skipped = done(|o| o.result.is_none());
+    let mut said = format!(
+        "{}: {migrated} migrated, {current} up to date",
+        count(targets.len(), "database", "databases")
+    );
+    if failed > 0 {
+        said.push_str(&format!(", {failed} failed"));
+    }
+    if skipped > 0 {
+        said.push_str(&format!(", {skipped} not started (the rollout stopped)"));
+    }
+    match failed {
+        0 => {
+            printer.status("Fleet", GREEN, said);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            printer.status("Fleet", RED, said);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Where one database stands.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Standing {
+    newest: String,
+    pending: usize,
+    problems: usize,
+}
+
+pub fn status(
+    settings: &Settings,
+    printer: &mut Printer,
+    targets: &[Target],
+    args: &FleetArgs,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings, printer)?;
+    let options = connect_options(settings);
+    let outcomes = fleet::each(
+        targets,
+        rollout(args),
+        |target| {
+            let mut db = godwit::connect(&target.url, &options)?;
+            let applied = migrator.history(&mut db)?;
+            let entries = godwit::status::status(migrator.migrations(), &applied);
+            let newest = entries
+                .iter()
+                .filter(|e| e.record.is_some() && e.key.version().is_some())
+                .map(|e| e.label.clone())
+                .next_back()
+                .unwrap_or_else(|| "(none)".to_owned());
+            let pending = entries
+                .iter()
+                .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Changed))
+                .count();
+            Ok::<_, godwit::Error>(Standing { newest, pending, problems: problems(&entries).len() })
+        },
+        |_, _| {},
+    );
+    if format == Format::Json {
+        let all: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Some(Ok(s)) => serde_json::json!({
+                    "target": o.target.name(), "newest": s.newest, "pending": s.pending,
+                    "problems": s.problems,
+                }),
+                Some(Err(e)) => serde_json::json!({ "target": o.target.name(), "error": chain(e) }),
+                None => serde_json::json!({ "target": o.target.name(), "error": "not read" }),
+            })
+            .collect();
+        printer.data(serde_json::to_string_pretty(
+            &serde_json::json!({ "schema_version": 1, "targets": all }),
+        )?)?;
+    } else {
+        matrix(printer, &outcomes)?;
+    }
+    let failed = outcomes.iter().filter(|o| !matches!(o.result, Some(Ok(_)))).count();
+    let said = format!("{}, {failed} unreadable", count(targets.len(), "database", "databases"));
+    printer.status("Fleet", if failed == 0 { CYAN } else { YELLOW }, said);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The databases grouped by where they stand, the largest group first, at most three names
+/// shown per group.
+fn matrix(
+    printer: &mut Printer,
+    outcomes: &[Outcome<Standing, godwit::Error>],
+) -> anyhow::Result<()> {
+    let mut groups: BTreeMap<Result<Standing, String>, Vec<String>> = BTreeMap::new();
+    for outcome in outcomes {
+        let key = match &outcome.result {
+            Some(Ok(standing)) => Ok(standing.clone()),
+            Some(Err(error)) => Err(chain(error)),
+            None => Err("not read".to_owned()),
+        };
+        groups.entry(key).or_default().push(outcome.target.name());
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by_key(|(_, names)| std::cmp::Reverse(names.len()));
+    printer.data(format!(
+        "{:>9}  {:<30} {:>7} {:>8}  EXAMPLES",
+        "DATABASES", "NEWEST APPLIED", "PENDING", "PROBLEMS"
+    ))?;
+    for (standing, names) in groups {
+        let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+        let more =
+            if names.len() > 3 { format!(" and {} more", names.len() - 3) } else { String::new() };
+        let examples = format!("{}{more}", shown.join(", "));
+        let line = match standing {
+            Ok(s) => format!(
+                "{:>9}  {:<30} {:>7} {:>8}  {examples}",
+                names.len(),
+                s.newest,
+                s.pending,
+                s.problems
+            ),
+            Err(error) => format!("{:>9}  unreadable: {error}  {examples}", names.len()),
+        };
+        printer.data(line)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! A fleet: `up` and `status` over many databases at once (`--targets FILE`, `[fleet]`), a
+//! failing database told while the others are migrated, a rerun finishing what is left,
+//! shards that split the list without overlap, and a rollout that stops when asked.
+
+use godwit_tests::{Backend, Project};
+
+/// A project whose migrations make two tables, and `n` SQLite files listed in tenants.txt;
+/// the `broken` one already has the second table, so its second migration fails.
+fn sqlite_fleet(n: usize, broken: Option<usize>) -> Project {
+    let p = Project::new(Backend::Sqlite).unwrap();
+    p.migration("0001_orders.sql", "CREATE TABLE orders (id integer PRIMARY KEY);", None);
+    p.migration("0002_lines.sql", "CREATE TABLE lines (id integer PRIMARY KEY);", None);
+    std::fs::create_dir(p.path("tenants")).unwrap();
+    let mut list = String::from("# one database per tenant\n");
+    for i in 1..=n {
+        let path = p.path(&format!("tenants/t{i}.db"));
+        if broken == Some(i) {
+            let db = rusqlite::Connection::open(&path).unwrap();
+            db.execute_batch("CREATE TABLE lines (x integer);").unwrap();
+        }
+        list.push_str(&format!("sqlite:{}\n", path.display()));
+    }
+    p.write("tenants.txt", &list);
+    p
+}
+
+#[test]
+fn a_failing_database_is_told_and_the_others_are_migrated_then_a_rerun_finishes() {
+    let p = sqlite_fleet(6, Some(3));
+    let run = p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "3"]);
+    run.code(1)
+        .stderr_has("Migrated sqlite:")
+        .stderr_has("t3.db: applying 0002_lines failed")
+        .stderr_has("Fleet 6 databases: 5 migrated, 0 up to date, 1 failed");
+    let status = p.godwit(&["status", "--targets", "tenants.txt"]);
+    status.ok().stdout_has("        5  0002_lines").stdout_has("        1  0001_orders");
+    // The broken tenant fixed: the rerun migrates only what is left.
+    let fixed = rusqlite::Connection::open(p.path("tenants/t3.db")).unwrap();
+    fixed.execute_batch("DROP TABLE lines;").unwrap();
+    p.godwit(&["up", "--targets", "tenants.txt"])
+        .ok()
+        .stderr_has("Fleet 6 databases: 1 migrated, 5 up to date");
+    let json: serde_json::Value = serde_json::from_str(
+        &p.godwit(&["status", "--targets", "tenants.txt", "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let targets = json["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 6);
+    assert!(targets.iter().all(|t| t["newest"] == "0002_lines" && t["pending"] == 0), "{json}");
+}
+
+#[test]
+fn a_rollout_stops_when_asked_and_shards_split_the_fleet() {
+    let p = sqlite_fleet(9, Some(1));
+    p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "1", "--fail-fast"])
+        .code(1)
+        .stderr_has("0 migrated, 0 up to date, 1 failed, 8 not started (the rollout stopped)");
+    p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "1", "--max-failures", "1"])
+        .code(1)
+        .stderr_has("8 not started");
+    // Three runners, each its share: every database exactly once.
+    p.godwit(&["up", "--targets", "tenants.txt"]).code(1).stderr_has("8 migrated");
+    p.write("godwit.toml", "[fleet]\nsqlite_dir = \"tenants\"\n");
+    let mut seen = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let run = p.godwit(&["status", "--fleet", "--shard", shard, "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        seen.extend(
+            json["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["target"].as_str().unwrap().to_owned()),
+        );
+    }
+    seen.sort();
+    let before = seen.len();
+    seen.dedup();
+    assert_eq!((before, seen.len()), (9, 9), "{seen:?}");
+}
+
+#[test]
+fn postgres_databases_of_a_fleet_and_one_unreachable() {
+    let Some(first) = Project::new(Backend::Postgres) else { return };
+    first.migration("0001_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);", None);
+    let others: Vec<String> = (0..3).map(|_| godwit_tests::pg::fresh_database().unwrap()).collect();
+    let unreachable = "postgres://postgres@127.0.0.1:1/nowhere?connect_timeout=2";
+    let mut list = format!("{}\n", first.url);
+    for url in &others {
+        list.push_str(&format!("{url}\n"));
+    }
+    list.push_str(&format!("{unreachable}\n"));
+    first.write("tenants.txt", &list);
+    first
+        .godwit(&["up", "--targets", "tenants.txt", "--parallel", "4"])
+        .code(1)
+        .stderr_has("Failed postgres://postgres@127.0.0.1:1/nowhere")
+        .stderr_has("cannot connect")
+        .stderr_has("Fleet 5 databases: 4 migrated, 0 up to date, 1 failed");
+    first
+        .godwit(&["status", "--targets", "tenants.txt"])
+        .code(1)
+        .stdout_has("        4  0001_orders")
+        .stdout_has(
+            "        1  unreadable: cannot connect to postgres://postgres@127.0.0.1:1/nowhere",
+        );
+}
