@@ -63,17 +63,6 @@ fn rollout(args: &FleetArgs) -> Rollout {
     }
 }
 
-/// An error and its causes, on one line.
-fn chain(error: &godwit::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
-}
-
 pub fn up(
     settings: &Settings,
     printer: &mut Printer,
@@ -103,7 +92,9 @@ pub fn up(
                     let n = count(report.steps.len(), "migration", "migrations");
                     printer.status("Migrated", GREEN, format!("{name}: applied {n}"));
                 }
-                Err(error) => printer.status("Failed", RED, format!("{name}: {}", chain(error))),
+                Err(error) => {
+                    printer.status("Failed", RED, format!("{name}: {}", error.one_line()))
+                }
             }
         },
     );
@@ -184,7 +175,9 @@ pub fn status(
                     "target": o.target.name(), "newest": s.newest, "pending": s.pending,
                     "problems": s.problems,
                 }),
-                Some(Err(e)) => serde_json::json!({ "target": o.target.name(), "error": chain(e) }),
+                Some(Err(e)) => {
+                    serde_json::json!({ "target": o.target.name(), "error": e.one_line() })
+                }
                 None => serde_json::json!({ "target": o.target.name(), "error": "not read" }),
             })
             .collect();
@@ -210,7 +203,7 @@ fn matrix(
     for outcome in outcomes {
         let key = match &outcome.result {
             Some(Ok(standing)) => Ok(standing.clone()),
-            Some(Err(error)) => Err(chain(error)),
+            Some(Err(error)) => Err(error.one_line()),
             None => Err("not read".to_owned()),
         };
         groups.entry(key).or_default().push(outcome.target.name());

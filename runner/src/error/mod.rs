@@ -87,6 +87,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error and its causes on one line, `: ` between them (for a list of many
+    /// databases or migrations, where each gets one entry).
+    pub fn one_line(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        text
+    }
+
     /// Whether the connection to the database was lost under this error.
     pub fn connection_lost(&self) -> bool {
         self.db_error().is_some_and(DbError::connection_lost)

@@ -106,7 +106,7 @@ impl Migrator {
             let label = migration.label.clone();
             let failed = |step: &str, error: &Error| Verification {
                 migration: label.clone(),
-                verified: Verified::Failed(format!("{step}: {}", chain(error))),
+                verified: Verified::Failed(format!("{step}: {}", error.one_line())),
             };
             if let Err(error) = self.run(db, &up, &mut NoReport) {
                 verified.push(failed("up", &error));
@@ -137,15 +137,4 @@ impl Migrator {
         }
         Ok(None)
     }
-}
-
-/// An error and its causes, on one line.
-fn chain(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }

@@ -183,7 +183,7 @@ fn finish_locked(run: &mut Run<'_>, step: &Step<'_>, wasm: &WasmScript) -> Resul
         Ok(_) => Ok(()),
         Err(error) if error.connection_lost() => Err(error),
         Err(error) => {
-            mark_failed(run.conn, migration, chain(&error))?;
+            mark_failed(run.conn, migration, error.one_line())?;
             Err(error)
         }
     }
@@ -293,7 +293,7 @@ fn work_on(
         }
         Err(error) if error.connection_lost() => return Err(error),
         Err(error) => {
-            let reason = mark_failed(conn, migration, chain(&error))?;
+            let reason = mark_failed(conn, migration, error.one_line())?;
             let failed = Event::TransformFailed { label: &label, error: &error, reason: &reason };
             reporter.report(failed);
             worked.failed.push((label, reason));
@@ -343,17 +343,6 @@ fn claim(
     state::change(db, stream, key, &from, TransformState::Running, None)
         .map_err(|source| database(format!("cannot start {label}'s transform"), source))?;
     Ok(Some(applied))
-}
-
-/// An error and its causes, on one line: what `last_error` keeps.
-fn chain(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }
 
 /// Marks `migration`'s transform failed with `reason`, and gives the reason back.
