@@ -391,6 +391,10 @@ pub struct FleetArgs {
     /// With a fleet: start no more databases once N have failed
     #[arg(long, value_name = "N")]
     pub max_failures: Option<usize>,
+    /// With `up` on a fleet: migrate the first N databases first, and the rest only if they
+    /// all succeed
+    #[arg(long, value_name = "N")]
+    pub canary: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,6 +54,8 @@ dir = "migrations"
 # targets = ["postgres://app@db1/shop", "postgres://app@db2/shop"]
 # file = "tenants.txt"
 # sqlite_dir = "tenants"
+# schemas = ["tenant_a", "tenant_b"]    # schemas of `database`, one tenant each
+# query = "select url from tenants where active"   # run on `database`: URLs or schemas
 
 # PostgreSQL schema of the godwit_history table (default: the connection's current schema).
 # schema = "public"
@@ -104,6 +106,11 @@ struct File {
 pub struct FleetConfig {
     #[serde(default)]
     pub targets: Vec<String>,
+    /// Schemas of the configured database, one tenant each.
+    #[serde(default)]
+    pub schemas: Vec<String>,
+    /// SQL run on the configured database: each row's first value a URL, or a schema of it.
+    pub query: Option<String>,
     pub file: Option<PathBuf>,
     pub sqlite_dir: Option<PathBuf>,
 }

@@ -38,6 +38,8 @@ pub enum FleetError {
     BadShard { shard: String },
     #[error("cannot read {list}: {reason}")]
     Unreadable { list: String, reason: String },
+    #[error("{list}: `{schema}` is no schema name (letters, digits and `_`)")]
+    BadSchema { list: String, schema: String },
 }
 
 /// The targets of a list: one URL per line; blank lines and `#` comments are skipped. A line
@@ -64,6 +66,22 @@ pub fn parse(text: &str, list: &str) -> Result<Vec<Target>, FleetError> {
         true => Err(FleetError::Empty { list: list.to_owned() }),
         false => Ok(targets.into_iter().map(|(_, t)| t).collect()),
     }
+}
+
+/// One PostgreSQL database's schemas as targets: `url` with each schema as its search path,
+/// so each tenant's tables and its history live in its own schema (which must exist).
+pub fn schemas(url: &str, names: &[String], list: &str) -> Result<Vec<Target>, FleetError> {
+    let mut targets = Vec::new();
+    for name in names {
+        let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return Err(FleetError::BadSchema { list: list.to_owned(), schema: name.clone() });
+        }
+        let joint = if url.contains('?') { '&' } else { '?' };
+        targets.push(Target { url: format!("{url}{joint}options=-csearch_path%3D{name}") });
+    }
+    let lines: Vec<&str> = targets.iter().map(|t| t.url.as_str()).collect();
+    parse(&lines.join("\n"), list)
 }
 
 /// Every SQLite file of a directory (`*.db`, `*.sqlite`, `*.sqlite3`), in name order.

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 pub fn targets(settings: &Settings, args: &FleetArgs) -> anyhow::Result<Option<Vec<Target>>> {
     let all = match (&args.targets, args.fleet, &settings.fleet) {
         (Some(file), _, _) => Some(from_file(file)?),
-        (None, true, Some(config)) => Some(from_config(config)?),
+        (None, true, Some(config)) => Some(from_config(settings, config)?),
         (None, true, None) => {
             return Err(Failure::config("--fleet: godwit.toml has no [fleet]")
                 .hint("list the databases under [fleet] (targets, file or sqlite_dir), or give --targets FILE")
@@ -45,14 +45,58 @@ fn from_file(file: &std::path::Path) -> anyhow::Result<Vec<Target>> {
         .map_err(|e| Failure::config(e.to_string()))?)
 }
 
-fn from_config(config: &crate::config::FleetConfig) -> anyhow::Result<Vec<Target>> {
-    let invalid =
-        |e: fleet::FleetError| Failure::config(format!("invalid [fleet] in godwit.toml: {e}"));
-    match (&config.file, &config.sqlite_dir) {
-        (Some(file), _) => from_file(file),
-        (None, Some(dir)) => Ok(fleet::sqlite_files(dir).map_err(invalid)?),
-        (None, None) => Ok(fleet::parse(&config.targets.join("\n"), "targets").map_err(invalid)?),
+fn from_config(
+    settings: &Settings,
+    config: &crate::config::FleetConfig,
+) -> anyhow::Result<Vec<Target>> {
+    if let Some(file) = &config.file {
+        return from_file(file);
     }
+    if let Some(dir) = &config.sqlite_dir {
+        return Ok(fleet::sqlite_files(dir).map_err(invalid)?);
+    }
+    if !config.schemas.is_empty() {
+        return Ok(fleet::schemas(&settings.database, &config.schemas, "schemas").map_err(invalid)?);
+    }
+    if let Some(query) = &config.query {
+        return from_query(settings, query);
+    }
+    Ok(fleet::parse(&config.targets.join("\n"), "targets").map_err(invalid)?)
+}
+
+fn invalid(error: fleet::FleetError) -> Failure {
+    Failure::config(format!("invalid [fleet] in godwit.toml: {error}"))
+}
+
+/// The targets a query on the configured database names: each row's first value a URL, or
+/// a schema of that database.
+fn from_query(settings: &Settings, query: &str) -> anyhow::Result<Vec<Target>> {
+    let mut db = super::connect(settings)?;
+    let target = db.target().to_owned();
+    let rows = db.driver().map_err(godwit::Error::from)?.query(query, &[]).map_err(|source| {
+        godwit::Error::Database { context: format!("the [fleet] query failed on {target}"), source }
+    })?;
+    let values: Vec<String> = rows
+        .iter()
+        .filter_map(|row| match row.first() {
+            Some(godwit::driver::Value::Text(text)) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    let (urls, schemas): (Vec<String>, Vec<String>) =
+        values.into_iter().partition(|v| godwit::driver::dialect_of(v).is_some());
+    let mut targets = match urls.is_empty() {
+        true => Vec::new(),
+        false => fleet::parse(&urls.join("\n"), "the [fleet] query").map_err(invalid)?,
+    };
+    if !schemas.is_empty() {
+        let list = "the [fleet] query";
+        targets.extend(fleet::schemas(&settings.database, &schemas, list).map_err(invalid)?);
+    }
+    if targets.is_empty() {
+        return Err(Failure::config("the [fleet] query names no database").into());
+    }
+    Ok(targets)
 }
 
 fn rollout(args: &FleetArgs) -> Rollout {
@@ -74,30 +118,30 @@ pub fn up(
     migrator.check_pins()?;
     let options = connect_options(settings);
     let printer = Mutex::new(printer);
-    let outcomes = fleet::each(
-        targets,
-        rollout(args),
-        |target| {
-            let mut db = godwit::connect(&target.url, &options)?;
-            migrator.run(&mut db, request, &mut NoReport)
-        },
-        |target, result: &Result<godwit::Report, godwit::Error>| {
-            let Ok(mut printer) = printer.lock() else { return };
-            let name = target.name();
-            match result {
-                Ok(report) if report.steps.is_empty() => {
-                    printer.status("Up to date", GREEN, name);
-                }
-                Ok(report) => {
-                    let n = count(report.steps.len(), "migration", "migrations");
-                    printer.status("Migrated", GREEN, format!("{name}: applied {n}"));
-                }
-                Err(error) => {
-                    printer.status("Failed", RED, format!("{name}: {}", error.one_line()))
-                }
-            }
-        },
-    );
+    let run = |targets: &[Target]| {
+        fleet::each(
+            targets,
+            rollout(args),
+            |target| {
+                let mut db = godwit::connect(&target.url, &options)?;
+                migrator.run(&mut db, request, &mut NoReport)
+            },
+            |target, result: &Result<godwit::Report, godwit::Error>| {
+                let Ok(mut printer) = printer.lock() else { return };
+                told(&mut printer, target, result);
+            },
+        )
+    };
+    // The canaries first; the rest only when every one of them went through.
+    let canaries = args.canary.unwrap_or(0).min(targets.len());
+    let mut outcomes = run(&targets[..canaries]);
+    let sound = outcomes.iter().all(|o| matches!(o.result, Some(Ok(_))));
+    match sound {
+        true => outcomes.extend(run(&targets[canaries..])),
+        false => outcomes.extend(
+            targets[canaries..].iter().map(|t| Outcome { target: t.clone(), result: None }),
+        ),
+    }
     let printer =
         printer.into_inner().map_err(|_| Failure::check("a fleet run's printer failed"))?;
     let done = |f: fn(&Outcome<godwit::Report, godwit::Error>) -> bool| {
@@ -126,6 +170,19 @@ pub fn up(
             printer.status("Fleet", RED, said);
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// One database's line as it ends.
+fn told(printer: &mut Printer, target: &Target, result: &Result<godwit::Report, godwit::Error>) {
+    let name = target.name();
+    match result {
+        Ok(report) if report.steps.is_empty() => printer.status("Up to date", GREEN, name),
+        Ok(report) => {
+            let n = count(report.steps.len(), "migration", "migrations");
+            printer.status("Migrated", GREEN, format!("{name}: applied {n}"));
+        }
+        Err(error) => printer.status("Failed", RED, format!("{name}: {}", error.one_line())),
     }
 }
 

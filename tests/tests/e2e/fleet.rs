@@ -58,8 +58,12 @@ fn a_rollout_stops_when_asked_and_shards_split_the_fleet() {
     p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "1", "--max-failures", "1"])
         .code(1)
         .stderr_has("8 not started");
+    // Two canaries, the first broken: the other seven wait.
+    p.godwit(&["up", "--targets", "tenants.txt", "--canary", "2"])
+        .code(1)
+        .stderr_has("1 migrated, 0 up to date, 1 failed, 7 not started");
     // Three runners, each its share: every database exactly once.
-    p.godwit(&["up", "--targets", "tenants.txt"]).code(1).stderr_has("8 migrated");
+    p.godwit(&["up", "--targets", "tenants.txt"]).code(1).stderr_has("7 migrated, 1 up to date");
     p.write("godwit.toml", "[fleet]\nsqlite_dir = \"tenants\"\n");
     let mut seen = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {
@@ -104,4 +108,27 @@ fn postgres_databases_of_a_fleet_and_one_unreachable() {
         .stdout_has(
             "        1  unreadable: cannot connect to postgres://postgres@127.0.0.1:1/nowhere",
         );
+}
+
+/// A schema per tenant on one database: `[fleet] schemas`, or a query that lists them; each
+/// tenant's tables and history in its own schema.
+#[test]
+fn postgres_schemas_of_one_database_as_a_fleet() {
+    let Some(p) = Project::new(Backend::Postgres) else { return };
+    p.db().execute("CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA tenant_c;");
+    p.migration("0001_notes.sql", "CREATE TABLE notes (id bigint);", None);
+    p.write("godwit.toml", "[fleet]\nschemas = [\"tenant_a\", \"tenant_b\"]\n");
+    p.godwit(&["up", "--fleet"]).ok().stderr_has("Fleet 2 databases: 2 migrated");
+    let tables = "SELECT string_agg(schemaname || '.' || tablename, ' ' ORDER BY schemaname, tablename) FROM pg_tables \
+                  WHERE schemaname LIKE 'tenant%'";
+    assert_eq!(
+        p.db().scalar(tables),
+        "tenant_a.godwit_history tenant_a.notes tenant_b.godwit_history tenant_b.notes"
+    );
+    p.write(
+        "godwit.toml",
+        "[fleet]\nquery = \"SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY 1\"\n",
+    );
+    p.godwit(&["up", "--fleet"]).ok().stderr_has("Fleet 3 databases: 1 migrated, 2 up to date");
+    p.godwit(&["status", "--fleet"]).ok().stdout_has("        3  0001_notes");
 }
