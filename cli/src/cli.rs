@@ -247,9 +247,14 @@ pub enum Command {
         /// `json`: what was reverted (or with --dry-run, the plan) as JSON on stdout
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Check applied migrations against the files; exit 1 on any problem
-    Validate,
+    Validate {
+        #[command(flatten)]
+        fleet: FleetArgs,
+    },
     /// Report what pending migrations would do to a live database (locks, scans, lost data);
     /// exit 1 on an error-level finding
     Lint {

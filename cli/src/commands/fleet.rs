@@ -152,7 +152,7 @@ pub fn up(
     let failed = done(|o| matches!(o.result, Some(Err(_))));
     let skipped = done(|o| o.result.is_none());
     let mut said = format!(
-        "{}: {migrated} migrated, {current} up to date",
+        "{}: {migrated} migrated, {current} unchanged",
         count(targets.len(), "database", "databases")
     );
     if failed > 0 {
@@ -177,13 +177,58 @@ pub fn up(
 fn told(printer: &mut Printer, target: &Target, result: &Result<godwit::Report, godwit::Error>) {
     let name = target.name();
     match result {
-        Ok(report) if report.steps.is_empty() => printer.status("Up to date", GREEN, name),
+        Ok(report) if report.steps.is_empty() => printer.status("Unchanged", GREEN, name),
         Ok(report) => {
             let n = count(report.steps.len(), "migration", "migrations");
-            printer.status("Migrated", GREEN, format!("{name}: applied {n}"));
+            let what = match report.steps.first().map(|s| s.action) {
+                Some(godwit::plan::Action::Revert) => "reverted",
+                _ => "applied",
+            };
+            printer.status("Migrated", GREEN, format!("{name}: {what} {n}"));
         }
         Err(error) => printer.status("Failed", RED, format!("{name}: {}", error.one_line())),
     }
+}
+
+/// `godwit validate` on every database: its problems, or none.
+pub fn validate(
+    settings: &Settings,
+    printer: &mut Printer,
+    targets: &[Target],
+    args: &FleetArgs,
+) -> anyhow::Result<ExitCode> {
+    let migrator = load(settings, printer)?;
+    migrator.check_pins()?;
+    let options = connect_options(settings);
+    let printer = Mutex::new(printer);
+    let outcomes = fleet::each(
+        targets,
+        rollout(args),
+        |target| migrator.validate(&mut godwit::connect(&target.url, &options)?),
+        |target, result: &Result<Vec<godwit::status::Problem>, godwit::Error>| {
+            let Ok(mut printer) = printer.lock() else { return };
+            let name = target.name();
+            match result {
+                Ok(problems) if problems.is_empty() => printer.status("Validated", GREEN, name),
+                Ok(problems) => {
+                    let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                    printer.status("Problems", RED, format!("{name}: {}", listed.join("; ")));
+                }
+                Err(error) => {
+                    printer.status("Failed", RED, format!("{name}: {}", error.one_line()))
+                }
+            }
+        },
+    );
+    let printer =
+        printer.into_inner().map_err(|_| Failure::check("a fleet run's printer failed"))?;
+    let bad = outcomes.iter().filter(|o| !matches!(&o.result, Some(Ok(p)) if p.is_empty())).count();
+    let said = format!(
+        "{}, {bad} with problems or unreadable",
+        count(targets.len(), "database", "databases")
+    );
+    printer.status("Fleet", if bad == 0 { GREEN } else { RED }, said);
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// Where one database stands.

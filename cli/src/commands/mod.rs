@@ -96,7 +96,7 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             let drift = check_drift.then(|| dev_url.clone());
             migrate::migrate(&settings, printer, request, batching, *format, drift)
         }
-        Command::Down { to, steps, pack, dry_run, format } => {
+        Command::Down { to, steps, pack, dry_run, format, fleet: args } => {
             let down = match (to, steps) {
                 (Some(version), _) => DownTarget::To(*version),
                 (None, steps) => DownTarget::Steps(steps.unwrap_or(1)),
@@ -104,9 +104,16 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
             let stream = pack.as_deref().map_or(Stream::Project, Stream::pack);
             let target = Target::Down { stream, down };
             let request = Request { target, dry_run: *dry_run, ..Request::down(down) };
+            if let Some(targets) = fleet::targets(&settings, args)? {
+                let migrator = load(&settings, printer)?;
+                return fleet::up(&settings, printer, &targets, args, &request, migrator);
+            }
             migrate::migrate(&settings, printer, request, Default::default(), *format, None)
         }
-        Command::Validate => history::validate(&settings, printer),
+        Command::Validate { fleet: args } => match fleet::targets(&settings, args)? {
+            Some(targets) => fleet::validate(&settings, printer, &targets, args),
+            None => history::validate(&settings, printer),
+        },
         Command::Lint { trace: true, in_transaction, dev_url, format, .. } => {
             trace::trace(&settings, printer, *in_transaction, dev_url.as_deref(), *format)
         }

@@ -31,7 +31,7 @@ fn a_failing_database_is_told_and_the_others_are_migrated_then_a_rerun_finishes(
     run.code(1)
         .stderr_has("Migrated sqlite:")
         .stderr_has("t3.db: applying 0002_lines failed")
-        .stderr_has("Fleet 6 databases: 5 migrated, 0 up to date, 1 failed");
+        .stderr_has("Fleet 6 databases: 5 migrated, 0 unchanged, 1 failed");
     let status = p.godwit(&["status", "--targets", "tenants.txt"]);
     status.ok().stdout_has("        5  0002_lines").stdout_has("        1  0001_orders");
     // The broken tenant fixed: the rerun migrates only what is left.
@@ -39,7 +39,7 @@ fn a_failing_database_is_told_and_the_others_are_migrated_then_a_rerun_finishes(
     fixed.execute_batch("DROP TABLE lines;").unwrap();
     p.godwit(&["up", "--targets", "tenants.txt"])
         .ok()
-        .stderr_has("Fleet 6 databases: 1 migrated, 5 up to date");
+        .stderr_has("Fleet 6 databases: 1 migrated, 5 unchanged");
     let json: serde_json::Value = serde_json::from_str(
         &p.godwit(&["status", "--targets", "tenants.txt", "--format", "json"]).stdout,
     )
@@ -54,16 +54,16 @@ fn a_rollout_stops_when_asked_and_shards_split_the_fleet() {
     let p = sqlite_fleet(9, Some(1));
     p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "1", "--fail-fast"])
         .code(1)
-        .stderr_has("0 migrated, 0 up to date, 1 failed, 8 not started (the rollout stopped)");
+        .stderr_has("0 migrated, 0 unchanged, 1 failed, 8 not started (the rollout stopped)");
     p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "1", "--max-failures", "1"])
         .code(1)
         .stderr_has("8 not started");
     // Two canaries, the first broken: the other seven wait.
     p.godwit(&["up", "--targets", "tenants.txt", "--canary", "2"])
         .code(1)
-        .stderr_has("1 migrated, 0 up to date, 1 failed, 7 not started");
+        .stderr_has("1 migrated, 0 unchanged, 1 failed, 7 not started");
     // Three runners, each its share: every database exactly once.
-    p.godwit(&["up", "--targets", "tenants.txt"]).code(1).stderr_has("7 migrated, 1 up to date");
+    p.godwit(&["up", "--targets", "tenants.txt"]).code(1).stderr_has("7 migrated, 1 unchanged");
     p.write("godwit.toml", "[fleet]\nsqlite_dir = \"tenants\"\n");
     let mut seen = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {
@@ -100,7 +100,7 @@ fn postgres_databases_of_a_fleet_and_one_unreachable() {
         .code(1)
         .stderr_has("Failed postgres://postgres@127.0.0.1:1/nowhere")
         .stderr_has("cannot connect")
-        .stderr_has("Fleet 5 databases: 4 migrated, 0 up to date, 1 failed");
+        .stderr_has("Fleet 5 databases: 4 migrated, 0 unchanged, 1 failed");
     first
         .godwit(&["status", "--targets", "tenants.txt"])
         .code(1)
@@ -129,6 +129,29 @@ fn postgres_schemas_of_one_database_as_a_fleet() {
         "godwit.toml",
         "[fleet]\nquery = \"SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY 1\"\n",
     );
-    p.godwit(&["up", "--fleet"]).ok().stderr_has("Fleet 3 databases: 1 migrated, 2 up to date");
+    p.godwit(&["up", "--fleet"]).ok().stderr_has("Fleet 3 databases: 1 migrated, 2 unchanged");
     p.godwit(&["status", "--fleet"]).ok().stdout_has("        3  0001_notes");
+}
+
+#[test]
+fn down_and_validate_on_a_fleet() {
+    let p = sqlite_fleet(3, None);
+    p.godwit(&["up", "--targets", "tenants.txt"]).ok().stderr_has("3 migrated");
+    p.godwit(&["validate", "--targets", "tenants.txt"])
+        .ok()
+        .stderr_has("Fleet 3 databases, 0 with problems");
+    p.write("migrations/0002_lines.sql", "-- godwit:up\nCREATE TABLE lines (id integer PRIMARY KEY, note text);\n-- godwit:down\nDROP TABLE lines;\n");
+    p.godwit(&["validate", "--targets", "tenants.txt"])
+        .code(1)
+        .stderr_has("t2.db: 0002_lines was modified after it was applied")
+        .stderr_has("3 with problems or unreadable");
+    p.godwit(&["repair", "--yes"]).ok();
+    for i in 1..=3 {
+        let url = format!("sqlite:{}", p.path(&format!("tenants/t{i}.db")).display());
+        p.command().env("DATABASE_URL", &url).args(["repair", "--yes"]).output().unwrap();
+    }
+    p.godwit(&["down", "--targets", "tenants.txt"])
+        .ok()
+        .stderr_has("reverted 1 migration")
+        .stderr_has("Fleet 3 databases: 3 migrated, 0 unchanged");
 }
