@@ -155,3 +155,48 @@ fn down_and_validate_on_a_fleet() {
         .stderr_has("reverted 1 migration")
         .stderr_has("Fleet 3 databases: 3 migrated, 0 unchanged");
 }
+
+/// A fleet run killed (SIGKILL) part-way, then run again: every database ends with every
+/// migration applied exactly once (each migration writes a row to `runs` in its own
+/// transaction, with its history row).
+#[test]
+fn a_killed_fleet_run_resumes_and_applies_each_migration_once() {
+    let p = sqlite_fleet(8, None);
+    let burn = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1500000) \
+                SELECT count(*) FROM c;";
+    p.remove("migrations/0001_orders.sql");
+    p.remove("migrations/0002_lines.sql");
+    for i in 1..=3 {
+        let create = if i == 1 { "CREATE TABLE runs (migration integer);\n" } else { "" };
+        p.migration(
+            &format!("000{i}_step.sql"),
+            &format!("{create}{burn}\nINSERT INTO runs VALUES ({i});"),
+            None,
+        );
+    }
+    let mut child =
+        p.command().args(["up", "--targets", "tenants.txt", "--parallel", "2"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Killed part-way: some databases have not had every migration.
+    let done = |i: usize| {
+        let db = rusqlite::Connection::open(p.path(&format!("tenants/t{i}.db"))).unwrap();
+        let runs = db.query_row("SELECT count(*) FROM runs", [], |r| r.get::<_, i64>(0));
+        runs.unwrap_or(0) == 3
+    };
+    let finished = (1..=8).filter(|i| done(*i)).count();
+    assert!(finished < 8, "the run ended before it was killed");
+    p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "2"]).ok();
+    for i in 1..=8 {
+        let db = rusqlite::Connection::open(p.path(&format!("tenants/t{i}.db"))).unwrap();
+        let runs: String = db
+            .query_row(
+                "SELECT group_concat(migration, ',') FROM (SELECT migration FROM runs ORDER BY 1)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(runs, "1,2,3", "tenant {i}");
+    }
+}
