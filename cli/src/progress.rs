@@ -136,6 +136,19 @@ fn new_bar() -> ProgressBar {
     bar
 }
 
+/// A fleet's bar: databases done of all, and how many failed and run now.
+pub fn fleet_bar(total: usize) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    let style = ProgressStyle::with_template(
+        "{prefix:>12.cyan.bold} [{bar:30}] {pos}/{len} databases, {msg}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix("Fleet");
+    bar
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

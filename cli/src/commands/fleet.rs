@@ -14,6 +14,7 @@ use godwit::{Migrator, NoReport, Request};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The fleet the arguments name, after `--shard`; `None` when they name none (one database).
 pub fn targets(settings: &Settings, args: &FleetArgs) -> anyhow::Result<Option<Vec<Target>>> {
@@ -117,18 +118,42 @@ pub fn up(
 ) -> anyhow::Result<ExitCode> {
     migrator.check_pins()?;
     let options = connect_options(settings);
+    // On a terminal, a bar of the databases done, failed and running, the lines above it.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = (terminal && printer.verbosity >= crate::printer::Verbosity::Normal)
+        .then(|| crate::progress::fleet_bar(targets.len()));
+    let (running, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let tell = |bar: &Option<indicatif::ProgressBar>| {
+        if let Some(bar) = bar {
+            let (running, failed) = (running.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
+            bar.set_message(format!("{failed} failed, {running} running"));
+        }
+    };
     let printer = Mutex::new(printer);
     let run = |targets: &[Target]| {
         fleet::each(
             targets,
             rollout(args),
             |target| {
+                running.fetch_add(1, Ordering::SeqCst);
+                tell(&bar);
                 let mut db = godwit::connect(&target.url, &options)?;
                 migrator.run(&mut db, request, &mut NoReport)
             },
             |target, result: &Result<godwit::Report, godwit::Error>| {
+                running.fetch_sub(1, Ordering::SeqCst);
+                if result.is_err() {
+                    failed.fetch_add(1, Ordering::SeqCst);
+                }
                 let Ok(mut printer) = printer.lock() else { return };
-                told(&mut printer, target, result);
+                match &bar {
+                    Some(bar) => {
+                        bar.suspend(|| told(&mut printer, target, result));
+                        bar.inc(1);
+                    }
+                    None => told(&mut printer, target, result),
+                }
+                tell(&bar);
             },
         )
     };
@@ -141,6 +166,9 @@ pub fn up(
         false => outcomes.extend(
             targets[canaries..].iter().map(|t| Outcome { target: t.clone(), result: None }),
         ),
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
     }
     let printer =
         printer.into_inner().map_err(|_| Failure::check("a fleet run's printer failed"))?;
