@@ -208,11 +208,14 @@ fn told(printer: &mut Printer, target: &Target, result: &Result<godwit::Report, 
         Ok(report) if report.steps.is_empty() => printer.status("Unchanged", GREEN, name),
         Ok(report) => {
             let n = count(report.steps.len(), "migration", "migrations");
-            let what = match report.steps.first().map(|s| s.action) {
-                Some(godwit::plan::Action::Revert) => "reverted",
-                _ => "applied",
+            let what = match (report.dry_run, report.steps.first().map(|s| s.action)) {
+                (true, Some(godwit::plan::Action::Revert)) => "would revert",
+                (true, _) => "would apply",
+                (false, Some(godwit::plan::Action::Revert)) => "reverted",
+                (false, _) => "applied",
             };
-            printer.status("Migrated", GREEN, format!("{name}: {what} {n}"));
+            let verb = if report.dry_run { "Dry run" } else { "Migrated" };
+            printer.status(verb, GREEN, format!("{name}: {what} {n}"));
         }
         Err(error) => printer.status("Failed", RED, format!("{name}: {}", error.one_line())),
     }

@@ -27,6 +27,20 @@ fn sqlite_fleet(n: usize, broken: Option<usize>) -> Project {
 #[test]
 fn a_failing_database_is_told_and_the_others_are_migrated_then_a_rerun_finishes() {
     let p = sqlite_fleet(6, Some(3));
+    // A dry run says what each would get, and changes nothing.
+    p.godwit(&["up", "--targets", "tenants.txt", "--dry-run"])
+        .ok()
+        .stderr_has("t1.db: would apply 2 migrations");
+    assert!(
+        !p.path("tenants/t1.db").exists() || {
+            let db = rusqlite::Connection::open(p.path("tenants/t1.db")).unwrap();
+            db.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'orders'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+                == 0
+        }
+    );
     let run = p.godwit(&["up", "--targets", "tenants.txt", "--parallel", "3"]);
     run.code(1)
         .stderr_has("Migrated sqlite:")
