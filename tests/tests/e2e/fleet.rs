@@ -98,7 +98,7 @@ fn a_rollout_stops_when_asked_and_shards_split_the_fleet() {
 }
 
 #[test]
-fn postgres_databases_of_a_fleet_and_one_unreachable() {
+fn postgres_databases_of_a_fleet_one_unreachable_one_locked() {
     let Some(first) = Project::new(Backend::Postgres) else { return };
     first.migration("0001_orders.sql", "CREATE TABLE orders (id bigint PRIMARY KEY);", None);
     let others: Vec<String> = (0..3).map(|_| godwit_tests::pg::fresh_database().unwrap()).collect();
@@ -109,12 +109,22 @@ fn postgres_databases_of_a_fleet_and_one_unreachable() {
     }
     list.push_str(&format!("{unreachable}\n"));
     first.write("tenants.txt", &list);
+    // Another runner holds one database's migration lock: that one gives up after the lock
+    // timeout, the others are migrated.
+    let mut holder = godwit::connect(&others[0], &godwit::ConnectOptions::default()).unwrap();
+    assert!(holder.driver().unwrap().try_lock().unwrap());
     first
-        .godwit(&["up", "--targets", "tenants.txt", "--parallel", "4"])
+        .godwit(&["up", "--targets", "tenants.txt", "--parallel", "4", "--lock-timeout", "1s"])
         .code(1)
         .stderr_has("Failed postgres://postgres@127.0.0.1:1/nowhere")
         .stderr_has("cannot connect")
-        .stderr_has("Fleet 5 databases: 4 migrated, 0 unchanged, 1 failed");
+        .stderr_has("another godwit")
+        .stderr_has("Fleet 5 databases: 3 migrated, 0 unchanged, 2 failed");
+    holder.driver().unwrap().unlock().unwrap();
+    first
+        .godwit(&["up", "--targets", "tenants.txt", "--parallel", "4"])
+        .code(1)
+        .stderr_has("Fleet 5 databases: 1 migrated, 3 unchanged, 1 failed");
     first
         .godwit(&["status", "--targets", "tenants.txt"])
         .code(1)
