@@ -275,6 +275,8 @@ pub enum Command {
         dev_url: Option<String>,
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Compare the database's schema with what its applied migrations produce (built on a
     /// scratch database); exit 1 on any difference

@@ -262,6 +262,84 @@ pub fn validate(
     Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// `godwit lint` on every database's pending migrations: each finding once, with how many
+/// databases would apply it.
+pub fn lint(
+    settings: &Settings,
+    printer: &mut Printer,
+    targets: &[Target],
+    args: &FleetArgs,
+    format: crate::cli::LintFormat,
+) -> anyhow::Result<ExitCode> {
+    if format != crate::cli::LintFormat::Text {
+        return Err(Failure::config(
+            "lint on a fleet prints text; lint one database for JSON or SARIF",
+        )
+        .into());
+    }
+    let migrator = load(settings, printer)?;
+    let options = connect_options(settings);
+    let dialect = |t: &Target| godwit::driver::dialect_of(&t.url);
+    let outcomes = fleet::each(
+        targets,
+        rollout(args),
+        |target| {
+            let mut db = godwit::connect(&target.url, &options)?;
+            let applied = migrator.history(&mut db)?;
+            let pending: Vec<&godwit::migration::Migration> =
+                godwit::status::status(migrator.migrations(), &applied)
+                    .into_iter()
+                    .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Changed))
+                    .filter_map(|e| e.migration)
+                    .collect();
+            let Some(dialect) = dialect(target) else { return Ok(Vec::new()) };
+            let findings =
+                godwit::lint::lint(pending, dialect, &settings.lint, &settings.lock_waits);
+            Ok::<_, godwit::Error>(
+                findings
+                    .iter()
+                    .filter(|f| f.allowed.is_none())
+                    .map(|f| (f.level, super::lint::one_line(f)))
+                    .collect::<Vec<_>>(),
+            )
+        },
+        |_, _| {},
+    );
+    let mut seen: BTreeMap<String, (godwit::lint::Level, usize)> = BTreeMap::new();
+    let mut unreadable = 0;
+    for outcome in &outcomes {
+        match &outcome.result {
+            Some(Ok(findings)) => {
+                for (level, line) in findings {
+                    seen.entry(line.clone()).or_insert((*level, 0)).1 += 1;
+                }
+            }
+            Some(Err(error)) => {
+                unreadable += 1;
+                printer.status(
+                    "Failed",
+                    RED,
+                    format!("{}: {}", outcome.target.name(), error.one_line()),
+                );
+            }
+            None => unreadable += 1,
+        }
+    }
+    for (line, (_, databases)) in &seen {
+        printer.data(format!("{line} ({})", count(*databases, "database", "databases")))?;
+    }
+    let errors = seen.values().filter(|(level, _)| *level == godwit::lint::Level::Error).count();
+    let said = format!(
+        "{}: {} and {} in their pending migrations, {unreadable} unreadable",
+        count(targets.len(), "database", "databases"),
+        count(errors, "error", "errors"),
+        count(seen.len() - errors, "warning", "warnings"),
+    );
+    let fine = errors == 0 && unreadable == 0;
+    printer.status("Linted", if fine { GREEN } else { YELLOW }, said);
+    Ok(if fine { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
 /// Where one database stands.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Standing {

@@ -129,6 +129,12 @@ pub fn run(cli: &Cli, printer: &mut Printer) -> anyhow::Result<ExitCode> {
         Command::Schema { command: SchemaCommand::Dump { out } } => {
             schema::dump(&settings, printer, out.as_deref())
         }
+        Command::Lint { all: false, format, fleet: args, .. }
+            if args.targets.is_some() || args.fleet =>
+        {
+            let targets = fleet::targets(&settings, args)?.unwrap_or_default();
+            fleet::lint(&settings, printer, &targets, args, *format)
+        }
         Command::Lint { all, format, .. } => lint::lint(&settings, printer, *all, *format),
         Command::Lock => lock::lock(&settings, printer),
         Command::Repair { yes } => history::repair(&settings, printer, *yes),

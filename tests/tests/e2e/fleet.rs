@@ -224,3 +224,22 @@ fn a_killed_fleet_run_resumes_and_applies_each_migration_once() {
         assert_eq!(runs, "1,2,3", "tenant {i}");
     }
 }
+
+/// `lint` on a fleet: each finding once, with how many databases would apply it.
+#[test]
+fn lint_on_a_fleet_tells_each_finding_once() {
+    let p = sqlite_fleet(3, None);
+    p.migration("0003_type.sql", "ALTER TABLE orders ALTER COLUMN id TYPE text;", None);
+    // The first database has all three already (recorded without running them).
+    let first = format!("sqlite:{}", p.path("tenants/t1.db").display());
+    let marked =
+        p.command().env("DATABASE_URL", &first).args(["baseline", "--version", "3"]).output();
+    assert!(marked.unwrap().status.success());
+    p.godwit(&["lint", "--targets", "tenants.txt"])
+        .code(1)
+        .stdout_has("error[sqlite-alter-unsupported]: migrations/0003_type.sql:2: ")
+        .stdout_has("(2 databases)")
+        .stderr_has(
+            "Linted 3 databases: 1 error and 0 warnings in their pending migrations, 0 unreadable",
+        );
+}
