@@ -431,6 +431,8 @@ pub enum TransformsCommand {
     Status {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Stop a transform at its next batch boundary, wherever its worker runs
     Pause {

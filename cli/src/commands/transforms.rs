@@ -23,7 +23,14 @@ pub fn run(
         TransformsCommand::Run { parallel, batch } => {
             return work(settings, printer, *parallel, batch);
         }
-        TransformsCommand::Status { format } => return status(settings, printer, *format),
+        TransformsCommand::Status { format, fleet: args } => {
+            return match super::fleet::targets(settings, args)? {
+                Some(targets) => {
+                    super::fleet::transforms(settings, printer, &targets, args, *format)
+                }
+                None => status(settings, printer, *format),
+            };
+        }
         TransformsCommand::Pause { migration } => (Control::Pause, migration),
         TransformsCommand::Resume { migration } => (Control::Resume, migration),
         TransformsCommand::Cancel { migration } => (Control::Cancel, migration),

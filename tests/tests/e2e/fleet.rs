@@ -243,3 +243,26 @@ fn lint_on_a_fleet_tells_each_finding_once() {
             "Linted 3 databases: 1 error and 0 warnings in their pending migrations, 0 unreadable",
         );
 }
+
+/// `transforms status` on a fleet: the transforms `up --defer-transforms` queued in each.
+#[test]
+fn transforms_status_on_a_fleet() {
+    let p = sqlite_fleet(3, None);
+    p.remove("migrations/0001_orders.sql");
+    p.remove("migrations/0002_lines.sql");
+    p.migration(
+        "0001_people.sql",
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, passes INTEGER NOT NULL DEFAULT 0);",
+        None,
+    );
+    p.component("rust-backfill", "0002_split_names.wasm");
+    p.godwit(&["lock"]).ok();
+    p.godwit(&["transforms", "status", "--targets", "tenants.txt"])
+        .ok()
+        .stdout_has("        3  no transform");
+    p.godwit(&["up", "--targets", "tenants.txt", "--defer-transforms"]).ok();
+    p.godwit(&["transforms", "status", "--targets", "tenants.txt"])
+        .ok()
+        .stdout_has("        3  1 queued")
+        .stderr_has("Fleet 3 databases, 0 unreadable");
+}

@@ -5,7 +5,7 @@
 
 mod read;
 
-pub use read::{lint, status, validate};
+pub use read::{lint, status, transforms, validate};
 
 use super::{connect_options, count};
 use crate::cli::FleetArgs;

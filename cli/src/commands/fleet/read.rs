@@ -69,33 +69,19 @@ pub fn lint(
         )
         .into());
     }
-    let migrator = load(settings, printer)?;
-    let options = connect_options(settings);
-    let dialect = |t: &Target| godwit::driver::dialect_of(&t.url);
-    let outcomes = fleet::each(
-        targets,
-        rollout(args),
-        |target| {
-            let applied = history(&migrator, target, &options)?;
-            let pending: Vec<&godwit::migration::Migration> =
-                godwit::status::status(migrator.migrations(), &applied)
-                    .into_iter()
-                    .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Changed))
-                    .filter_map(|e| e.migration)
-                    .collect();
-            let Some(dialect) = dialect(target) else { return Ok(Vec::new()) };
-            let findings =
-                godwit::lint::lint(pending, dialect, &settings.lint, &settings.lock_waits);
-            Ok::<_, godwit::Error>(
-                findings
-                    .iter()
-                    .filter(|f| f.allowed.is_none())
-                    .map(|f| (f.level, crate::commands::lint::one_line(f)))
-                    .collect::<Vec<_>>(),
-            )
-        },
-        |_, _| {},
-    );
+    let outcomes = read_each(settings, printer, targets, args, |migrator, db| {
+        let applied = migrator.history(db)?;
+        let pending: Vec<&godwit::migration::Migration> =
+            godwit::status::status(migrator.migrations(), &applied)
+                .into_iter()
+                .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Changed))
+                .filter_map(|e| e.migration)
+                .collect();
+        let findings =
+            godwit::lint::lint(pending, db.dialect(), &settings.lint, &settings.lock_waits);
+        let standing = findings.iter().filter(|f| f.allowed.is_none());
+        Ok(standing.map(|f| (f.level, crate::commands::lint::one_line(f))).collect::<Vec<_>>())
+    })?;
     let mut seen: BTreeMap<String, (godwit::lint::Level, usize)> = BTreeMap::new();
     let mut unreadable = 0;
     for outcome in &outcomes {
@@ -146,28 +132,21 @@ pub fn status(
     args: &FleetArgs,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let migrator = load(settings, printer)?;
-    let options = connect_options(settings);
-    let outcomes = fleet::each(
-        targets,
-        rollout(args),
-        |target| {
-            let applied = history(&migrator, target, &options)?;
-            let entries = godwit::status::status(migrator.migrations(), &applied);
-            let newest = entries
-                .iter()
-                .filter(|e| e.record.is_some() && e.key.version().is_some())
-                .map(|e| e.label.clone())
-                .next_back()
-                .unwrap_or_else(|| "(none)".to_owned());
-            let pending = entries
-                .iter()
-                .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Changed))
-                .count();
-            Ok::<_, godwit::Error>(Standing { newest, pending, problems: problems(&entries).len() })
-        },
-        |_, _| {},
-    );
+    let outcomes = read_each(settings, printer, targets, args, |migrator, db| {
+        let applied = migrator.history(db)?;
+        let entries = godwit::status::status(migrator.migrations(), &applied);
+        let newest = entries
+            .iter()
+            .filter(|e| e.record.is_some() && e.key.version().is_some())
+            .map(|e| e.label.clone())
+            .next_back()
+            .unwrap_or_else(|| "(none)".to_owned());
+        let pending = entries
+            .iter()
+            .filter(|e| matches!(e.state, EntryState::Pending | EntryState::Changed))
+            .count();
+        Ok(Standing { newest, pending, problems: problems(&entries).len() })
+    })?;
     if format == Format::Json {
         let all: Vec<serde_json::Value> = outcomes
             .iter()
@@ -235,12 +214,80 @@ fn matrix(
     Ok(())
 }
 
-/// A database's history, on a connection of its own that is closed after.
-fn history(
-    migrator: &godwit::Migrator,
-    target: &Target,
-    options: &godwit::ConnectOptions,
-) -> Result<Vec<godwit::history::AppliedMigration>, godwit::Error> {
-    let mut db = godwit::connect(&target.url, options)?;
-    migrator.history(&mut db)
+/// `read` on every database, each on a connection of its own that is closed after.
+fn read_each<T: Send>(
+    settings: &Settings,
+    printer: &mut Printer,
+    targets: &[Target],
+    args: &FleetArgs,
+    read: impl Fn(&godwit::Migrator, &mut godwit::Connection) -> Result<T, godwit::Error> + Sync,
+) -> anyhow::Result<Vec<Outcome<T, godwit::Error>>> {
+    let migrator = load(settings, printer)?;
+    let options = connect_options(settings);
+    let each = |target: &Target| read(&migrator, &mut godwit::connect(&target.url, &options)?);
+    Ok(fleet::each(targets, rollout(args), each, |_, _| {}))
+}
+
+/// `godwit transforms status` on every database: how many transforms stand in each state,
+/// databases in the same state on one line.
+pub fn transforms(
+    settings: &Settings,
+    printer: &mut Printer,
+    targets: &[Target],
+    args: &FleetArgs,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let outcomes = read_each(settings, printer, targets, args, |migrator, db| {
+        let mut states: BTreeMap<String, usize> = BTreeMap::new();
+        for row in &migrator.transforms(db)? {
+            *states.entry(row.state.to_string()).or_default() += 1;
+        }
+        Ok(states)
+    })?;
+    if format == Format::Json {
+        let all: Vec<serde_json::Value> = outcomes
+            .iter()
+            .map(|o| match &o.result {
+                Some(Ok(states)) => {
+                    serde_json::json!({ "target": o.target.name(), "transforms": states })
+                }
+                Some(Err(e)) => {
+                    serde_json::json!({ "target": o.target.name(), "error": e.one_line() })
+                }
+                None => serde_json::json!({ "target": o.target.name(), "error": "not read" }),
+            })
+            .collect();
+        let json = serde_json::json!({ "schema_version": 1, "targets": all });
+        printer.data(serde_json::to_string_pretty(&json)?)?;
+    } else {
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for outcome in &outcomes {
+            let key = match &outcome.result {
+                Some(Ok(states)) if states.is_empty() => "no transform".to_owned(),
+                Some(Ok(states)) => {
+                    let parts: Vec<String> =
+                        states.iter().map(|(state, n)| format!("{n} {state}")).collect();
+                    parts.join(", ")
+                }
+                Some(Err(error)) => format!("unreadable: {}", error.one_line()),
+                None => "not read".to_owned(),
+            };
+            groups.entry(key).or_default().push(outcome.target.name());
+        }
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_by_key(|(_, names)| std::cmp::Reverse(names.len()));
+        printer.data(format!("{:>9}  {:<40} EXAMPLES", "DATABASES", "TRANSFORMS"))?;
+        for (state, names) in groups {
+            let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+            let more = match names.len() > 3 {
+                true => format!(" and {} more", names.len() - 3),
+                false => String::new(),
+            };
+            printer.data(format!("{:>9}  {state:<40} {}{more}", names.len(), shown.join(", ")))?;
+        }
+    }
+    let failed = outcomes.iter().filter(|o| !matches!(o.result, Some(Ok(_)))).count();
+    let said = format!("{}, {failed} unreadable", count(targets.len(), "database", "databases"));
+    printer.status("Fleet", if failed == 0 { CYAN } else { YELLOW }, said);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
