@@ -56,6 +56,7 @@ dir = "migrations"
 # sqlite_dir = "tenants"
 # schemas = ["tenant_a", "tenant_b"]    # schemas of `database`, one tenant each
 # query = "select url from tenants where active"   # run on `database`: URLs or schemas
+# command = "./list-tenants"           # its output: one URL per line
 
 # PostgreSQL schema of the godwit_history table (default: the connection's current schema).
 # schema = "public"
@@ -111,6 +112,8 @@ pub struct FleetConfig {
     pub schemas: Vec<String>,
     /// SQL run on the configured database: each row's first value a URL, or a schema of it.
     pub query: Option<String>,
+    /// A shell command whose output lists the databases, one URL per line.
+    pub command: Option<String>,
     pub file: Option<PathBuf>,
     pub sqlite_dir: Option<PathBuf>,
 }

@@ -78,6 +78,10 @@ fn a_rollout_stops_when_asked_and_shards_split_the_fleet() {
         .stderr_has("1 migrated, 0 unchanged, 1 failed, 7 not started");
     // Three runners, each its share: every database exactly once.
     p.godwit(&["up", "--targets", "tenants.txt"]).code(1).stderr_has("7 migrated, 1 unchanged");
+    p.write("godwit.toml", "[fleet]\ncommand = \"grep -v '^#' tenants.txt\"\n");
+    p.godwit(&["status", "--fleet"]).ok().stderr_has("Fleet 9 databases, 0 unreadable");
+    p.write("godwit.toml", "[fleet]\ncommand = \"echo no such list >&2; exit 3\"\n");
+    p.godwit(&["status", "--fleet"]).code(2).stderr_has("failed (exit status: 3): no such list");
     p.write("godwit.toml", "[fleet]\nsqlite_dir = \"tenants\"\n");
     let mut seen = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {

@@ -64,11 +64,36 @@ fn from_config(
     if let Some(query) = &config.query {
         return from_query(settings, query);
     }
+    if let Some(command) = &config.command {
+        return from_command(command);
+    }
     Ok(fleet::parse(&config.targets.join("\n"), "targets").map_err(invalid)?)
 }
 
 fn invalid(error: fleet::FleetError) -> Failure {
     Failure::config(format!("invalid [fleet] in godwit.toml: {error}"))
+}
+
+/// The targets a shell command prints, one URL per line (run with `sh -c`, in the current
+/// directory); a command that fails is refused with what it printed on stderr.
+fn from_command(command: &str) -> anyhow::Result<Vec<Target>> {
+    let output = std::process::Command::new("sh")
+        .args(["-c", command])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Failure::config(format!("cannot run the [fleet] command `{command}`: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let said = stderr.trim();
+        return Err(Failure::config(format!(
+            "the [fleet] command `{command}` failed ({}){}",
+            output.status,
+            if said.is_empty() { String::new() } else { format!(": {said}") }
+        ))
+        .into());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(fleet::parse(&text, "the [fleet] command's output").map_err(invalid)?)
 }
 
 /// The targets a query on the configured database names: each row's first value a URL, or
