@@ -140,6 +140,44 @@ fn a_sqlite_rebuild_that_copies_nothing_drops_data() {
 }
 
 #[test]
+fn a_sqlite_rebuild_in_sqlites_own_words_is_read() {
+    // PostgreSQL's grammar has no STRICT, WITHOUT ROWID, INSERT OR REPLACE or REPLACE INTO:
+    // the table made and the table copied are still read from what it places.
+    let rebuild = |create: &str, copy: &str| {
+        format!(
+            "{create};\n{copy};\nDROP TABLE orders;\n\
+             ALTER TABLE orders_new RENAME TO orders;\nPRAGMA foreign_key_check;"
+        )
+    };
+    let creates = [
+        "CREATE TABLE orders_new (id INTEGER PRIMARY KEY, note TEXT) STRICT",
+        "CREATE TABLE orders_new (id INTEGER PRIMARY KEY, note TEXT) WITHOUT ROWID",
+    ];
+    let copies = [
+        "INSERT OR REPLACE INTO orders_new (id) SELECT id FROM orders",
+        "INSERT OR IGNORE INTO orders_new SELECT * FROM main.orders",
+        "REPLACE INTO orders_new SELECT * FROM orders",
+    ];
+    for create in creates {
+        for copy in copies {
+            let sql = rebuild(create, copy);
+            assert_eq!(whats(Dialect::Sqlite, &sql, false), [], "{sql}");
+        }
+        // Copying from another table is no copy of the one dropped.
+        let sql = rebuild(create, "INSERT OR REPLACE INTO orders_new SELECT * FROM archive");
+        let expected = "DROP TABLE orders, rebuilt without copying its rows";
+        assert_eq!(whats(Dialect::Sqlite, &sql, false), [(Rule::DropsData, expected.to_owned())]);
+    }
+    // A table made as a copy of the one it replaces.
+    let sql = rebuild("CREATE TABLE orders_new AS SELECT * FROM orders", "SELECT 1");
+    assert_eq!(whats(Dialect::Sqlite, &sql, false), []);
+    // A table made STRICT by these migrations is new: renaming its column loses nothing.
+    let sql = "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT) STRICT;\n\
+               ALTER TABLE notes RENAME COLUMN body TO text;";
+    assert_eq!(whats(Dialect::Sqlite, sql, true), []);
+}
+
+#[test]
 fn a_constraint_validated_in_the_transaction_that_added_it_is_found() {
     let sql = "ALTER TABLE orders ADD CONSTRAINT orders_fk FOREIGN KEY (c) REFERENCES customers (id) NOT VALID;\n\
                ALTER TABLE Orders VALIDATE CONSTRAINT ORDERS_FK;";

@@ -95,9 +95,12 @@ impl Reader {
                 }
                 Dialect::Sqlite => self.sqlite(&stmt, &mut found),
             }
-            if let ast::Stmt::CreateTable(table) = &stmt
-                && let Some(name) = table.table_name()
-            {
+            let made = match &stmt {
+                ast::Stmt::CreateTable(table) => table.table_name(),
+                ast::Stmt::CreateTableAs(table) => table.table_name(),
+                _ => None,
+            };
+            if let Some(name) = made {
                 self.created.insert(name_of(name.syntax()));
             }
             if let ast::Stmt::AlterTable(alter) = &stmt

@@ -76,9 +76,12 @@ fn bare(name: &str) -> String {
 
 impl Reader {
     /// A statement PostgreSQL's grammar cannot read, on SQLite: a `PRAGMA foreign_keys` in a
-    /// transaction does nothing.
+    /// transaction does nothing. Of SQLite's own forms (a table `STRICT` or `WITHOUT ROWID`,
+    /// `INSERT OR REPLACE`, `REPLACE INTO`) the parser still places the parts around the
+    /// words it does not know: the table a `CREATE TABLE` makes, and the tables an insert
+    /// copies rows from, which is what the rules need of them.
     pub(super) fn sqlite_unparsed(
-        &self,
+        &mut self,
         parse: &squawk_syntax::Parse<SourceFile>,
         found: &mut Checked<'_>,
     ) {
@@ -86,11 +89,26 @@ impl Reader {
             let what = "PRAGMA foreign_keys in a migration that runs in a transaction (it does nothing there)";
             found.push(Rule::SqliteRebuild, what, 0);
         }
+        let tree = parse.syntax_node();
+        for table in tree.descendants().filter(|n| n.kind() == SyntaxKind::CREATE_TABLE) {
+            if let Some(name) = table.children().find(|n| n.kind() == SyntaxKind::TABLE_NAME) {
+                self.created.insert(name_of(&name));
+            }
+        }
+        let first = tree
+            .descendants_with_tokens()
+            .filter_map(|t| t.into_token())
+            .find(|t| !t.kind().is_trivia());
+        if first.is_some_and(|t| matches!(t.kind(), SyntaxKind::INSERT_KW | SyntaxKind::REPLACE_KW))
+        {
+            self.copies(&tree);
+        }
     }
 
-    /// `INSERT ... SELECT ... FROM t` copies t's rows.
-    fn copies(&mut self, insert: &ast::Insert) {
-        let from = insert.syntax().descendants().filter(|n| n.kind() == SyntaxKind::FROM_CLAUSE);
+    /// `INSERT ... SELECT ... FROM t` (or `CREATE TABLE ... AS SELECT ... FROM t`) copies t's
+    /// rows.
+    fn copies(&mut self, statement: &squawk_syntax::SyntaxNode) {
+        let from = statement.descendants().filter(|n| n.kind() == SyntaxKind::FROM_CLAUSE);
         for clause in from {
             let tables = clause.descendants().filter(|n| n.kind() == SyntaxKind::RELATION_NAME_REF);
             self.rebuilds.copied.extend(tables.map(|t| bare(&name_of(&t))));
@@ -125,7 +143,8 @@ impl Reader {
         let alter = match stmt {
             ast::Stmt::AlterTable(alter) => alter,
             ast::Stmt::DropTable(drop) => return self.drop_table(drop, found),
-            ast::Stmt::Insert(insert) => return self.copies(insert),
+            ast::Stmt::Insert(insert) => return self.copies(insert.syntax()),
+            ast::Stmt::CreateTableAs(table) => return self.copies(table.syntax()),
             _ => return self.destructive(stmt, found),
         };
         let table = alter.table_relation_name().and_then(|t| t.table_name_ref());
