@@ -502,8 +502,13 @@ fn write_csv(
         let round = rounds.entry((backend_name(*backend), *each)).or_insert(0);
         *round += 1;
         let name = if *each { "floor: commit per migration" } else { "floor: one transaction" };
-        let floor =
-            Measured { elapsed: *time, peak_rss_kib: 0, code: Some(0), output: String::new() };
+        let floor = Measured {
+            elapsed: *time,
+            peak_rss_kib: 0,
+            cpu: Duration::ZERO,
+            code: Some(0),
+            output: String::new(),
+        };
         row(*backend, name, "", *round, "apply", &floor);
     }
     csv
