@@ -52,11 +52,8 @@ impl Rebuilds {
 /// PostgreSQL's grammar has no PRAGMA, so the statement is a run of tokens it could not
 /// place.
 pub(super) fn pragma(parse: &squawk_syntax::Parse<SourceFile>) -> Option<String> {
-    let mut words = parse
-        .syntax_node()
-        .descendants_with_tokens()
-        .filter_map(|t| t.into_token())
-        .filter(|t| !t.kind().is_trivia());
+    let statement = parse.syntax_node();
+    let mut words = words(&statement);
     let first = words.next()?;
     if !first.text().eq_ignore_ascii_case("pragma") {
         return None;
@@ -67,6 +64,17 @@ pub(super) fn pragma(parse: &squawk_syntax::Parse<SourceFile>) -> Option<String>
         Some(dot) if dot.kind() == SyntaxKind::DOT => Some(words.next()?.text().to_lowercase()),
         _ => Some(name),
     }
+}
+
+/// The words of a statement in order, what its parser placed or not, without spaces and
+/// comments.
+fn words(
+    statement: &squawk_syntax::SyntaxNode,
+) -> impl Iterator<Item = squawk_syntax::SyntaxToken> {
+    statement
+        .descendants_with_tokens()
+        .filter_map(|t| t.into_token())
+        .filter(|t| !t.kind().is_trivia())
 }
 
 /// A table's name without its schema (`main.orders` is `orders`).
@@ -95,11 +103,9 @@ impl Reader {
                 self.created.insert(name_of(&name));
             }
         }
-        let first = tree
-            .descendants_with_tokens()
-            .filter_map(|t| t.into_token())
-            .find(|t| !t.kind().is_trivia());
-        if first.is_some_and(|t| matches!(t.kind(), SyntaxKind::INSERT_KW | SyntaxKind::REPLACE_KW))
+        if words(&tree)
+            .next()
+            .is_some_and(|t| matches!(t.kind(), SyntaxKind::INSERT_KW | SyntaxKind::REPLACE_KW))
         {
             self.copies(&tree);
         }
